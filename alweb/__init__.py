@@ -1,0 +1,1 @@
+"""alweb: wiring of the annotation and model-loop apps."""

@@ -1,0 +1,56 @@
+"""Auth backend answering `user.has_perm(perm, project)` from alweb.roles."""
+
+from django.contrib.auth.backends import BaseBackend
+
+from alweb.roles import Perm, Role, role_allows
+
+_CACHE_ATTR = "_alweb_project_roles"
+
+
+def project_role(user, project) -> Role | None:
+    """The user's role in `project` (a Project or its id), or None for non-members.
+
+    Cached on the user object for the request; inactive or anonymous users have no
+    role anywhere.
+    """
+    if user is None or not user.is_authenticated or not user.is_active:
+        return None
+    project_id = getattr(project, "pk", project)
+    if project_id is None:
+        return None
+    cache = getattr(user, _CACHE_ATTR, None)
+    if cache is None:
+        cache = {}
+        setattr(user, _CACHE_ATTR, cache)
+    if project_id not in cache:
+        from annotate.models import Membership
+
+        role = (
+            Membership.objects.filter(user_id=user.pk, project_id=project_id)
+            .values_list("role", flat=True)
+            .first()
+        )
+        cache[project_id] = Role(role) if role else None
+    return cache[project_id]
+
+
+def forget_roles(user) -> None:
+    """Drop the cached roles (after membership changes within one request)."""
+    if hasattr(user, _CACHE_ATTR):
+        delattr(user, _CACHE_ATTR)
+
+
+class ProjectRoleBackend(BaseBackend):
+    """Grants alweb's per-project permissions; never authenticates anyone."""
+
+    def authenticate(self, request, **credentials):
+        return None
+
+    def has_perm(self, user_obj, perm, obj=None):
+        if obj is None or not isinstance(perm, str) or not perm.startswith("alweb."):
+            return False
+        try:
+            perm = Perm(perm)
+        except ValueError:
+            return False
+        return role_allows(project_role(user_obj, obj), perm)

@@ -1,0 +1,291 @@
+"""Settings for alweb, read from the environment (see README "Configuration")."""
+
+import os
+import secrets
+from pathlib import Path
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env_str(name: str, default: str = "") -> str:
+    return os.environ.get(name, default)
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    return default if raw in (None, "") else int(raw)
+
+
+def env_list(name: str, default: str) -> list[str]:
+    return [part.strip() for part in env_str(name, default).split(",") if part.strip()]
+
+
+# Everything the app writes (database, media, secret, ultralytics config) lives here.
+VAR_DIR = Path(env_str("ALWEB_VAR_DIR", str(BASE_DIR / "var"))).resolve()
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+
+def _secret_key() -> str:
+    """SECRET_KEY from the environment, or one generated once into var/ (git-ignored).
+
+    Production deployments set ALWEB_REQUIRE_SECRET_KEY=1 so a missing key is an
+    error instead of a generated file.
+    """
+    key = env_str("ALWEB_SECRET_KEY") or env_str("SECRET_KEY")
+    if key:
+        return key
+    if env_bool("ALWEB_REQUIRE_SECRET_KEY"):
+        from django.core.exceptions import ImproperlyConfigured
+
+        raise ImproperlyConfigured("ALWEB_SECRET_KEY must be set in the environment")
+    path = VAR_DIR / "secret_key"
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_urlsafe(64))
+    return path.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+DEBUG = env_bool("ALWEB_DEBUG", False)
+ALLOWED_HOSTS = env_list("ALWEB_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
+CSRF_TRUSTED_ORIGINS = env_list("ALWEB_CSRF_TRUSTED_ORIGINS", "")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "django_htmx",
+    "template_partials",
+    "django_q",
+    "alweb.apps.AlwebConfig",
+    "annotate.apps.AnnotateConfig",
+    "models_mgmt.apps.ModelsMgmtConfig",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "alweb.middleware.SecurityHeadersMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "alweb.middleware.LoginRequiredMiddleware",
+]
+
+ROOT_URLCONF = "alweb.urls"
+WSGI_APPLICATION = "alweb.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -----------------------------------------------------------------
+# SQLite in WAL mode with IMMEDIATE transactions by default (asserted at start-up,
+# see alweb/checks.py); DATABASE_URL switches to PostgreSQL without code changes.
+SQLITE_OPTIONS = {
+    "timeout": 20,
+    "transaction_mode": "IMMEDIATE",
+    "init_command": (
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous="
+        + env_str("ALWEB_SQLITE_SYNCHRONOUS", "NORMAL")
+        + "; PRAGMA foreign_keys=ON;"
+    ),
+}
+_database_url = env_str("DATABASE_URL")
+if _database_url:
+    DATABASES = {"default": dj_database_url.parse(_database_url, conn_max_age=60)}
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": env_str("ALWEB_SQLITE_PATH", str(VAR_DIR / "db.sqlite3")),
+            "OPTIONS": dict(SQLITE_OPTIONS),
+        }
+    }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"].setdefault("OPTIONS", {}).update(SQLITE_OPTIONS)
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Auth -----------------------------------------------------------------------
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "alweb.auth.ProjectRoleBackend",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation." + name}
+    for name in (
+        "UserAttributeSimilarityValidator",
+        "MinimumLengthValidator",
+        "CommonPasswordValidator",
+        "NumericPasswordValidator",
+    )
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "annotate:project-list"
+LOGOUT_REDIRECT_URL = "login"
+# Failed logins per username (and per client address) before a temporary lock.
+LOGIN_MAX_FAILURES = env_int("ALWEB_LOGIN_MAX_FAILURES", 10)
+LOGIN_LOCK_SECONDS = env_int("ALWEB_LOGIN_LOCK_SECONDS", 900)
+
+# --- Security headers -----------------------------------------------------------
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+# Behind TLS (ALWEB_HTTPS=1): secure cookies, HSTS and redirects.
+ALWEB_HTTPS = env_bool("ALWEB_HTTPS", False)
+SESSION_COOKIE_SECURE = ALWEB_HTTPS
+CSRF_COOKIE_SECURE = ALWEB_HTTPS
+SECURE_SSL_REDIRECT = ALWEB_HTTPS
+SECURE_HSTS_SECONDS = 31536000 if ALWEB_HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = ALWEB_HTTPS
+SECURE_HSTS_PRELOAD = ALWEB_HTTPS
+if env_bool("ALWEB_BEHIND_PROXY", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; "
+    "script-src 'self'; object-src 'none'; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+
+# --- Uploads --------------------------------------------------------------------
+DATA_UPLOAD_MAX_NUMBER_FILES = env_int("ALWEB_MAX_FILES_PER_REQUEST", 100)
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024  # non-file request bodies
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+ALWEB_MAX_UPLOAD_BYTES = env_int("ALWEB_MAX_UPLOAD_BYTES", 512 * 1024 * 1024)
+ALWEB_MAX_IMAGE_BYTES = env_int("ALWEB_MAX_IMAGE_BYTES", 50 * 1024 * 1024)
+ALWEB_MAX_IMAGE_PIXELS = env_int("ALWEB_MAX_IMAGE_PIXELS", 64_000_000)
+ALWEB_MAX_SHAPES_PER_ITEM = env_int("ALWEB_MAX_SHAPES_PER_ITEM", 1000)
+ALWEB_MAX_POLYGON_POINTS = env_int("ALWEB_MAX_POLYGON_POINTS", 1000)
+ALWEB_LEASE_SECONDS = env_int("ALWEB_LEASE_SECONDS", 600)
+# A rejected item waits this long for its original annotator before others get it.
+ALWEB_REJECT_GRACE_SECONDS = env_int("ALWEB_REJECT_GRACE_SECONDS", 3600)
+
+# --- Static and media -------------------------------------------------------------
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"
+        if not DEBUG
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+WHITENOISE_USE_FINDERS = env_bool("ALWEB_WHITENOISE_USE_FINDERS", False)
+# Media is never served by URL: images go through a view that checks membership.
+MEDIA_ROOT = Path(env_str("ALWEB_MEDIA_ROOT", str(VAR_DIR / "media")))
+MEDIA_URL = "/media-not-served/"
+
+# --- REST framework --------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "alweb API",
+    "DESCRIPTION": "Human-in-the-loop image annotation with an active-learning loop.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
+# --- Background work (django-q2) ---------------------------------------------------
+# `retry` must exceed `timeout` (asserted at start-up): otherwise a long task is
+# handed to a second worker while the first still runs it.
+Q_TIMEOUT = env_int("ALWEB_Q_TIMEOUT", 6 * 3600)
+Q_CLUSTER = {
+    "name": "alweb",
+    "workers": env_int("ALWEB_Q_WORKERS", 1),
+    "recycle": 50,
+    "timeout": Q_TIMEOUT,
+    "retry": env_int("ALWEB_Q_RETRY", Q_TIMEOUT + 600),
+    "max_attempts": 2,
+    "ack_failures": True,
+    "save_limit": 500,
+    "catch_up": False,
+    "sync": env_bool("ALWEB_Q_SYNC", False),
+    "poll": 1,
+    "orm": "default",
+}
+_redis_url = env_str("REDIS_URL")
+if _redis_url:
+    Q_CLUSTER.pop("orm")
+    Q_CLUSTER["redis"] = _redis_url
+# A run whose heartbeat is older than this is considered dead (its worker died).
+ALWEB_HEARTBEAT_STALE_SECONDS = env_int("ALWEB_HEARTBEAT_STALE_SECONDS", 120)
+
+# --- ML -------------------------------------------------------------------------------
+ALWEB_ML_DEVICE = env_str("ALWEB_ML_DEVICE", "cpu")
+YOLO_CONFIG_DIR = Path(env_str("YOLO_CONFIG_DIR", str(VAR_DIR / "ultralytics")))
+
+# --- i18n / misc ----------------------------------------------------------------------
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env_str("ALWEB_TIME_ZONE", "UTC")
+USE_I18N = True
+USE_TZ = True
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env_str("ALWEB_LOG_LEVEL", "INFO")},
+    "loggers": {
+        "django.request": {"level": "ERROR"},
+    },
+}
+
+# Shared by all web processes (login lock counters): the database.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "alweb_cache",
+    }
+}

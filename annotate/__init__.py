@@ -1,0 +1,1 @@
+"""Projects, items, annotations, the labelling/review queue and the split."""

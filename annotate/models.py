@@ -1,0 +1,439 @@
+"""Projects, members, items, annotations, tasks, background jobs and the event log."""
+
+import uuid
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+
+from alweb.roles import Role
+
+KIND_CHOICES = [("box", "Box"), ("polygon", "Polygon")]
+
+
+class Project(models.Model):
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True, max_length=5000)
+    # Ordered label class names; the order is the class index in YOLO exports.
+    labels = models.JSONField(default=list)
+    # Annotation kinds allowed in this project: a subset of {"box", "polygon"}.
+    kinds = models.JSONField(default=list)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        if not isinstance(self.labels, list) or not self.labels:
+            raise ValidationError({"labels": "at least one label is required"})
+        if not all(isinstance(label, str) and label.strip() for label in self.labels):
+            raise ValidationError({"labels": "labels must be non-empty strings"})
+        if len(set(self.labels)) != len(self.labels):
+            raise ValidationError({"labels": "labels must be unique"})
+        if any(len(label) > 64 for label in self.labels):
+            raise ValidationError({"labels": "a label is at most 64 characters"})
+        if len(self.labels) > 200:
+            raise ValidationError({"labels": "at most 200 labels"})
+        allowed = {k for k, _ in KIND_CHOICES}
+        if (
+            not isinstance(self.kinds, list)
+            or not self.kinds
+            or not set(self.kinds) <= allowed
+            or len(set(self.kinds)) != len(self.kinds)
+        ):
+            raise ValidationError(
+                {"kinds": "kinds must be a non-empty subset of box, polygon"}
+            )
+
+
+class Pipeline(models.Model):
+    """Pipeline settings of a project: strategy, split, model and comparison config."""
+
+    project = models.OneToOneField(
+        Project, on_delete=models.CASCADE, related_name="pipeline"
+    )
+    strategy = models.CharField(max_length=40, default="entropy")
+    strategy_params = models.JSONField(default=dict, blank=True)
+    cold_start_strategy = models.CharField(max_length=40, default="diversity")
+    split_train = models.FloatField(default=0.8)
+    split_val = models.FloatField(default=0.1)
+    split_test = models.FloatField(default=0.1)
+    split_seed = models.IntegerField(default=0)
+    model_config = models.JSONField(default=dict, blank=True)
+    comparison_config = models.JSONField(default=dict, blank=True)
+    trigger_cron = models.CharField(max_length=100, blank=True)
+    trigger_every_n_approved = models.PositiveIntegerField(null=True, blank=True)
+    # {"metric": "map50", "target": 0.5, "min_items": 20} or empty.
+    trigger_kpi = models.JSONField(default=dict, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(split_train__gt=0)
+                & Q(split_val__gte=0)
+                & Q(split_test__gte=0),
+                name="pipeline_split_ratios_non_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"pipeline of {self.project}"
+
+
+class Membership(models.Model):
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="memberships"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=32, choices=[(r.value, r.label) for r in Role])
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "user"], name="membership_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(role__in=[r.value for r in Role]),
+                name="membership_role_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.project} as {self.role}"
+
+
+class ItemStatus(models.TextChoices):
+    UNLABELED = "unlabeled", "Unlabeled"
+    LABELING = "labeling", "Labeling"
+    REVIEW = "review", "In review"
+    DONE = "done", "Done"
+
+
+class Split(models.TextChoices):
+    TRAIN = "train", "Train"
+    VAL = "val", "Val"
+    TEST = "test", "Test"
+
+
+def item_upload_to(instance: "Item", filename: str) -> str:
+    # Never use the uploaded name as a path: a generated name with a detected extension.
+    ext = filename.rsplit(".", 1)[-1].lower() if "." in filename else "bin"
+    return f"items/{instance.project_id}/{uuid.uuid4().hex}.{ext}"
+
+
+class Item(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="items")
+    file = models.FileField(upload_to=item_upload_to, max_length=255)
+    thumbnail = models.FileField(upload_to=item_upload_to, max_length=255, blank=True)
+    original_name = models.CharField(max_length=255, blank=True)
+    image_format = models.CharField(max_length=10)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    size_bytes = models.PositiveBigIntegerField(default=0)
+    checksum = models.CharField(max_length=64)  # sha256 of the stored bytes
+    status = models.CharField(
+        max_length=16, choices=ItemStatus.choices, default=ItemStatus.UNLABELED
+    )
+    # NULL means "no split yet" (a constraint ties it to status done).
+    split = models.CharField(  # noqa: DJ001
+        max_length=8, choices=Split.choices, null=True, blank=True
+    )
+    priority = models.FloatField(default=0.0)
+    uncertainty = models.FloatField(null=True, blank=True)
+    embedding = models.JSONField(null=True, blank=True)
+    # Model version id that produced the score (no FK: annotate never imports
+    # models_mgmt).
+    scored_by = models.PositiveBigIntegerField(null=True, blank=True)
+    scored_at = models.DateTimeField(null=True, blank=True)
+    # Who submitted the current annotations last (a rejected item is offered to them).
+    last_annotator = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    review_comment = models.TextField(blank=True, max_length=5000)
+    rejected_at = models.DateTimeField(null=True, blank=True)
+    # Bumped on every write of the item's annotations: optimistic concurrency.
+    version = models.PositiveIntegerField(default=1)
+    approved_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "checksum"], name="item_unique_checksum"
+            ),
+            models.CheckConstraint(
+                condition=Q(split__isnull=True) | Q(split__in=[s.value for s in Split]),
+                name="item_split_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=[s.value for s in ItemStatus]),
+                name="item_status_valid",
+            ),
+            # Only ground truth carries a split.
+            models.CheckConstraint(
+                condition=Q(split__isnull=True) | Q(status=ItemStatus.DONE),
+                name="item_split_only_when_done",
+            ),
+            models.CheckConstraint(
+                condition=Q(width__gt=0) & Q(height__gt=0), name="item_size_positive"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["project", "status", "-priority", "id"], name="item_queue_idx"
+            ),
+            models.Index(
+                fields=["project", "created_at", "id"], name="item_created_idx"
+            ),
+            models.Index(fields=["project", "split"], name="item_split_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.original_name or f"item {self.pk}"
+
+
+class AnnotationSource(models.TextChoices):
+    HUMAN = "human", "Human"
+    MODEL = "model", "Model"
+
+
+class Annotation(models.Model):
+    """One shape on an item: the item's current annotation set (human or model)."""
+
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="annotations")
+    kind = models.CharField(max_length=16, choices=KIND_CHOICES)
+    label = models.CharField(max_length=64)
+    # {"bbox": [x, y, w, h]} or {"points": [[x, y], ...]} in original-image pixels.
+    geometry = models.JSONField()
+    area = models.FloatField(default=0.0)
+    source = models.CharField(
+        max_length=8, choices=AnnotationSource.choices, default=AnnotationSource.HUMAN
+    )
+    model_version_id = models.PositiveBigIntegerField(null=True, blank=True)
+    confidence = models.FloatField(null=True, blank=True)
+    class_scores = models.JSONField(null=True, blank=True)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=["box", "polygon"]), name="annotation_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    source=AnnotationSource.HUMAN, model_version_id__isnull=True
+                )
+                | Q(source=AnnotationSource.MODEL, model_version_id__isnull=False),
+                name="annotation_source_consistent",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.label} on item {self.item_id}"
+
+    @property
+    def source_ref(self) -> str:
+        """The API's source string: "human" or "model:<model version id>"."""
+        if self.source == AnnotationSource.MODEL:
+            return f"model:{self.model_version_id}"
+        return "human"
+
+
+class TaskKind(models.TextChoices):
+    LABEL = "label", "Label"
+    REVIEW = "review", "Review"
+
+
+class TaskStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    SUBMITTED = "submitted", "Submitted"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+    RELEASED = "released", "Released"
+    EXPIRED = "expired", "Expired"
+
+
+class Task(models.Model):
+    """A claim (lease) on an item for labelling or review, and its outcome."""
+
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="tasks")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="tasks")
+    kind = models.CharField(max_length=8, choices=TaskKind.choices)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="tasks"
+    )
+    status = models.CharField(
+        max_length=12, choices=TaskStatus.choices, default=TaskStatus.ACTIVE
+    )
+    lease_expires_at = models.DateTimeField()
+    # Autosaved work in progress (API shape list) and the item version it started from.
+    draft = models.JSONField(null=True, blank=True)
+    draft_saved_at = models.DateTimeField(null=True, blank=True)
+    base_version = models.PositiveIntegerField(default=1)
+    # Bumped on every autosave; a client that sends an older one gets 409.
+    draft_version = models.PositiveIntegerField(default=0)
+    comment = models.TextField(blank=True, max_length=5000)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # The queue's invariant: one active lease per item.
+            models.UniqueConstraint(
+                fields=["item"],
+                condition=Q(status="active"),
+                name="task_one_active_per_item",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=["label", "review"]), name="task_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=[s.value for s in TaskStatus]),
+                name="task_status_valid",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["assignee", "status"], name="task_assignee_idx"),
+            models.Index(fields=["status", "lease_expires_at"], name="task_lease_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} task {self.pk} on item {self.item_id}"
+
+
+class JobKind(models.TextChoices):
+    TRAIN = "train", "Training"
+    SCORE = "score", "Scoring"
+    EVALUATE = "evaluate", "Evaluation"
+    EXPORT = "export", "Export"
+    IMPORT = "import", "Import"
+
+
+class JobStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+ACTIVE_JOB_STATUSES = [JobStatus.QUEUED, JobStatus.RUNNING]
+
+
+class Job(models.Model):
+    """A background run (training, scoring, export, ...) with status the UI polls."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="jobs")
+    kind = models.CharField(max_length=12, choices=JobKind.choices)
+    status = models.CharField(
+        max_length=12, choices=JobStatus.choices, default=JobStatus.QUEUED
+    )
+    progress = models.FloatField(default=0.0)  # 0..1
+    message = models.CharField(max_length=500, blank=True)
+    error = models.TextField(blank=True)
+    params = models.JSONField(default=dict, blank=True)
+    result = models.JSONField(default=dict, blank=True)
+    # models_mgmt.ModelVersion id for train/score/evaluate runs (no FK, see Item).
+    model_version_id = models.PositiveBigIntegerField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # At most one active run of a kind per project (e.g. one training run).
+            models.UniqueConstraint(
+                fields=["project", "kind"],
+                condition=Q(status__in=["queued", "running"]),
+                name="job_one_active_per_kind",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=[s.value for s in JobStatus]),
+                name="job_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(progress__gte=0) & Q(progress__lte=1),
+                name="job_progress_range",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "heartbeat_at"], name="job_heartbeat_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} job {self.pk} ({self.status})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_JOB_STATUSES
+
+
+class Event(models.Model):
+    """Who did what and when: claims, submits, reviews, triggers, promotions."""
+
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="events"
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    verb = models.CharField(max_length=40)
+    item = models.ForeignKey(Item, null=True, blank=True, on_delete=models.SET_NULL)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["project", "-created_at"], name="event_project_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.verb} by {self.actor} at {self.created_at:%Y-%m-%d %H:%M}"

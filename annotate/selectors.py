@@ -1,0 +1,128 @@
+"""Reads of the annotate app, with the visibility rules (non-members see nothing)."""
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Q, QuerySet
+from django.http import Http404
+
+from alweb.auth import project_role
+from alweb.roles import Perm
+from annotate.models import Event, Item, ItemStatus, Job, Membership, Project, Split
+
+
+def project_list_for_user(*, user) -> QuerySet[Project]:
+    """Projects the user is a member of (superusers: all projects)."""
+    qs = Project.objects.all()
+    if not user.is_superuser:
+        qs = qs.filter(memberships__user=user)
+    return qs.order_by("name", "id")
+
+
+def project_get_for_user(
+    *, user, project_id, perm: Perm = Perm.VIEW_PROJECT
+) -> Project:
+    """The project if `user` may do `perm` on it.
+
+    Raises Http404 for non-members and unknown ids (a project's existence is never
+    revealed), PermissionDenied for members whose role lacks `perm`.
+    """
+    try:
+        project = Project.objects.get(pk=int(project_id))
+    except (Project.DoesNotExist, ValueError, TypeError, OverflowError):
+        raise Http404("no such project") from None
+    if not user.has_perm(Perm.VIEW_PROJECT, project):
+        raise Http404("no such project")
+    if not user.has_perm(perm, project):
+        raise PermissionDenied(
+            f"your role in this project does not allow {perm.name.lower()}"
+        )
+    return project
+
+
+def project_roles_for_user(*, user, projects) -> dict[int, str]:
+    return {p.pk: project_role(user, p) for p in projects}
+
+
+def project_status_counts(*, project: Project) -> dict[str, int]:
+    rows = Item.objects.filter(project=project).values("status").annotate(n=Count("id"))
+    counts = {s.value: 0 for s in ItemStatus}
+    counts.update({row["status"]: row["n"] for row in rows})
+    return counts
+
+
+def project_split_counts(*, project: Project) -> dict[str, int]:
+    rows = (
+        Item.objects.filter(project=project, split__isnull=False)
+        .values("split")
+        .annotate(n=Count("id"))
+    )
+    counts = {s.value: 0 for s in Split}
+    counts.update({row["split"]: row["n"] for row in rows})
+    return counts
+
+
+def member_list(*, project: Project) -> QuerySet[Membership]:
+    return (
+        Membership.objects.filter(project=project)
+        .select_related("user")
+        .order_by("role", "user__username")
+    )
+
+
+def event_list(*, project: Project, limit: int = 20) -> list[Event]:
+    return list(
+        Event.objects.filter(project=project).select_related("actor", "item")[:limit]
+    )
+
+
+def job_list_active(*, project: Project) -> QuerySet[Job]:
+    return Job.objects.filter(project=project, status__in=["queued", "running"])
+
+
+ITEM_ORDERINGS = {
+    "-priority": ("-priority", "id"),
+    "priority": ("priority", "id"),
+    "created": ("created_at", "id"),
+    "-created": ("-created_at", "-id"),
+}
+
+
+def item_list(
+    *,
+    project: Project,
+    status: str | None = None,
+    split: str | None = None,
+    ordering: str = "-priority",
+) -> QuerySet[Item]:
+    """Items of a project with optional filters; unknown values raise ValueError."""
+    qs = Item.objects.filter(project=project)
+    if status:
+        if status not in ItemStatus.values:
+            raise ValueError(f"status must be one of {', '.join(ItemStatus.values)}")
+        qs = qs.filter(status=status)
+    if split:
+        if split == "none":
+            qs = qs.filter(split__isnull=True)
+        elif split not in Split.values:
+            raise ValueError(f"split must be one of {', '.join(Split.values)}, none")
+        else:
+            qs = qs.filter(split=split)
+    if ordering not in ITEM_ORDERINGS:
+        raise ValueError(f"ordering must be one of {', '.join(ITEM_ORDERINGS)}")
+    return qs.order_by(*ITEM_ORDERINGS[ordering]).defer("embedding")
+
+
+def item_get_for_user(*, user, item_id) -> Item:
+    """An item the user may see: managers see all of a project's items, annotators and
+    reviewers only items they hold or held a task on. Http404 otherwise."""
+    try:
+        item = Item.objects.select_related("project").get(pk=int(item_id))
+    except (Item.DoesNotExist, ValueError, TypeError, OverflowError):
+        raise Http404("no such item") from None
+    if user.has_perm(Perm.VIEW_DASHBOARD, item.project):
+        return item
+    if (
+        user.has_perm(Perm.VIEW_PROJECT, item.project)
+        and item.tasks.filter(Q(assignee=user)).exists()
+    ):
+        return item
+    raise Http404("no such item")

@@ -1,0 +1,1 @@
+"""Every write and side effect of the annotate app."""

@@ -1,0 +1,102 @@
+"""Validation and replacement of an item's annotation set (server-side geometry)."""
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F
+
+from annotate.models import Annotation, AnnotationSource, Item
+from ml.geometry import GeometryError, validate_shapes
+
+_MODEL_PREFIX = "model:"
+
+
+def shapes_validate(*, item: Item, shapes) -> list[dict]:
+    """Validate API-shaped shapes against the item's image and project schema.
+
+    Returns normalised shapes (clipped, rounded, with server-computed area) carrying
+    the optional client `id`. Raises ValidationError({"annotations": reason}) naming
+    the shape index; nothing is saved.
+    """
+    if not isinstance(shapes, list):
+        raise ValidationError({"annotations": "must be a list of shapes"})
+    project = item.project
+    try:
+        cleaned = validate_shapes(
+            shapes,
+            width=item.width,
+            height=item.height,
+            labels=project.labels,
+            kinds=project.kinds,
+            max_shapes=settings.ALWEB_MAX_SHAPES_PER_ITEM,
+            max_points=settings.ALWEB_MAX_POLYGON_POINTS,
+        )
+    except GeometryError as exc:
+        raise ValidationError({"annotations": str(exc)}) from None
+    for raw, shape in zip(shapes, cleaned, strict=True):
+        ident = raw.get("id") if isinstance(raw, dict) else None
+        shape["id"] = (
+            ident if isinstance(ident, int) and not isinstance(ident, bool) else None
+        )
+    return cleaned
+
+
+def _geometry(shape: dict) -> dict:
+    if shape["kind"] == "box":
+        return {"bbox": list(shape["bbox"])}
+    return {"points": [list(p) for p in shape["points"]]}
+
+
+@transaction.atomic
+def annotations_replace(*, item: Item, shapes: list[dict], author) -> int:
+    """Make `shapes` (already validated) the item's annotation set; bump its version.
+
+    A shape that names the id of one of the item's model pre-annotations and is
+    unchanged (same label and geometry) keeps its model source and confidence; every
+    other shape is a human shape by `author`. Returns the item's new version.
+    """
+    existing = {a.pk: a for a in Annotation.objects.filter(item=item)}
+    rows = []
+    for shape in shapes:
+        geometry = _geometry(shape)
+        previous = existing.get(shape.get("id"))
+        keep_model = (
+            previous is not None
+            and previous.source == AnnotationSource.MODEL
+            and previous.label == shape["label"]
+            and previous.kind == shape["kind"]
+            and previous.geometry == geometry
+        )
+        rows.append(
+            Annotation(
+                item=item,
+                kind=shape["kind"],
+                label=shape["label"],
+                geometry=geometry,
+                area=shape.get("area", 0.0),
+                source=previous.source if keep_model else AnnotationSource.HUMAN,
+                model_version_id=previous.model_version_id if keep_model else None,
+                confidence=previous.confidence if keep_model else None,
+                class_scores=previous.class_scores if keep_model else None,
+                author=None if keep_model else author,
+            )
+        )
+    Annotation.objects.filter(item=item).delete()
+    Annotation.objects.bulk_create(rows)
+    Item.objects.filter(pk=item.pk).update(version=F("version") + 1)
+    item.refresh_from_db(fields=["version"])
+    return item.version
+
+
+def annotation_as_dict(annotation: Annotation) -> dict:
+    """An annotation in the API's shape."""
+    data = {
+        "id": annotation.pk,
+        "kind": annotation.kind,
+        "label": annotation.label,
+        "source": annotation.source_ref,
+        "confidence": annotation.confidence,
+        "author": annotation.author.username if annotation.author_id else None,
+    }
+    data.update(annotation.geometry)
+    return data

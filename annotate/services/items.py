@@ -1,0 +1,186 @@
+"""Ingest of images as items: content checks, EXIF orientation, checksum, storage."""
+
+import hashlib
+import io
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from annotate import signals
+from annotate.models import Item, Project
+from annotate.services.events import event_log
+
+# Detected format -> stored extension. Anything else is refused.
+ALLOWED_FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "BMP": "bmp"}
+THUMBNAIL_SIZE = (256, 256)
+
+
+class ItemRejected(Exception):
+    """An uploaded file that cannot become an item; `reason` is shown to the user."""
+
+    def __init__(self, reason: str, *, duplicate_of: int | None = None):
+        super().__init__(reason)
+        self.reason = reason
+        self.duplicate_of = duplicate_of
+
+
+@dataclass(frozen=True)
+class CheckedImage:
+    data: bytes  # the bytes to store (re-encoded when orientation or mode required it)
+    image_format: str
+    width: int
+    height: int
+    checksum: str  # sha256 of the uploaded bytes
+    thumbnail: bytes
+
+
+def image_check(
+    data: bytes, *, max_pixels: int | None = None, max_bytes: int | None = None
+) -> CheckedImage:
+    """Validate image bytes by content and normalise orientation.
+
+    Refuses (ItemRejected) empty, oversized, truncated, non-allowlisted, animated and
+    too-many-pixel images, reading the pixel count from the header before decoding.
+    """
+    max_pixels = max_pixels or settings.ALWEB_MAX_IMAGE_PIXELS
+    max_bytes = max_bytes or settings.ALWEB_MAX_IMAGE_BYTES
+    if not data:
+        raise ItemRejected("empty file")
+    if len(data) > max_bytes:
+        raise ItemRejected(f"file too large ({len(data)} bytes > {max_bytes})")
+    try:
+        with Image.open(io.BytesIO(data), formats=list(ALLOWED_FORMATS)) as probe:
+            fmt = probe.format
+            width, height = probe.size
+            frames = getattr(probe, "n_frames", 1)
+    except UnidentifiedImageError:
+        raise ItemRejected(
+            "not an image in an allowed format (JPEG, PNG, WebP, BMP)"
+        ) from None
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+        raise ItemRejected(f"unreadable image: {exc}") from None
+    if width * height > max_pixels:
+        raise ItemRejected(
+            f"image too large ({width * height / 1e6:.1f} MP"
+            f" > {max_pixels / 1e6:.1f} MP)"
+        )
+    if frames != 1:
+        raise ItemRejected("animated images are not supported")
+    try:
+        with Image.open(io.BytesIO(data), formats=[fmt]) as img:
+            img.load()
+            orientation = img.getexif().get(0x0112, 1)
+            needs_mode = img.mode not in {"RGB", "L", "RGBA", "P", "LA"}
+            out = ImageOps.exif_transpose(img) if orientation != 1 else img
+            if needs_mode or orientation != 1:
+                out = out.convert("RGBA" if "A" in out.mode else "RGB")
+                buf = io.BytesIO()
+                if fmt == "JPEG" and out.mode == "RGB":
+                    out.save(buf, "JPEG", quality=95)
+                else:
+                    fmt = "PNG"
+                    out.save(buf, "PNG")
+                stored = buf.getvalue()
+            else:
+                stored = data
+            width, height = out.size
+            thumb = out.convert("RGB")
+            thumb.thumbnail(THUMBNAIL_SIZE)
+            tbuf = io.BytesIO()
+            thumb.save(tbuf, "JPEG", quality=80)
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+        raise ItemRejected(f"unreadable image: {exc}") from None
+    return CheckedImage(
+        data=stored,
+        image_format=fmt,
+        width=width,
+        height=height,
+        checksum=hashlib.sha256(data).hexdigest(),
+        thumbnail=tbuf.getvalue(),
+    )
+
+
+def display_name(name: str) -> str:
+    """The original file name kept only as display text: base name, no controls."""
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    cleaned = "".join(
+        ch for ch in base if ch.isprintable() and ch not in "\u202e\u202d"
+    )
+    return cleaned[:255] or "unnamed"
+
+
+def item_create(*, project: Project, data: bytes, name: str, actor=None) -> Item:
+    """Store one image as a new unlabelled item of `project` and send item_created.
+
+    Raises ItemRejected for bad content and for a duplicate (same checksum in the
+    project). Writes the files only after the row is valid; the row and its files
+    are removed together if anything fails.
+    """
+    checked = image_check(data)
+    existing = (
+        Item.objects.filter(project=project, checksum=checked.checksum)
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if existing:
+        raise ItemRejected(f"duplicate of item {existing}", duplicate_of=existing)
+    ext = ALLOWED_FORMATS[checked.image_format]
+    item = Item(
+        project=project,
+        original_name=display_name(name),
+        image_format=checked.image_format,
+        width=checked.width,
+        height=checked.height,
+        size_bytes=len(checked.data),
+        checksum=checked.checksum,
+        created_by=actor if actor is not None and actor.is_authenticated else None,
+    )
+    item.file.save(f"x.{ext}", ContentFile(checked.data), save=False)
+    item.thumbnail.save("x.jpg", ContentFile(checked.thumbnail), save=False)
+    try:
+        with transaction.atomic():
+            item.save()
+            event_log(
+                project_id=project.pk,
+                actor=actor,
+                verb="item_created",
+                item_id=item.pk,
+                name=item.original_name,
+            )
+            transaction.on_commit(
+                lambda: signals.item_created.send(
+                    sender=Item, project_id=project.pk, item_ids=[item.pk]
+                )
+            )
+    except IntegrityError:
+        _delete_files(item)
+        raise ItemRejected("duplicate of an existing item") from None
+    except Exception:
+        _delete_files(item)
+        raise
+    return item
+
+
+def _delete_files(item: Item) -> None:
+    for field in (item.file, item.thumbnail):
+        if field and field.name:
+            field.storage.delete(field.name)
+
+
+def item_files_delete_on_commit(*, project: Project) -> None:
+    """Schedule removal of the project's stored images once its deletion commits."""
+    names = []
+    for file_name, thumb_name in Item.objects.filter(project=project).values_list(
+        "file", "thumbnail"
+    ):
+        names.extend(n for n in (file_name, thumb_name) if n)
+    storage = Item._meta.get_field("file").storage
+
+    def remove():
+        for name in names:
+            storage.delete(name)
+
+    transaction.on_commit(remove)

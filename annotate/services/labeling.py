@@ -1,0 +1,204 @@
+"""Autosave, submit, approve and reject: the label and review steps of the loop."""
+
+from collections import defaultdict
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Count, F
+from django.utils import timezone
+
+from annotate import signals
+from annotate.models import (
+    Annotation,
+    Item,
+    ItemStatus,
+    Pipeline,
+    Task,
+    TaskKind,
+    TaskStatus,
+)
+from annotate.services.annotations import annotations_replace, shapes_validate
+from annotate.services.errors import Conflict
+from annotate.services.events import event_log
+from annotate.services.queue import _lease_end, task_require_active
+from ml.splits import assign_splits
+
+
+def _lock_task(task: Task, kind: str) -> Task:
+    if task.kind != kind:
+        raise Conflict(f"this is a {task.kind} task, not a {kind} task")
+    task_require_active(task)
+    return task
+
+
+@transaction.atomic
+def task_draft_save(*, task: Task, shapes, client_version: int | None = None) -> Task:
+    """Autosave work in progress on an active task and renew its lease.
+
+    Raises ValidationError for bad shapes (the saved draft is unchanged), Conflict
+    when the lease was lost or `client_version` is older than the saved draft.
+    """
+    _lock_task(task, task.kind)
+    cleaned = shapes_validate(item=task.item, shapes=shapes)
+    filters = {"pk": task.pk, "status": TaskStatus.ACTIVE}
+    if client_version is not None:
+        filters["draft_version"] = client_version
+    updated = Task.objects.filter(**filters).update(
+        draft=cleaned,
+        draft_saved_at=timezone.now(),
+        lease_expires_at=_lease_end(),
+        draft_version=F("draft_version") + 1,
+    )
+    if not updated:
+        task.refresh_from_db()
+        raise Conflict(
+            "the draft was saved elsewhere in the meantime",
+            draft_version=task.draft_version,
+        )
+    task.refresh_from_db()
+    return task
+
+
+@transaction.atomic
+def task_submit(*, task: Task, shapes) -> Item:
+    """Submit a label task: the shapes become the item's annotations, the item goes
+    to review. Raises ValidationError (nothing changes) or Conflict (lease lost)."""
+    _lock_task(task, TaskKind.LABEL)
+    item = task.item
+    cleaned = shapes_validate(item=item, shapes=shapes)
+    if not Task.objects.filter(pk=task.pk, status=TaskStatus.ACTIVE).update(
+        status=TaskStatus.SUBMITTED, finished_at=timezone.now(), draft=cleaned
+    ):
+        raise Conflict("lease lost")
+    annotations_replace(item=item, shapes=cleaned, author=task.assignee)
+    Item.objects.filter(pk=item.pk).update(
+        status=ItemStatus.REVIEW, last_annotator=task.assignee, rejected_at=None
+    )
+    event_log(
+        project_id=task.project_id,
+        actor=task.assignee,
+        verb="label_submitted",
+        item_id=item.pk,
+        task=task.pk,
+        shapes=len(cleaned),
+    )
+    item.refresh_from_db()
+    return item
+
+
+@transaction.atomic
+def review_reject(*, task: Task, comment: str) -> Item:
+    """Send the item back to labelling with a required comment; annotations kept."""
+    comment = (comment or "").strip() if isinstance(comment, str) else ""
+    if not comment:
+        raise ValidationError({"comment": "a comment is required to reject"})
+    if len(comment) > 5000:
+        raise ValidationError({"comment": "at most 5000 characters"})
+    _lock_task(task, TaskKind.REVIEW)
+    if not Task.objects.filter(pk=task.pk, status=TaskStatus.ACTIVE).update(
+        status=TaskStatus.REJECTED, finished_at=timezone.now(), comment=comment
+    ):
+        raise Conflict("lease lost")
+    Item.objects.filter(pk=task.item_id).update(
+        status=ItemStatus.UNLABELED, review_comment=comment, rejected_at=timezone.now()
+    )
+    event_log(
+        project_id=task.project_id,
+        actor=task.assignee,
+        verb="review_rejected",
+        item_id=task.item_id,
+        task=task.pk,
+        comment=comment,
+    )
+    return Item.objects.get(pk=task.item_id)
+
+
+@transaction.atomic
+def review_approve(*, task: Task, shapes=None) -> Item:
+    """Approve: optional corrected shapes replace the annotations, the item becomes
+    ground truth and gets its split (never changed afterwards). Sends item_approved
+    after commit. Raises ValidationError or Conflict; nothing changes then."""
+    _lock_task(task, TaskKind.REVIEW)
+    item = task.item
+    cleaned = shapes_validate(item=item, shapes=shapes) if shapes is not None else None
+    if not Task.objects.filter(pk=task.pk, status=TaskStatus.ACTIVE).update(
+        status=TaskStatus.APPROVED, finished_at=timezone.now()
+    ):
+        raise Conflict("lease lost")
+    if cleaned is not None:
+        annotations_replace(item=item, shapes=cleaned, author=task.assignee)
+    items_make_ground_truth(
+        project=item.project, item_ids=[item.pk], actor=task.assignee
+    )
+    event_log(
+        project_id=task.project_id,
+        actor=task.assignee,
+        verb="review_approved",
+        item_id=item.pk,
+        task=task.pk,
+        corrected=cleaned is not None,
+    )
+    item.refresh_from_db()
+    return item
+
+
+@transaction.atomic
+def items_make_ground_truth(
+    *, project, item_ids: list[int], actor=None
+) -> dict[int, str]:
+    """Mark items done and give those without a split one (seeded, stratified by the
+    labels they carry, against the counts already in each split). Returns the new
+    splits. Existing splits never change. Sends item_approved after commit."""
+    now = timezone.now()
+    Item.objects.filter(project=project, pk__in=item_ids).update(
+        status=ItemStatus.DONE, approved_at=now, review_comment="", rejected_at=None
+    )
+    new_ids = list(
+        Item.objects.filter(
+            project=project, pk__in=item_ids, split__isnull=True
+        ).values_list("pk", flat=True)
+    )
+    labels_of: dict[int, set[str]] = defaultdict(set)
+    for item_id, label in Annotation.objects.filter(item_id__in=new_ids).values_list(
+        "item_id", "label"
+    ):
+        labels_of[item_id].add(label)
+    existing: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    rows = (
+        Annotation.objects.filter(item__project=project, item__split__isnull=False)
+        .values_list("item__split", "label", "item_id")
+        .distinct()
+    )
+    seen_items: set[int] = set()
+    for split, label, item_id in rows:
+        existing[split][label] += 1
+        seen_items.add(item_id)
+    for split, n in (
+        Item.objects.filter(project=project, split__isnull=False)
+        .exclude(pk__in=seen_items)
+        .values_list("split")
+        .annotate(n=Count("id"))
+    ):
+        existing[split][""] += n
+    pipeline = Pipeline.objects.get(project=project)
+    ratios = {
+        "train": pipeline.split_train,
+        "val": pipeline.split_val,
+        "test": pipeline.split_test,
+    }
+    assigned = assign_splits(
+        [(i, frozenset(labels_of.get(i, ()))) for i in new_ids],
+        ratios,
+        pipeline.split_seed,
+        {k: dict(v) for k, v in existing.items()},
+    )
+    for split in ("train", "val", "test"):
+        ids = [i for i, s in assigned.items() if s == split]
+        if ids:
+            Item.objects.filter(pk__in=ids, split__isnull=True).update(split=split)
+    transaction.on_commit(
+        lambda: signals.item_approved.send(
+            sender=Item, project_id=project.pk, item_ids=list(item_ids)
+        )
+    )
+    return assigned

@@ -1,0 +1,107 @@
+"""Projects, their members and pipeline settings."""
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+
+from alweb.auth import forget_roles
+from alweb.roles import Role
+from annotate.models import Membership, Pipeline, Project
+from annotate.services.events import event_log
+
+
+@transaction.atomic
+def project_create(
+    *, owner, name: str, labels: list[str], kinds: list[str], description: str = ""
+) -> Project:
+    """Create a project with default pipeline settings; `owner` becomes its owner.
+
+    Raises ValidationError naming the field for bad names, labels or kinds.
+    """
+    project = Project(
+        name=(name or "").strip(),
+        labels=labels,
+        kinds=kinds,
+        description=description,
+        created_by=owner,
+    )
+    project.full_clean()
+    project.save()
+    Pipeline.objects.create(project=project)
+    Membership.objects.create(project=project, user=owner, role=Role.OWNER)
+    forget_roles(owner)
+    event_log(project_id=project.pk, actor=owner, verb="project_created")
+    return project
+
+
+@transaction.atomic
+def member_set(*, project: Project, actor, user, role: str) -> Membership:
+    """Add `user` to the project with `role`, or change their role.
+
+    Invariant: a project always keeps at least one owner, and nobody changes their
+    own role (no self-escalation, no locking oneself out). Raises ValidationError
+    for an unknown role, PermissionDenied for a change of one's own role.
+    """
+    if role not in {r.value for r in Role}:
+        raise ValidationError({"role": f"unknown role {role!r}"})
+    if actor is not None and user.pk == actor.pk:
+        raise PermissionDenied("you cannot change your own role")
+    membership = Membership.objects.filter(project=project, user=user).first()
+    if membership is None:
+        membership = Membership.objects.create(project=project, user=user, role=role)
+        event_log(
+            project_id=project.pk,
+            actor=actor,
+            verb="member_added",
+            user=user.username,
+            role=role,
+        )
+    elif membership.role != role:
+        if membership.role == Role.OWNER and _owner_count(project) <= 1:
+            raise ValidationError({"role": "a project must keep at least one owner"})
+        old = membership.role
+        membership.role = role
+        membership.save(update_fields=["role"])
+        event_log(
+            project_id=project.pk,
+            actor=actor,
+            verb="member_role_changed",
+            user=user.username,
+            old=old,
+            role=role,
+        )
+    forget_roles(user)
+    return membership
+
+
+@transaction.atomic
+def member_remove(*, project: Project, actor, user) -> None:
+    """Remove `user` from the project; their active tasks are released.
+
+    Raises ValidationError when it would leave the project without an owner.
+    """
+    membership = Membership.objects.filter(project=project, user=user).first()
+    if membership is None:
+        return
+    if membership.role == Role.OWNER and _owner_count(project) <= 1:
+        raise ValidationError({"user": "a project must keep at least one owner"})
+    from annotate.services.queue import tasks_release_for_user
+
+    tasks_release_for_user(project=project, user=user)
+    membership.delete()
+    forget_roles(user)
+    event_log(
+        project_id=project.pk, actor=actor, verb="member_removed", user=user.username
+    )
+
+
+def _owner_count(project: Project) -> int:
+    return Membership.objects.filter(project=project, role=Role.OWNER).count()
+
+
+@transaction.atomic
+def project_delete(*, project: Project, actor) -> None:
+    """Delete the project with its items, annotations, models and stored files."""
+    from annotate.services.items import item_files_delete_on_commit
+
+    item_files_delete_on_commit(project=project)
+    project.delete()

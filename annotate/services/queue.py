@@ -1,0 +1,191 @@
+"""Leases on items: claiming, releasing and expiring label/review tasks."""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.http import Http404
+from django.utils import timezone
+
+from annotate.models import Item, ItemStatus, Project, Task, TaskKind, TaskStatus
+from annotate.services.errors import Conflict
+from annotate.services.events import event_log
+
+
+def _status_after_release(task: Task) -> str:
+    return ItemStatus.UNLABELED if task.kind == TaskKind.LABEL else ItemStatus.REVIEW
+
+
+@transaction.atomic
+def task_release(*, task: Task, actor, reason: str = "released") -> bool:
+    """Give an active claim back; the item returns to its queue. False if not active.
+
+    The draft stays on the task row for the record but is not applied to the item.
+    """
+    updated = Task.objects.filter(pk=task.pk, status=TaskStatus.ACTIVE).update(
+        status=TaskStatus.RELEASED if reason == "released" else TaskStatus.EXPIRED,
+        finished_at=timezone.now(),
+    )
+    if not updated:
+        return False
+    Item.objects.filter(pk=task.item_id).update(status=_status_after_release(task))
+    event_log(
+        project_id=task.project_id,
+        actor=actor,
+        verb=f"task_{reason}",
+        item_id=task.item_id,
+        task=task.pk,
+        kind=task.kind,
+    )
+    return True
+
+
+@transaction.atomic
+def tasks_release_for_user(*, project: Project, user) -> int:
+    """Release every active claim `user` holds in `project` (e.g. on removal)."""
+    count = 0
+    for task in Task.objects.filter(
+        project=project, assignee=user, status=TaskStatus.ACTIVE
+    ):
+        count += task_release(task=task, actor=None)
+    return count
+
+
+@transaction.atomic
+def leases_expire(*, project: Project | None = None) -> int:
+    """Expire claims whose lease ran out; their items go back to the queue."""
+    now = timezone.now()
+    stale = Task.objects.filter(status=TaskStatus.ACTIVE, lease_expires_at__lt=now)
+    if project is not None:
+        stale = stale.filter(project=project)
+    count = 0
+    for task in stale:
+        count += task_release(task=task, actor=None, reason="expired")
+    return count
+
+
+def _lease_end():
+    return timezone.now() + timedelta(seconds=settings.ALWEB_LEASE_SECONDS)
+
+
+def _active_task(*, project: Project, user, kind: str) -> Task | None:
+    return (
+        Task.objects.select_related("item")
+        .filter(project=project, assignee=user, kind=kind, status=TaskStatus.ACTIVE)
+        .first()
+    )
+
+
+def _label_candidates(project: Project, user, batch: int):
+    """Candidate item ids in queue order: the user's own rejected items first, then
+    by priority, skipping items recently rejected from someone else's work."""
+    grace_start = timezone.now() - timedelta(
+        seconds=settings.ALWEB_REJECT_GRACE_SECONDS
+    )
+    waiting = Item.objects.filter(project=project, status=ItemStatus.UNLABELED)
+    own = waiting.filter(last_annotator=user, rejected_at__isnull=False)
+    yield from own.order_by("rejected_at", "id").values_list("pk", flat=True)[:batch]
+    others = waiting.exclude(
+        Q(rejected_at__gt=grace_start)
+        & ~Q(last_annotator=user)
+        & Q(last_annotator__isnull=False)
+    )
+    last_priority, last_id = None, None
+    while True:
+        qs = others.order_by("-priority", "id")
+        if last_id is not None:
+            qs = qs.filter(
+                Q(priority__lt=last_priority)
+                | Q(priority=last_priority, id__gt=last_id)
+            )
+        rows = list(qs.values_list("pk", "priority")[:batch])
+        if not rows:
+            return
+        yield from (pk for pk, _ in rows)
+        last_id, last_priority = rows[-1][0], rows[-1][1]
+
+
+def queue_claim_next(*, project: Project, user, kind: str) -> Task | None:
+    """Claim the next item of the label or review queue for `user`; None if empty.
+
+    One atomic step per candidate: a label claim flips the item unlabeled ->
+    labeling with a conditional UPDATE and checks the row count; a review claim
+    inserts the task under the one-active-task-per-item constraint. Two users can
+    never hold the same item. A user who already holds a task of this kind gets
+    it back (with a renewed lease). Expired leases are returned to the queue first.
+    """
+    if kind not in TaskKind.values:
+        raise ValueError("kind must be label or review")
+    leases_expire(project=project)
+    with transaction.atomic():
+        current = _active_task(project=project, user=user, kind=kind)
+        if current is not None:
+            Task.objects.filter(pk=current.pk).update(lease_expires_at=_lease_end())
+            current.refresh_from_db()
+            return current
+    if kind == TaskKind.LABEL:
+        candidates = _label_candidates(project, user, batch=25)
+    else:
+        candidates = (
+            Item.objects.filter(project=project, status=ItemStatus.REVIEW)
+            .exclude(tasks__status=TaskStatus.ACTIVE)
+            .order_by("-priority", "id")
+            .values_list("pk", flat=True)[:200]
+        )
+    for item_id in candidates:
+        task = _try_claim(project=project, user=user, kind=kind, item_id=item_id)
+        if task is not None:
+            return task
+    return None
+
+
+def _try_claim(*, project: Project, user, kind: str, item_id: int) -> Task | None:
+    try:
+        with transaction.atomic():
+            if kind == TaskKind.LABEL:
+                flipped = Item.objects.filter(
+                    pk=item_id, status=ItemStatus.UNLABELED
+                ).update(status=ItemStatus.LABELING)
+                if flipped != 1:
+                    return None
+            elif not Item.objects.filter(pk=item_id, status=ItemStatus.REVIEW).exists():
+                return None
+            item = Item.objects.get(pk=item_id)
+            task = Task.objects.create(
+                item=item,
+                project=project,
+                kind=kind,
+                assignee=user,
+                lease_expires_at=_lease_end(),
+                base_version=item.version,
+            )
+            event_log(
+                project_id=project.pk,
+                actor=user,
+                verb=f"{kind}_claimed",
+                item_id=item_id,
+                task=task.pk,
+            )
+            return task
+    except IntegrityError:  # someone else's task on this item committed first
+        return None
+
+
+def task_get_for_user(*, user, task_id) -> Task:
+    """The user's own task; Http404 for anyone else's or unknown ids."""
+    try:
+        return Task.objects.select_related("item", "item__project", "project").get(
+            pk=int(task_id), assignee=user
+        )
+    except (Task.DoesNotExist, ValueError, TypeError, OverflowError):
+        raise Http404("no such task") from None
+
+
+def task_require_active(task: Task) -> None:
+    """Raise Conflict unless the task is still an active lease."""
+    task.refresh_from_db(fields=["status", "lease_expires_at"])
+    if task.status != TaskStatus.ACTIVE:
+        raise Conflict(
+            f"lease lost: this task is {task.status}", task_status=task.status
+        )

@@ -1,0 +1,274 @@
+"""HTML pages of a project: list, overview, items, members, settings, images."""
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods
+
+from alweb.auth import project_role
+from alweb.roles import Perm, perms_for
+from annotate import selectors
+from annotate.forms import MemberForm, ProjectCreateForm
+from annotate.services import pipeline as pipeline_services
+from annotate.services import projects as project_services
+
+
+def project_context(request, project, active: str) -> dict:
+    """Common context: the project, the user's role and what the role allows."""
+    role = project_role(request.user, project)
+    allowed = perms_for(role) if role else frozenset(Perm)  # superusers: everything
+    return {
+        "project": project,
+        "role": role,
+        "can": {perm.name.lower(): True for perm in allowed},
+        "active_tab": active,
+    }
+
+
+@require_http_methods(["GET", "POST"])
+def project_list(request):
+    form = ProjectCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            project = project_services.project_create(
+                owner=request.user,
+                name=form.cleaned_data["name"],
+                labels=form.cleaned_data["labels"],
+                kinds=form.cleaned_data["kinds"],
+            )
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            messages.success(request, f"Project “{project.name}” created.")
+            return redirect("annotate:project-detail", project_id=project.pk)
+    projects = list(selectors.project_list_for_user(user=request.user))
+    roles = selectors.project_roles_for_user(user=request.user, projects=projects)
+    rows = [(p, roles.get(p.pk)) for p in projects]
+    return render(
+        request,
+        "annotate/project_list.html",
+        {"rows": rows, "form": form},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@require_GET
+def project_detail(request, project_id):
+    project = selectors.project_get_for_user(user=request.user, project_id=project_id)
+    context = project_context(request, project, "overview")
+    context["status_counts"] = selectors.project_status_counts(project=project)
+    context["split_counts"] = selectors.project_split_counts(project=project)
+    if context["can"].get("view_dashboard"):
+        context["events"] = selectors.event_list(project=project)
+        context["active_jobs"] = list(selectors.job_list_active(project=project))
+    return render(request, "annotate/project_detail.html", context)
+
+
+@require_GET
+def project_items(request, project_id):
+    project = selectors.project_get_for_user(
+        user=request.user, project_id=project_id, perm=Perm.VIEW_DASHBOARD
+    )
+    status = request.GET.get("status") or None
+    split = request.GET.get("split") or None
+    ordering = request.GET.get("ordering") or "-priority"
+    context = project_context(request, project, "items")
+    try:
+        items = selectors.item_list(
+            project=project, status=status, split=split, ordering=ordering
+        )
+    except ValueError as exc:
+        messages.error(request, str(exc))
+        items = selectors.item_list(project=project)
+        status = split = None
+        ordering = "-priority"
+    page = Paginator(items, 48, allow_empty_first_page=True).get_page(
+        request.GET.get("page")
+    )
+    context.update(
+        page=page,
+        status=status or "",
+        split=split or "",
+        ordering=ordering,
+        statuses=["unlabeled", "labeling", "review", "done"],
+        splits=["train", "val", "test", "none"],
+        orderings=list(selectors.ITEM_ORDERINGS),
+    )
+    if request.htmx:
+        return render(request, "annotate/project_items.html#item-grid", context)
+    return render(request, "annotate/project_items.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def project_members(request, project_id):
+    project = selectors.project_get_for_user(
+        user=request.user, project_id=project_id, perm=Perm.VIEW_MEMBERS
+    )
+    context = project_context(request, project, "members")
+    form = MemberForm()
+    status = 200
+    if request.method == "POST":
+        if not request.user.has_perm(Perm.MANAGE_MEMBERS, project):
+            raise PermissionDenied("only owners manage members")
+        action = request.POST.get("action", "set")
+        try:
+            if action == "remove":
+                user = (
+                    get_user_model()
+                    .objects.filter(pk=request.POST.get("user_id"))
+                    .first()
+                )
+                if user is None or not project.memberships.filter(user=user).exists():
+                    raise Http404("no such member")
+                project_services.member_remove(
+                    project=project, actor=request.user, user=user
+                )
+                messages.success(request, f"{user.username} removed.")
+                return redirect("annotate:project-members", project_id=project.pk)
+            form = MemberForm(request.POST)
+            if form.is_valid():
+                project_services.member_set(
+                    project=project,
+                    actor=request.user,
+                    user=form.cleaned_data["username"],
+                    role=form.cleaned_data["role"],
+                )
+                messages.success(request, "Membership saved.")
+                return redirect("annotate:project-members", project_id=project.pk)
+            status = 400
+        except ValidationError as exc:
+            messages.error(request, "; ".join(exc.messages))
+            status = 400
+        except PermissionDenied as exc:
+            messages.error(request, str(exc))
+            status = 403
+    context.update(members=selectors.member_list(project=project), form=form)
+    return render(request, "annotate/project_members.html", context, status=status)
+
+
+@require_GET
+def item_image(request, item_id, variant="image"):
+    """Image bytes behind a membership check; fixed image type, nosniff."""
+    item = selectors.item_get_for_user(user=request.user, item_id=item_id)
+    field = item.thumbnail if variant == "thumbnail" and item.thumbnail else item.file
+    content_type = (
+        "image/jpeg"
+        if field is item.thumbnail
+        else {
+            "JPEG": "image/jpeg",
+            "PNG": "image/png",
+            "WEBP": "image/webp",
+            "BMP": "image/bmp",
+        }.get(item.image_format, "application/octet-stream")
+    )
+    try:
+        handle = field.open("rb")
+    except (FileNotFoundError, ValueError):
+        raise Http404("image file missing") from None
+    response = FileResponse(handle, content_type=content_type)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, max-age=3600"
+    response["Content-Disposition"] = "inline"
+    return response
+
+
+def _json_field(raw: str, field: str, errors: dict):
+    import json
+
+    try:
+        return json.loads(raw or "{}")
+    except (ValueError, RecursionError):
+        errors[field] = "not valid JSON"
+        return None
+
+
+@require_http_methods(["GET", "POST"])
+def project_settings(request, project_id):
+    """Pipeline settings and labels: view for managers, edit for owners/developers."""
+    project = selectors.project_get_for_user(
+        user=request.user, project_id=project_id, perm=Perm.VIEW_PIPELINE
+    )
+    pipeline = pipeline_services.pipeline_for_project(project)
+    context = project_context(request, project, "settings")
+    status = 200
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        if not request.user.has_perm(Perm.EDIT_PIPELINE, project):
+            raise PermissionDenied("your role can only view the pipeline settings")
+        post = request.POST
+        if post.get("action") == "labels":
+            labels = [x.strip() for x in post.get("labels", "").split(",") if x.strip()]
+            try:
+                pipeline_services.project_labels_update(
+                    project=project, actor=request.user, labels=labels
+                )
+                messages.success(request, "Labels saved.")
+                return redirect("annotate:project-settings", project_id=project.pk)
+            except ValidationError as exc:
+                errors.update({k: "; ".join(v) for k, v in exc.message_dict.items()})
+        else:
+            data = {
+                "strategy": post.get("strategy", ""),
+                "cold_start_strategy": post.get("cold_start_strategy", ""),
+            }
+            data["strategy_params"] = _json_field(
+                post.get("strategy_params"), "strategy_params", errors
+            )
+            data["model_config"] = _json_field(
+                post.get("model_config"), "model_config", errors
+            )
+            data["comparison_config"] = _json_field(
+                post.get("comparison_config"), "comparison_config", errors
+            )
+            data["triggers"] = {"cron": post.get("trigger_cron", "").strip()}
+            data["triggers"]["kpi"] = _json_field(
+                post.get("trigger_kpi"), "triggers", errors
+            )
+            every = post.get("trigger_every_n_approved", "").strip()
+            split = {}
+            try:
+                data["triggers"]["every_n_approved"] = int(every) if every else None
+                split = {
+                    k: float(post.get(f"split_{k}", ""))
+                    for k in ("train", "val", "test")
+                }
+                split["seed"] = int(post.get("split_seed", ""))
+            except ValueError:
+                errors.setdefault(
+                    "split", "ratios must be numbers, the seed an integer"
+                )
+            data["split"] = split
+            if not errors:
+                try:
+                    pipeline_services.pipeline_update(
+                        project=project, actor=request.user, data=data
+                    )
+                    messages.success(request, "Pipeline settings saved.")
+                    return redirect("annotate:project-settings", project_id=project.pk)
+                except ValidationError as exc:
+                    errors.update(
+                        {k: "; ".join(v) for k, v in exc.message_dict.items()}
+                    )
+        status = 400
+        messages.error(
+            request,
+            "Nothing was saved: " + "; ".join(f"{k}: {v}" for k, v in errors.items()),
+        )
+    import json
+
+    from ml.selection import STRATEGIES
+
+    context.update(
+        pipeline=pipeline,
+        errors=errors,
+        strategies=sorted(STRATEGIES),
+        strategy_params_json=json.dumps(pipeline.strategy_params),
+        model_config_json=json.dumps(pipeline.model_config, indent=1),
+        comparison_config_json=json.dumps(pipeline.comparison_config, indent=1),
+        kpi_json=json.dumps(pipeline.trigger_kpi),
+    )
+    return render(request, "annotate/project_settings.html", context, status=status)

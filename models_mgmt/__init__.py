@@ -1,0 +1,1 @@
+"""Model versions, training/evaluation/scoring runs, comparisons and triggers."""

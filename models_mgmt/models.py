@@ -1,0 +1,171 @@
+"""Model versions, their evaluations on frozen test sets, and comparisons."""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from annotate.models import Project
+
+
+class ModelStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    TRAINING = "training", "Training"
+    EVALUATING = "evaluating", "Evaluating"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+ACTIVE_MODEL_STATUSES = [
+    ModelStatus.QUEUED,
+    ModelStatus.TRAINING,
+    ModelStatus.EVALUATING,
+]
+
+
+class ModelTask(models.TextChoices):
+    DETECT = "detect", "Detection"
+    SEGMENT = "segment", "Segmentation"
+
+
+def weights_upload_to(instance: "ModelVersion", filename: str) -> str:
+    return f"models/{instance.project_id}/{uuid.uuid4().hex}.pt"
+
+
+class ModelVersion(models.Model):
+    """A base model (registered) or a trained version cloned from its parent."""
+
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="model_versions"
+    )
+    number = models.PositiveIntegerField()  # auto-incremented per project: v1, v2, ...
+    name = models.CharField(max_length=100)
+    parent = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="children",
+    )
+    is_base = models.BooleanField(default=False)
+    task = models.CharField(
+        max_length=8, choices=ModelTask.choices, default=ModelTask.DETECT
+    )
+    # Architecture file name (e.g. "yolov8n.yaml") when built from scratch.
+    architecture = models.CharField(max_length=100, blank=True)
+    config = models.JSONField(default=dict, blank=True)
+    class_names = models.JSONField(default=list, blank=True)
+    train_item_ids = models.JSONField(default=list, blank=True)
+    val_item_ids = models.JSONField(default=list, blank=True)
+    status = models.CharField(
+        max_length=12, choices=ModelStatus.choices, default=ModelStatus.QUEUED
+    )
+    progress = models.FloatField(default=0.0)
+    epoch = models.PositiveIntegerField(default=0)
+    epochs = models.PositiveIntegerField(default=0)
+    losses = models.JSONField(default=dict, blank=True)
+    eta_seconds = models.FloatField(null=True, blank=True)
+    weights = models.FileField(upload_to=weights_upload_to, max_length=255, blank=True)
+    metrics = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    log = models.TextField(blank=True)
+    is_best = models.BooleanField(default=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "number"], name="model_number_unique"
+            ),
+            # One best model per project.
+            models.UniqueConstraint(
+                fields=["project"],
+                condition=Q(is_best=True),
+                name="model_one_best_per_project",
+            ),
+            # At most one version training at a time per project.
+            models.UniqueConstraint(
+                fields=["project"],
+                condition=Q(status__in=["queued", "training", "evaluating"])
+                & Q(is_base=False),
+                name="model_one_active_training_per_project",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=[s.value for s in ModelStatus]),
+                name="model_status_valid",
+            ),
+            # Only a finished version can be the best one.
+            models.CheckConstraint(
+                condition=Q(is_best=False) | Q(status="done"), name="model_best_is_done"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.project} {self.name}"
+
+
+class Evaluation(models.Model):
+    """A model version scored on a frozen set of test items."""
+
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="evaluations"
+    )
+    model_version = models.ForeignKey(
+        ModelVersion, on_delete=models.CASCADE, related_name="evaluations"
+    )
+    test_item_ids = models.JSONField(default=list)
+    # {"map50", "map50_95", "precision", "recall", "per_class", "confusion_matrix"}
+    metrics = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"evaluation of {self.model_version} on {len(self.test_item_ids)} items"
+
+
+class Comparison(models.Model):
+    """Candidate vs incumbent on the same test items, and whether it was promoted."""
+
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="comparisons"
+    )
+    candidate = models.ForeignKey(
+        ModelVersion, on_delete=models.CASCADE, related_name="comparisons_as_candidate"
+    )
+    incumbent = models.ForeignKey(
+        ModelVersion,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="comparisons_as_incumbent",
+    )
+    config = models.JSONField(default=dict)
+    metric = models.CharField(max_length=20)
+    candidate_value = models.FloatField(null=True, blank=True)
+    incumbent_value = models.FloatField(null=True, blank=True)
+    winner = models.CharField(
+        max_length=10, choices=[("candidate", "Candidate"), ("incumbent", "Incumbent")]
+    )
+    promoted = models.BooleanField(default=False)
+    reason = models.TextField(blank=True)
+    test_item_ids = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.candidate} vs {self.incumbent}: {self.winner}"

@@ -1,0 +1,144 @@
+"""The role table is the test: every role x permission, and every route x role."""
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from alweb.roles import ROLE_TABLE, Perm, Role, perms_for, role_allows
+from tests.factories import make_items
+
+# Every named HTML route: (permission it needs, code for members without it).
+# Item routes answer 404 to members who may not see the item (no existence leak).
+HTML_ROUTES = {
+    "annotate:project-detail": (Perm.VIEW_PROJECT, 403),
+    "annotate:project-items": (Perm.VIEW_DASHBOARD, 403),
+    "annotate:project-settings": (Perm.VIEW_PIPELINE, 403),
+    "annotate:project-members": (Perm.VIEW_MEMBERS, 403),
+    "annotate:item-image": (Perm.VIEW_DASHBOARD, 404),
+    "annotate:item-thumbnail": (Perm.VIEW_DASHBOARD, 404),
+}
+# Routes outside the per-project table, with the reason.
+EXEMPT = {
+    "home": "redirect to the project list",
+    "login": "public",
+    "logout": "any session",
+    "healthz": "public liveness probe",
+    "annotate:project-list": "lists only the caller's projects (tested below)",
+}
+
+
+def _named_routes(patterns=None, namespace=""):
+    for entry in patterns if patterns is not None else get_resolver().url_patterns:
+        if isinstance(entry, URLResolver):
+            ns = entry.namespace
+            if ns == "admin":
+                continue
+            yield from _named_routes(
+                entry.url_patterns, f"{namespace}{ns}:" if ns else namespace
+            )
+        elif isinstance(entry, URLPattern) and entry.name:
+            yield f"{namespace}{entry.name}"
+
+
+def test_every_named_route_has_an_entry_in_the_matrix():
+    missing = set(_named_routes()) - set(HTML_ROUTES) - set(EXEMPT)
+    assert not missing, f"routes without a role-matrix entry: {sorted(missing)}"
+
+
+def test_role_table_matches_design_md():
+    # DESIGN.md's table, restated row by row.
+    expect = {
+        Perm.VIEW_DASHBOARD: {"owner", "developer", "annotation_manager"},
+        Perm.EDIT_PIPELINE: {"owner", "developer"},
+        Perm.MANAGE_MEMBERS: {"owner"},
+        Perm.DELETE_PROJECT: {"owner"},
+        Perm.UPLOAD_ITEMS: {"owner", "developer", "annotation_manager"},
+        Perm.EXPORT: {"owner", "developer", "annotation_manager"},
+        Perm.ASSIGN_TASKS: {"owner", "developer", "annotation_manager"},
+        Perm.LABEL: {"owner", "developer", "annotation_manager", "annotator"},
+        Perm.REVIEW: {"owner", "developer", "annotation_manager", "reviewer"},
+        Perm.TRAIN: {"owner", "developer"},
+        Perm.PROMOTE: {"owner", "developer"},
+    }
+    for perm, roles in expect.items():
+        assert {r.value for r in ROLE_TABLE[perm]} == roles, perm
+    assert set(ROLE_TABLE) == set(Perm), "every permission has a row"
+
+
+def test_unknown_roles_and_perms_hold_nothing():
+    assert not role_allows("admin", Perm.LABEL)
+    assert not role_allows(None, Perm.VIEW_PROJECT)
+    assert not role_allows(Role.OWNER, "alweb.fly")
+    assert perms_for(Role.ANNOTATOR) == {Perm.VIEW_PROJECT, Perm.LABEL}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("perm", list(Perm))
+def test_has_perm_answers_from_the_table_for_every_role(project_roles, perm):
+    project, users, outsider = project_roles
+    for role, user in users.items():
+        assert user.has_perm(perm, project) == (role in ROLE_TABLE[perm]), (role, perm)
+    assert not outsider.has_perm(perm, project)
+    assert not outsider.has_perm(perm)  # no object: no project permission
+
+
+def _url(name, project, item):
+    if name.startswith("annotate:item-"):
+        return reverse(name, kwargs={"item_id": item.pk})
+    return reverse(name, kwargs={"project_id": project.pk})
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", sorted(HTML_ROUTES))
+def test_every_route_answers_by_role(client, project_roles, name):
+    project, users, outsider = project_roles
+    (item,) = make_items(project, 1)
+    perm, deny_code = HTML_ROUTES[name]
+    url = _url(name, project, item)
+    for role, user in users.items():
+        client.force_login(user)
+        code = client.get(url).status_code
+        expected = 200 if role in ROLE_TABLE[perm] else deny_code
+        assert code == expected, (name, role, code)
+    client.force_login(outsider)
+    assert client.get(url).status_code == 404, (name, "outsider")
+    client.logout()
+    response = client.get(url)
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+@pytest.mark.django_db
+def test_unknown_project_and_non_member_look_the_same(client, project_roles):
+    project, users, outsider = project_roles
+    client.force_login(outsider)
+    a = client.get(reverse("annotate:project-detail", kwargs={"project_id": project.pk}))
+    b = client.get(reverse("annotate:project-detail", kwargs={"project_id": 999999}))
+    assert a.status_code == b.status_code == 404
+
+
+@pytest.mark.django_db
+def test_project_list_shows_only_the_callers_projects(
+    client, project_roles, other_project
+):
+    project, users, outsider = project_roles
+    client.force_login(users[Role.ANNOTATOR])
+    body = client.get(reverse("annotate:project-list")).content.decode()
+    assert "Alpha" in body and "Beta" not in body
+    client.force_login(outsider)
+    body = client.get(reverse("annotate:project-list")).content.decode()
+    assert "Alpha" not in body
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", list(Role))
+def test_navigation_shows_only_what_the_role_allows(client, project_roles, role):
+    project, users, _ = project_roles
+    client.force_login(users[role])
+    body = client.get(reverse("annotate:project-detail", args=[project.pk])).content
+    body = body.decode()
+    tabs = {
+        "tab-items": Perm.VIEW_DASHBOARD,
+        "tab-settings": Perm.VIEW_PIPELINE,
+        "tab-members": Perm.VIEW_MEMBERS,
+    }
+    for testid, perm in tabs.items():
+        assert (f'data-testid="{testid}"' in body) == role_allows(role, perm), testid
