@@ -1,0 +1,7 @@
+"""REST API v1 (../shared/API.md): one include per API module."""
+
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("annotate.api.urls")),
+]

@@ -1,0 +1,1 @@
+"""REST API of the annotate app (projects, members, pipeline, items, tasks, export)."""

@@ -1,0 +1,3 @@
+"""API routes of the annotate app."""
+
+urlpatterns: list = []
