@@ -295,3 +295,8 @@ CACHES = {
         "LOCATION": "alweb_cache",
     }
 }
+
+# The ML backend module (framework-free interface in ml/backends/).
+ALWEB_ML_BACKEND = env_str("ALWEB_ML_BACKEND", "ml.backends.ultralytics")
+# Images predicted per batch when (re-)scoring the pool.
+ALWEB_SCORING_BATCH = env_int("ALWEB_SCORING_BATCH", 16)

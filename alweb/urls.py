@@ -27,4 +27,5 @@ urlpatterns = [
         name="api-docs",
     ),
     path("", include("annotate.urls")),
+    path("", include("models_mgmt.urls")),
 ]

@@ -1,4 +1,4 @@
-"""App config for models_mgmt."""
+"""App config for models_mgmt: connects the receivers of annotate's events."""
 
 from django.apps import AppConfig
 
@@ -6,3 +6,6 @@ from django.apps import AppConfig
 class ModelsMgmtConfig(AppConfig):
     name = "models_mgmt"
     verbose_name = "Models"
+
+    def ready(self) -> None:
+        from models_mgmt import receivers  # noqa: F401

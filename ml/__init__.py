@@ -1,0 +1,1 @@
+"""Framework-free ML core of alweb: geometry, scoring, selection, datasets, backends."""

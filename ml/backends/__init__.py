@@ -1,0 +1,1 @@
+"""ML backends; each imports its heavy framework only inside its functions."""

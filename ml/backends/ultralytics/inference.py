@@ -1,0 +1,265 @@
+"""Predict with per-box class-score vectors, and embed images, with ultralytics."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from ml.backends.ultralytics.offline import build_base, require_offline
+from ml.types import Detection, ImagePrediction
+
+
+@lru_cache(maxsize=1)
+def _predictor_classes() -> dict[str, type]:
+    """Predictors that attach per-box class-score vectors (and embeddings).
+
+    Built lazily so that importing this module does not import ultralytics.
+    """
+    import torch
+    from ultralytics.models.yolo.detect import DetectionPredictor
+    from ultralytics.models.yolo.segment import SegmentationPredictor
+    from ultralytics.utils import nms, ops
+
+    class ClassScoresMixin:
+        """Re-runs NMS with ``return_idxs=True`` to keep each box's anchor index.
+
+        The Detect head's inference output is (B, 4 + nc [+ extra], anchors)
+        of independent sigmoid scores, so ``raw[b, 4:4+nc, idx]`` is the full
+        class-score vector of the kept box. End-to-end (NMS-free) heads emit
+        only (B, k, 6) rows; there the vector holds the box's confidence at
+        its class and zeros elsewhere.
+        """
+
+        _embed_out: Any = None
+
+        def postprocess(self, preds, img, orig_imgs, **kwargs):
+            protos = None
+            if self.args.task == "segment":
+                protos = preds[0][1] if isinstance(preds[0], tuple) else preds[1]
+                preds = preds[0]
+            raw = preds[0] if isinstance(preds, list | tuple) else preds
+            nc = len(self.model.names)
+            end2end = bool(getattr(self.model, "end2end", False))
+            dets, keep = nms.non_max_suppression(
+                raw,
+                self.args.conf,
+                self.args.iou,
+                self.args.classes,
+                self.args.agnostic_nms,
+                max_det=self.args.max_det,
+                nc=nc,
+                end2end=end2end,
+                return_idxs=True,
+            )
+            if not isinstance(orig_imgs, list):
+                orig_imgs = ops.convert_torch2numpy_batch(orig_imgs)[..., ::-1]
+            emb = None
+            if self._embed_out is not None:
+                pooled = torch.nn.functional.adaptive_avg_pool2d(self._embed_out, 1)
+                emb = pooled.flatten(1).float().cpu().numpy()
+            results = []
+            for b, (pred, idx) in enumerate(zip(dets, keep, strict=True)):
+                idx = idx.long().view(-1)
+                if end2end:
+                    scores = torch.zeros((pred.shape[0], nc), device=pred.device)
+                    scores[torch.arange(pred.shape[0]), pred[:, 5].long()] = pred[:, 4]
+                else:
+                    scores = raw[b, 4 : 4 + nc, idx].T
+                args = (pred, img, orig_imgs[b], self.batch[0][b])
+                if protos is None:
+                    r = self.construct_result(*args)
+                else:
+                    r, kept = self._segment_result(*args, protos[b])
+                    scores = scores[kept]
+                r.class_scores = scores.float().cpu().numpy()
+                r.embedding = None if emb is None else emb[b]
+                results.append(r)
+            self._embed_out = None
+            return results
+
+        def _segment_result(self, pred, img, orig_img, img_path, proto):
+            # SegmentationPredictor.construct_result drops boxes whose mask is
+            # empty, which would misalign the score rows; redo it with the
+            # kept mask in hand.
+            from ultralytics.engine.results import Results
+
+            kept = torch.ones(pred.shape[0], dtype=torch.bool, device=pred.device)
+            masks = None
+            if pred.shape[0]:
+                masks = ops.process_mask(
+                    proto, pred[:, 6:], pred[:, :4], img.shape[2:], upsample=True
+                )
+                pred[:, :4] = ops.scale_boxes(
+                    img.shape[2:], pred[:, :4], orig_img.shape
+                )
+                kept = masks.amax((-2, -1)) > 0
+                pred, masks = pred[kept], masks[kept]
+            r = Results(
+                orig_img,
+                path=img_path,
+                names=self.model.names,
+                boxes=pred[:, :6],
+                masks=masks,
+            )
+            return r, kept
+
+        def capture_embeddings(self) -> Any:
+            """Pool the second-to-last layer (as ``YOLO.embed`` does) on every batch."""
+            net = self.model.model
+            layer = net.model[len(net.model) - 2]
+
+            def hook(_module, _inputs, output) -> None:
+                self._embed_out = output
+
+            return layer.register_forward_hook(hook)
+
+    class ScoringDetectionPredictor(ClassScoresMixin, DetectionPredictor):
+        pass
+
+    class ScoringSegmentationPredictor(ClassScoresMixin, SegmentationPredictor):
+        pass
+
+    return {
+        "detect": ScoringDetectionPredictor,
+        "segment": ScoringSegmentationPredictor,
+    }
+
+
+def _to_prediction(result: Any, names: dict[int, str], path: str) -> ImagePrediction:
+    h, w = (int(v) for v in result.orig_shape)
+    boxes = result.boxes
+    xyxy = boxes.xyxy.cpu().numpy() if boxes is not None else []
+    confs = boxes.conf.cpu().numpy() if boxes is not None else []
+    classes = boxes.cls.cpu().numpy() if boxes is not None else []
+    polygons = result.masks.xy if result.masks is not None else None
+    detections = []
+    for i, (x1, y1, x2, y2) in enumerate(xyxy):
+        x1, x2 = (min(max(float(v), 0.0), w) for v in (x1, x2))
+        y1, y2 = (min(max(float(v), 0.0), h) for v in (y1, y2))
+        points = None
+        if polygons is not None and len(polygons[i]) >= 3:
+            points = tuple(
+                (round(float(x), 2), round(float(y), 2)) for x, y in polygons[i]
+            )
+        detections.append(
+            Detection(
+                label=names[int(classes[i])],
+                confidence=float(confs[i]),
+                class_scores=tuple(float(s) for s in result.class_scores[i]),
+                bbox=(round(x1, 2), round(y1, 2), round(x2 - x1, 2), round(y2 - y1, 2)),
+                points=points,
+            )
+        )
+    emb = getattr(result, "embedding", None)
+    return ImagePrediction(
+        path=path,
+        width=w,
+        height=h,
+        detections=tuple(detections),
+        embedding=None if emb is None else tuple(float(v) for v in emb),
+    )
+
+
+def score_images(
+    weights: Path,
+    image_paths: Sequence[str | Path],
+    *,
+    imgsz: int = 320,
+    conf: float = 0.05,
+    iou: float = 0.7,
+    device: str = "cpu",
+    batch: int = 8,
+    embed: bool = True,
+) -> Iterator[ImagePrediction]:
+    """Predict (and, with ``embed``, embed) images in one batched forward pass.
+
+    Yields one ImagePrediction per path, in the order given and with the
+    path as given. Each Detection has the full per-class score vector
+    (``len == nc``); polygons come from segmentation models. The embedding
+    pools the second-to-last layer exactly like ``YOLO.embed``. Raises
+    ValueError for a model task other than detect/segment; an unreadable
+    image raises from ultralytics and ends the stream.
+    """
+    require_offline()
+    model = build_base(weights=Path(weights))
+    classes = _predictor_classes()
+    if model.task not in classes:
+        raise ValueError(f"unsupported model task {model.task!r}")
+    paths = [str(p) for p in image_paths]
+    names = dict(model.names)
+    handle = hooked = None
+    try:
+        # ultralytics decodes a *list* source all at once into ONE batch, so
+        # 10,000 paths would be one giant forward pass: feed it chunks.
+        for start in range(0, len(paths), batch):
+            chunk = paths[start : start + batch]
+            stream = model.predict(
+                source=chunk,
+                stream=True,
+                imgsz=imgsz,
+                conf=conf,
+                iou=iou,
+                device=device,
+                batch=batch,
+                predictor=classes[model.task],
+                verbose=False,
+                save=False,
+            )
+            # predict() has set up the predictor before the stream runs its
+            # first forward pass; it is reused across chunks unless setup
+            # args change, in which case the new one needs the hook too.
+            if embed and model.predictor is not hooked:
+                if handle is not None:
+                    handle.remove()
+                handle, hooked = model.predictor.capture_embeddings(), model.predictor
+            for path, result in zip(chunk, stream, strict=True):
+                yield _to_prediction(result, names, path)
+    finally:
+        if handle is not None:
+            handle.remove()
+
+
+def predict(
+    weights: Path,
+    image_paths: Sequence[str | Path],
+    *,
+    imgsz: int = 320,
+    conf: float = 0.05,
+    device: str = "cpu",
+    batch: int = 8,
+) -> Iterator[ImagePrediction]:
+    """Detections with per-class score vectors, without embeddings (streamed)."""
+    return score_images(
+        weights,
+        image_paths,
+        imgsz=imgsz,
+        conf=conf,
+        device=device,
+        batch=batch,
+        embed=False,
+    )
+
+
+def embed(
+    weights: Path,
+    image_paths: Sequence[str | Path],
+    imgsz: int = 320,
+    device: str = "cpu",
+    batch: int = 8,
+) -> list[tuple[float, ...]]:
+    """One vector per image from ``YOLO.embed`` (second-to-last layer, pooled).
+
+    Uses its own YOLO instance: a model whose predictor ran in embed mode
+    keeps that mode for later predictions.
+    """
+    require_offline()
+    paths = [str(p) for p in image_paths]
+    model = build_base(weights=Path(weights))
+    out: list[tuple[float, ...]] = []
+    for start in range(0, len(paths), batch):  # one list = one batch, see above
+        chunk = paths[start : start + batch]
+        vectors = model.embed(source=chunk, imgsz=imgsz, device=device, verbose=False)
+        out.extend(tuple(float(v) for v in t.flatten().tolist()) for t in vectors)
+    return out

@@ -1,0 +1,146 @@
+"""Validation and defaults for the model and comparison configurations (JSON)."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from typing import Any
+
+ARCHITECTURE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}\.ya?ml$")
+DEVICE_RE = re.compile(r"^(cpu|mps|cuda(:\d+)?|\d+(,\d+)*)$")
+METRICS: tuple[str, ...] = ("map50", "map50_95", "precision", "recall")
+OPTIMIZERS: tuple[str, ...] = (
+    "auto",
+    "SGD",
+    "Adam",
+    "AdamW",
+    "NAdam",
+    "RAdam",
+    "RMSprop",
+)
+
+Check = Callable[[str, Any], Any]
+
+
+def _int(lo: int, hi: int) -> Check:
+    def check(field: str, v: Any) -> int:
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise ValueError(f"{field}: must be an integer")
+        if not lo <= v <= hi:
+            raise ValueError(f"{field}: must be from {lo} to {hi}")
+        return v
+
+    return check
+
+
+def _float(lo: float, hi: float, *, lo_open: bool = False) -> Check:
+    def check(field: str, v: Any) -> float:
+        if isinstance(v, bool) or not isinstance(v, int | float):
+            raise ValueError(f"{field}: must be a number")
+        v = float(v)
+        if not math.isfinite(v) or v > hi or v < lo or (lo_open and v == lo):
+            bound = f"greater than {lo}" if lo_open else f"at least {lo}"
+            raise ValueError(f"{field}: must be {bound} and at most {hi}")
+        return v
+
+    return check
+
+
+def _bool(field: str, v: Any) -> bool:
+    if not isinstance(v, bool):
+        raise ValueError(f"{field}: must be true or false")
+    return v
+
+
+def _regex(pattern: re.Pattern[str], what: str) -> Check:
+    def check(field: str, v: Any) -> str:
+        if not isinstance(v, str) or not pattern.match(v):
+            raise ValueError(f"{field}: must be {what}")
+        return v
+
+    return check
+
+
+def _choice(options: tuple[str, ...]) -> Check:
+    def check(field: str, v: Any) -> str:
+        if not isinstance(v, str) or v not in options:
+            raise ValueError(f"{field}: must be one of {', '.join(options)}")
+        return v
+
+    return check
+
+
+def _imgsz(field: str, v: Any) -> int:
+    v = _int(32, 4096)(field, v)
+    if v % 32:
+        raise ValueError(f"{field}: must be a multiple of 32")
+    return v
+
+
+MODEL_FIELDS: dict[str, tuple[Any, Check]] = {
+    # An architecture file bundled with ultralytics (random init). Never an
+    # official .pt name: ultralytics would try to download it.
+    "architecture": (
+        "yolov8n.yaml",
+        _regex(ARCHITECTURE_RE, "an architecture file name such as yolov8n.yaml"),
+    ),
+    "epochs": (10, _int(1, 10_000)),
+    "imgsz": (320, _imgsz),
+    "batch": (16, _int(1, 1024)),
+    "patience": (50, _int(0, 10_000)),
+    # ultralytics ignores lr0 (and picks its own) while optimizer is "auto".
+    "optimizer": ("auto", _choice(OPTIMIZERS)),
+    "lr0": (0.01, _float(0.0, 1.0, lo_open=True)),
+    "conf": (0.05, _float(0.0, 1.0)),
+    "iou": (0.7, _float(0.0, 1.0)),
+    "device": ("cpu", _regex(DEVICE_RE, "cpu, mps, cuda, cuda:N or GPU indices")),
+    "seed": (0, _int(0, 2**31 - 1)),
+}
+
+COMPARISON_FIELDS: dict[str, tuple[Any, Check]] = {
+    "metric": ("map50_95", _choice(METRICS)),
+    "min_delta": (0.0, _float(0.0, 1.0)),
+    "no_class_regression": (False, _bool),
+    "class_tolerance": (0.02, _float(0.0, 1.0)),
+}
+
+
+def _validate(cfg: Any, fields: dict[str, tuple[Any, Check]], name: str) -> dict:
+    if cfg is None:
+        cfg = {}
+    if not isinstance(cfg, dict):
+        raise ValueError(f"{name}: must be an object")
+    unknown = sorted(str(k) for k in cfg if k not in fields)
+    if unknown:
+        raise ValueError(f"{unknown[0]}: unknown field")
+    return {
+        key: check(key, cfg[key]) if key in cfg else default
+        for key, (default, check) in fields.items()
+    }
+
+
+def validate_model_config(cfg: dict[str, Any] | None) -> dict[str, Any]:
+    """Return the model configuration with defaults filled in.
+
+    ``conf`` and ``iou`` are the thresholds used when scoring the pool; the
+    rest go to training (``lr0`` only takes effect with an explicit
+    ``optimizer``: ultralytics chooses its own while it is ``"auto"``).
+    Raises ValueError("<field>: <reason>") for unknown keys, wrong types
+    (bool is not an integer) and out-of-range values.
+    """
+    return _validate(cfg, MODEL_FIELDS, "model configuration")
+
+
+def validate_comparison_config(cfg: dict[str, Any] | None) -> dict[str, Any]:
+    """Return the comparison configuration with defaults filled in.
+
+    Raises ValueError("<field>: <reason>") like :func:`validate_model_config`.
+    """
+    return _validate(cfg, COMPARISON_FIELDS, "comparison configuration")
+
+
+def architecture_task(architecture: str) -> str:
+    """``"segment"`` for ``*-seg.yaml`` architectures, else ``"detect"``."""
+    stem = architecture.rsplit(".", 1)[0]
+    return "segment" if stem.endswith("-seg") else "detect"

@@ -1,0 +1,1 @@
+"""Every write and side effect of models_mgmt: versions, runs, triggers."""

@@ -1,0 +1,117 @@
+"""Model versions: registering base models, numbering, promotion and roll back."""
+
+from django.core.exceptions import ValidationError
+from django.core.files.base import File
+from django.db import transaction
+from django.db.models import Max
+
+from annotate.models import Project
+from annotate.services.events import event_log
+from ml import config as ml_config
+from models_mgmt.models import ModelStatus, ModelVersion
+
+MAX_WEIGHTS_BYTES = 500 * 1024 * 1024
+
+
+def best_model(project: Project) -> ModelVersion | None:
+    return ModelVersion.objects.filter(project=project, is_best=True).first()
+
+
+def next_number(project: Project) -> int:
+    top = ModelVersion.objects.filter(project=project).aggregate(n=Max("number"))["n"]
+    return (top or 0) + 1
+
+
+def default_architecture(project: Project) -> str:
+    """Segmentation when the project draws polygons, detection otherwise."""
+    return "yolov8n-seg.yaml" if "polygon" in project.kinds else "yolov8n.yaml"
+
+
+@transaction.atomic
+def model_version_register_base(
+    *,
+    project: Project,
+    actor,
+    architecture: str | None = None,
+    weights=None,
+    name: str = "",
+) -> ModelVersion:
+    """Register a base model from an architecture file name or an uploaded .pt.
+
+    Only owners/developers may call this (loading a .pt runs code). The .pt is
+    stored as is and only unpickled by a worker when training from it. Raises
+    ValidationError naming the field.
+    """
+    if (architecture is None) == (weights is None):
+        raise ValidationError({"architecture": "give either architecture or weights"})
+    number = next_number(project)
+    version = ModelVersion(
+        project=project,
+        number=number,
+        name=name or f"base-{number}",
+        is_base=True,
+        status=ModelStatus.DONE,
+        class_names=list(project.labels),
+        created_by=actor,
+    )
+    if architecture is not None:
+        try:
+            cfg = ml_config.validate_model_config({"architecture": architecture})
+        except ValueError as exc:
+            raise ValidationError({"architecture": str(exc)}) from None
+        version.architecture = cfg["architecture"]
+        version.task = ml_config.architecture_task(cfg["architecture"])
+    else:
+        if not getattr(weights, "name", "").lower().endswith(".pt"):
+            raise ValidationError({"weights": "must be a .pt file"})
+        if weights.size > MAX_WEIGHTS_BYTES:
+            raise ValidationError({"weights": "file too large"})
+        head = weights.read(4)
+        weights.seek(0)
+        if head[:2] != b"PK" and head[:1] != b"\x80":
+            raise ValidationError({"weights": "not a PyTorch checkpoint"})
+        version.weights.save("base.pt", File(weights), save=False)
+    version.full_clean(exclude=["weights"])
+    version.save()
+    event_log(
+        project_id=project.pk,
+        actor=actor,
+        verb="model_registered",
+        model=version.pk,
+        name=version.name,
+    )
+    return version
+
+
+@transaction.atomic
+def model_version_promote(
+    *, version: ModelVersion, actor, reason: str = "manual"
+) -> None:
+    """Make `version` the project's best model (manual promote or roll back).
+
+    Raises ValidationError unless the version finished training with weights. The
+    unlabelled pool is re-scored with it after commit.
+    """
+    version = ModelVersion.objects.select_for_update().get(pk=version.pk)
+    if version.status != ModelStatus.DONE or not version.weights:
+        raise ValidationError(
+            {"model": "only a finished version with weights can be best"}
+        )
+    if version.is_best:
+        return
+    previous = best_model(version.project)
+    ModelVersion.objects.filter(project=version.project, is_best=True).update(
+        is_best=False
+    )
+    ModelVersion.objects.filter(pk=version.pk).update(is_best=True)
+    event_log(
+        project_id=version.project_id,
+        actor=actor,
+        verb="model_promoted",
+        model=version.pk,
+        previous=previous.pk if previous else None,
+        reason=reason,
+    )
+    from models_mgmt.services.scoring import scoring_request
+
+    transaction.on_commit(lambda: scoring_request(project=version.project, actor=actor))

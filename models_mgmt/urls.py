@@ -1,0 +1,17 @@
+"""HTML routes of models_mgmt."""
+
+from django.urls import path
+
+from models_mgmt import views
+
+app_name = "models_mgmt"
+
+urlpatterns = [
+    path("projects/<int:project_id>/models/", views.models_page, name="models"),
+    path("projects/<int:project_id>/models/train/", views.train_now, name="train"),
+    path(
+        "projects/<int:project_id>/models/<int:model_id>/promote/",
+        views.promote,
+        name="promote",
+    ),
+]

@@ -1,0 +1,63 @@
+"""HTML page of a project's models: versions, live training, comparisons, promote."""
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from alweb.roles import Perm
+from annotate.selectors import project_get_for_user
+from annotate.services.errors import Conflict
+from annotate.views import project_context
+from models_mgmt import selectors
+from models_mgmt.services.training import training_start
+from models_mgmt.services.versions import best_model, model_version_promote
+
+
+@require_http_methods(["GET"])
+def models_page(request, project_id):
+    project = project_get_for_user(
+        user=request.user, project_id=project_id, perm=Perm.VIEW_DASHBOARD
+    )
+    context = project_context(request, project, "models")
+    context.update(
+        versions=list(selectors.model_version_list(project=project)[:50]),
+        comparisons=list(selectors.comparison_list(project=project)[:20]),
+        runs=selectors.recent_runs(project=project),
+        polling=selectors.runs_active(project=project),
+        best=best_model(project),
+    )
+    if request.htmx:
+        return render(request, "models_mgmt/models.html#model-live", context)
+    return render(request, "models_mgmt/models.html", context)
+
+
+@require_POST
+def train_now(request, project_id):
+    project = project_get_for_user(
+        user=request.user, project_id=project_id, perm=Perm.TRAIN
+    )
+    try:
+        version = training_start(project=project, actor=request.user)
+        messages.success(request, f"Training of {version.name} queued.")
+    except Conflict as exc:
+        messages.error(request, exc.message)
+    return redirect("models_mgmt:models", project_id=project.pk)
+
+
+@require_POST
+def promote(request, project_id, model_id):
+    project = project_get_for_user(
+        user=request.user, project_id=project_id, perm=Perm.PROMOTE
+    )
+    version = selectors.model_version_get_for_user(
+        user=request.user, version_id=model_id, perm=Perm.PROMOTE
+    )
+    if version.project_id != project.pk:
+        raise PermissionDenied("model of another project")
+    try:
+        model_version_promote(version=version, actor=request.user)
+        messages.success(request, f"{version.name} is now the best model.")
+    except ValidationError as exc:
+        messages.error(request, "; ".join(exc.messages))
+    return redirect("models_mgmt:models", project_id=project.pk)

@@ -1,0 +1,307 @@
+// Draws the image and shapes from the store on three stacked canvases,
+// coalesced to one pass per animation frame:
+//   bg      the image            (redrawn when the view or size changes)
+//   base    every shape but the selected one (redrawn when those change)
+//   over    selected shape, handles, hover, drawing in progress (every frame)
+// Dragging one shape among hundreds therefore repaints only `over`.
+
+import { boxHandles, imageToScreen, shapeBBox } from "./geometry.js";
+import { isModel, UNKNOWN_COLOR, visibility } from "./state.js";
+
+const FONT = "12px system-ui, -apple-system, 'Segoe UI', sans-serif";
+const HANDLE = 8; // handle size, CSS px
+const pathCache = new WeakMap();
+const textWidths = new Map();
+
+function pathOf(shape) {
+  let p = pathCache.get(shape);
+  if (!p) {
+    p = new Path2D();
+    if (shape.kind === "box") {
+      const [x, y, w, h] = shape.bbox;
+      p.rect(x, y, w, h);
+    } else {
+      shape.points.forEach(([x, y], i) => (i ? p.lineTo(x, y) : p.moveTo(x, y)));
+      p.closePath();
+    }
+    pathCache.set(shape, p);
+  }
+  return p;
+}
+
+function readableOn(hex) {
+  const m = /^#?([0-9a-f]{6})$/i.exec(hex || "");
+  if (!m) return "#fff";
+  const n = parseInt(m[1], 16);
+  const lum = 0.299 * (n >> 16) + 0.587 * ((n >> 8) & 255) + 0.114 * (n & 255);
+  return lum > 150 ? "#111" : "#fff";
+}
+
+export function captionOf(shape) {
+  return isModel(shape) && shape.confidence != null
+    ? `${shape.label} ${shape.confidence.toFixed(2)}` : shape.label;
+}
+
+function measure(ctx, text) {
+  let w = textWidths.get(text);
+  if (w === undefined) {
+    w = ctx.measureText(text).width;
+    if (textWidths.size > 5000) textWidths.clear();
+    textWidths.set(text, w);
+  }
+  return w;
+}
+
+export function createRenderer(layers, store, { onRender } = {}) {
+  const ctx = {
+    bg: layers.bg.getContext("2d"),
+    base: layers.base.getContext("2d"),
+    over: layers.over.getContext("2d"),
+  };
+  let image = null;
+  let prev = null;
+  let raf = 0;
+  let forceAll = true;
+  let dpr = 1;
+
+  const unsubscribe = store.subscribe(schedule);
+  schedule();
+
+  function schedule() {
+    if (!raf) raf = requestAnimationFrame(frame);
+  }
+
+  function baseChanged(s, p) {
+    if (s.labels !== p.labels || s.modelVisible !== p.modelVisible ||
+        s.threshold !== p.threshold || s.selected !== p.selected) return true;
+    if (s.shapes === p.shapes) return false;
+    if (s.shapes.length !== p.shapes.length) return true;
+    for (let i = 0; i < s.shapes.length; i++) {
+      if (i !== s.selected && s.shapes[i] !== p.shapes[i]) return true;
+    }
+    return false;
+  }
+
+  function frame() {
+    raf = 0;
+    const t0 = performance.now();
+    const s = store.get();
+    const p = prev;
+    let all = forceAll || !p || s.viewW !== p.viewW || s.viewH !== p.viewH ||
+      s.view !== p.view || s.width !== p.width || s.height !== p.height;
+    if (all && (!p || s.viewW !== p.viewW || s.viewH !== p.viewH ||
+        dpr !== (window.devicePixelRatio || 1))) resize(s);
+    if (all) drawImageLayer(s);
+    const base = all || baseChanged(s, p);
+    if (base) drawBase(s);
+    drawOverlay(s);
+    forceAll = false;
+    prev = s;
+    if (onRender) onRender(performance.now() - t0, { all, base });
+  }
+
+  function resize(s) {
+    dpr = window.devicePixelRatio || 1;
+    for (const c of Object.values(layers)) {
+      c.width = Math.max(1, Math.round(s.viewW * dpr));
+      c.height = Math.max(1, Math.round(s.viewH * dpr));
+    }
+  }
+
+  function toImageSpace(c, s) {
+    const { scale, ox, oy } = s.view;
+    c.setTransform(dpr * scale, 0, 0, dpr * scale, dpr * ox, dpr * oy);
+  }
+
+  function clear(c, s) {
+    c.setTransform(dpr, 0, 0, dpr, 0, 0);
+    c.clearRect(0, 0, s.viewW, s.viewH);
+  }
+
+  function drawImageLayer(s) {
+    const c = ctx.bg;
+    clear(c, s);
+    toImageSpace(c, s);
+    if (image) {
+      c.imageSmoothingEnabled = s.view.scale < 2;
+      c.drawImage(image, 0, 0, s.width, s.height);
+    } else {
+      c.fillStyle = "#555";
+      c.fillRect(0, 0, s.width, s.height);
+    }
+  }
+
+  const colorOf = (s, shape) => s.labelColors.get(shape.label) || UNKNOWN_COLOR;
+
+  function strokeShape(c, s, shape, { width, fillAlpha }) {
+    const scale = s.view.scale;
+    const color = colorOf(s, shape);
+    const path = pathOf(shape);
+    if (fillAlpha) {
+      c.globalAlpha = fillAlpha;
+      c.fillStyle = color;
+      c.fill(path);
+      c.globalAlpha = 1;
+    }
+    c.setLineDash(isModel(shape) ? [6 / scale, 4 / scale] : []);
+    c.lineWidth = width / scale;
+    c.strokeStyle = color;
+    c.stroke(path);
+  }
+
+  function drawCaption(c, s, shape) {
+    const text = captionOf(shape);
+    const b = shapeBBox(shape);
+    const [sx, sy] = imageToScreen(s.view, b[0], b[1]);
+    const w = measure(c, text) + 6;
+    const y = sy >= 16 ? sy - 16 : sy;
+    const color = colorOf(s, shape);
+    c.fillStyle = color;
+    c.globalAlpha = isModel(shape) ? 0.7 : 0.9;
+    c.fillRect(sx, y, w, 16);
+    c.globalAlpha = 1;
+    c.fillStyle = readableOn(color);
+    c.fillText(text, sx + 3, y + 12);
+  }
+
+  function drawBase(s) {
+    const c = ctx.base;
+    clear(c, s);
+    const { scale, ox, oy } = s.view;
+    const vx0 = -ox / scale, vy0 = -oy / scale;
+    const vx1 = vx0 + s.viewW / scale, vy1 = vy0 + s.viewH / scale;
+    const visible = visibility(s);
+    const drawn = [];
+    // One path per colour and style: a few large draw calls instead of
+    // hundreds of small ones (per-call overhead dominates in software 2D).
+    const groups = new Map();
+    for (let i = 0; i < s.shapes.length; i++) {
+      const shape = s.shapes[i];
+      if (i === s.selected || !visible(shape)) continue;
+      const b = shapeBBox(shape);
+      if (b[0] > vx1 || b[1] > vy1 || b[0] + b[2] < vx0 || b[1] + b[3] < vy0) continue;
+      const model = isModel(shape);
+      const key = (model ? "m" : "h") + colorOf(s, shape);
+      let g = groups.get(key);
+      if (!g) groups.set(key, (g = { color: colorOf(s, shape), model, path: new Path2D() }));
+      g.path.addPath(pathOf(shape));
+      drawn.push(shape);
+    }
+    toImageSpace(c, s);
+    c.lineJoin = "round";
+    c.lineWidth = 1.5 / scale;
+    for (const g of groups.values()) {
+      c.strokeStyle = c.fillStyle = g.color;
+      if (!g.model) {
+        c.globalAlpha = 0.1;
+        c.fill(g.path);
+        c.globalAlpha = 1;
+      }
+      c.setLineDash(g.model ? [6 / scale, 4 / scale] : []);
+      c.stroke(g.path);
+    }
+    c.setLineDash([]);
+    c.setTransform(dpr, 0, 0, dpr, 0, 0);
+    c.font = FONT;
+    for (const shape of drawn) drawCaption(c, s, shape);
+  }
+
+  function drawHandles(c, s, shape) {
+    const color = colorOf(s, shape);
+    c.fillStyle = "#fff";
+    c.strokeStyle = color;
+    c.lineWidth = 1.5;
+    c.setLineDash([]);
+    const pts = shape.kind === "box"
+      ? boxHandles(shape.bbox).map((h) => [h.x, h.y]) : shape.points;
+    for (const [x, y] of pts) {
+      const [sx, sy] = imageToScreen(s.view, x, y);
+      c.beginPath();
+      if (shape.kind === "box") c.rect(sx - HANDLE / 2, sy - HANDLE / 2, HANDLE, HANDLE);
+      else c.arc(sx, sy, HANDLE / 2, 0, Math.PI * 2);
+      c.fill();
+      c.stroke();
+    }
+  }
+
+  function drawDraft(c, s) {
+    const d = s.draft;
+    const color = s.labelColors.get(s.label) || UNKNOWN_COLOR;
+    c.strokeStyle = color;
+    c.lineWidth = 1.5;
+    c.setLineDash([4, 3]);
+    if (d.kind === "box") {
+      const [x, y] = imageToScreen(s.view, d.bbox[0], d.bbox[1]);
+      c.strokeRect(x, y, d.bbox[2] * s.view.scale, d.bbox[3] * s.view.scale);
+      return;
+    }
+    const pts = d.points.map(([x, y]) => imageToScreen(s.view, x, y));
+    if (d.cursor) pts.push(imageToScreen(s.view, d.cursor[0], d.cursor[1]));
+    c.beginPath();
+    pts.forEach(([x, y], i) => (i ? c.lineTo(x, y) : c.moveTo(x, y)));
+    c.stroke();
+    c.setLineDash([]);
+    c.fillStyle = "#fff";
+    d.points.forEach(([x, y], i) => {
+      const [sx, sy] = imageToScreen(s.view, x, y);
+      const r = i === 0 && d.closeHover ? 7 : 3.5;
+      c.beginPath();
+      c.arc(sx, sy, r, 0, Math.PI * 2);
+      c.fill();
+      c.stroke();
+    });
+  }
+
+  function drawCrosshair(c, s) {
+    const [x, y] = imageToScreen(s.view, s.pointer[0], s.pointer[1]);
+    const [x0, y0] = imageToScreen(s.view, 0, 0);
+    const [x1, y1] = imageToScreen(s.view, s.width, s.height);
+    c.strokeStyle = "rgba(255,255,255,0.6)";
+    c.lineWidth = 1;
+    c.setLineDash([3, 3]);
+    c.beginPath();
+    c.moveTo(x0, y); c.lineTo(x1, y);
+    c.moveTo(x, y0); c.lineTo(x, y1);
+    c.stroke();
+  }
+
+  function drawOverlay(s) {
+    const c = ctx.over;
+    clear(c, s);
+    const visible = visibility(s);
+    const hover = s.shapes[s.hover];
+    const sel = s.shapes[s.selected];
+    toImageSpace(c, s);
+    c.lineJoin = "round";
+    if (hover && s.hover !== s.selected && visible(hover)) {
+      strokeShape(c, s, hover, { width: 3, fillAlpha: 0.15 });
+    }
+    if (sel && visible(sel)) strokeShape(c, s, sel, { width: 3, fillAlpha: 0.28 });
+    c.setTransform(dpr, 0, 0, dpr, 0, 0);
+    c.setLineDash([]);
+    c.font = FONT;
+    if (sel && visible(sel)) {
+      drawCaption(c, s, sel);
+      if (!s.readOnly) drawHandles(c, s, sel);
+    }
+    if (s.draft) drawDraft(c, s);
+    if (s.pointer && s.tool === "box" && !s.readOnly) drawCrosshair(c, s);
+  }
+
+  return {
+    setImage(img) {
+      image = img;
+      forceAll = true;
+      schedule();
+    },
+    redraw() {
+      forceAll = true;
+      schedule();
+    },
+    destroy() {
+      unsubscribe();
+      if (raf) cancelAnimationFrame(raf);
+      raf = 0;
+    },
+  };
+}

@@ -1,0 +1,75 @@
+import pytest
+
+from ml.config import (
+    architecture_task,
+    validate_comparison_config,
+    validate_model_config,
+)
+
+
+def test_model_config_defaults():
+    cfg = validate_model_config({})
+    assert cfg["architecture"] == "yolov8n.yaml"
+    assert (cfg["epochs"], cfg["imgsz"], cfg["batch"]) == (10, 320, 16)
+    assert (cfg["conf"], cfg["device"]) == (0.05, "cpu")
+    assert validate_model_config(None) == cfg
+
+
+def test_model_config_keeps_valid_values():
+    cfg = validate_model_config(
+        {"epochs": 3, "imgsz": 640, "lr0": 1, "device": "cuda:0"}
+    )
+    assert (cfg["epochs"], cfg["imgsz"], cfg["lr0"], cfg["device"]) == (
+        3,
+        640,
+        1.0,
+        "cuda:0",
+    )
+
+
+@pytest.mark.parametrize(
+    ("cfg", "field"),
+    [
+        ({"epoch": 3}, "epoch:"),
+        ({"epochs": True}, "epochs:"),
+        ({"epochs": 0}, "epochs:"),
+        ({"epochs": "10"}, "epochs:"),
+        ({"imgsz": 300}, "imgsz:"),
+        ({"batch": 2.0}, "batch:"),
+        ({"lr0": 0}, "lr0:"),
+        ({"conf": 1.5}, "conf:"),
+        ({"conf": float("nan")}, "conf:"),
+        ({"device": "gpu please"}, "device:"),
+        ({"architecture": "yolov8n.pt"}, "architecture:"),
+        ({"architecture": "../../etc/passwd.yaml"}, "architecture:"),
+        ({"optimizer": "sgd"}, "optimizer:"),
+    ],
+)
+def test_model_config_rejects_bad_fields_by_name(cfg, field):
+    with pytest.raises(ValueError) as exc:
+        validate_model_config(cfg)
+    assert str(exc.value).startswith(field)
+
+
+def test_comparison_config_defaults_and_errors():
+    assert validate_comparison_config({}) == {
+        "metric": "map50_95",
+        "min_delta": 0.0,
+        "no_class_regression": False,
+        "class_tolerance": 0.02,
+    }
+    for cfg, field in [
+        ({"metric": "f1"}, "metric:"),
+        ({"min_delta": -0.1}, "min_delta:"),
+        ({"no_class_regression": 1}, "no_class_regression:"),
+        ({"class_tolerance": "a"}, "class_tolerance:"),
+        ({"extra": 1}, "extra:"),
+    ]:
+        with pytest.raises(ValueError) as exc:
+            validate_comparison_config(cfg)
+        assert str(exc.value).startswith(field)
+
+
+def test_architecture_task_recognises_segmentation_files():
+    assert architecture_task("yolov8n-seg.yaml") == "segment"
+    assert architecture_task("yolov8n.yaml") == "detect"
