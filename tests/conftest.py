@@ -4,7 +4,28 @@ Imports of Django code stay inside the fixtures so that `pytest -p no:django
 tests/ml` (the framework-free ML tests) does not need Django.
 """
 
+import socket
+
 import pytest
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    """Fail the test on any connection to a non-loopback address."""
+    real_connect = socket.socket.connect
+
+    def guarded(self, address):
+        host = address[0] if isinstance(address, tuple) else address
+        if (
+            self.family in (socket.AF_INET, socket.AF_INET6)
+            and isinstance(host, str)
+            and not (host.startswith("127.") or host in ("localhost", "::1"))
+        ):
+            raise AssertionError(f"outbound connection attempted to {address}")
+        return real_connect(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)
+    monkeypatch.setattr(socket.socket, "connect_ex", guarded)
 
 
 @pytest.fixture

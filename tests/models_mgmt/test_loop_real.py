@@ -1,7 +1,5 @@
 """The whole lower and upper flow with real ultralytics, offline, in sync mode."""
 
-import socket
-
 import pytest
 
 from annotate.demo_data import synthetic_image
@@ -20,23 +18,6 @@ TINY = {
     "batch": 8,
     "conf": 0.001,
 }
-
-
-@pytest.fixture
-def no_network(monkeypatch):
-    real_connect = socket.socket.connect
-
-    def guarded(self, address):
-        host = address[0] if isinstance(address, tuple) else address
-        if (
-            isinstance(host, str)
-            and not (host.startswith("127.") or host in ("localhost", "::1"))
-            and self.family in (socket.AF_INET, socket.AF_INET6)
-        ):
-            raise AssertionError(f"outbound connection attempted to {address}")
-        return real_connect(self, address)
-
-    monkeypatch.setattr(socket.socket, "connect", guarded)
 
 
 def _ground_truth(project, user, n):
