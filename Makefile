@@ -8,12 +8,11 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export YOLO_OFFLINE := 1
 export YOLO_AUTOINSTALL := False
 
-.PHONY: run test lint bench system-deps system-deps-test install install-dev clean help
+.PHONY: run test lint system-deps system-deps-test install install-dev clean help
 
 help:
 	@echo "make run    set up (venv, packages, database, demo) and start web + worker"
 	@echo "make test   set up everything the tests need and run ruff + pytest"
-	@echo "make bench  run the benchmarks in bench/"
 
 # Debian packages: OpenCV (pulled in by ultralytics) needs libGL and glib.
 system-deps:
@@ -48,9 +47,6 @@ lint: install-dev
 
 test: install-dev lint
 	$(PY) -m pytest -p no:cacheprovider $(PYTEST_ARGS)
-
-bench: install-dev
-	$(PY) bench/run_all.py
 
 clean:
 	rm -rf $(VENV) var

@@ -4,4 +4,6 @@ from django.urls import include, path
 
 urlpatterns = [
     path("", include("annotate.api.urls")),
+    path("", include("annotate.api.urls_tasks")),
+    path("", include("models_mgmt.api_urls")),
 ]

@@ -300,3 +300,12 @@ CACHES = {
 ALWEB_ML_BACKEND = env_str("ALWEB_ML_BACKEND", "ml.backends.ultralytics")
 # Images predicted per batch when (re-)scoring the pool.
 ALWEB_SCORING_BATCH = env_int("ALWEB_SCORING_BATCH", 16)
+# Model boxes shown as pre-annotations: at least this confident, at most N per item.
+ALWEB_PREANNOTATION_MIN_CONF = float(env_str("ALWEB_PREANNOTATION_MIN_CONF", "0.1"))
+ALWEB_PREANNOTATION_MAX_PER_ITEM = env_int("ALWEB_PREANNOTATION_MAX_PER_ITEM", 50)
+# Zip archives, imports and exports (see annotate/services/uploads.py, exports.py).
+ALWEB_MAX_ZIP_ENTRIES = env_int("ALWEB_MAX_ZIP_ENTRIES", 10_000)
+ALWEB_MAX_ZIP_BYTES = env_int("ALWEB_MAX_ZIP_BYTES", 2 * 1024**3)
+ALWEB_MAX_ZIP_RATIO = env_int("ALWEB_MAX_ZIP_RATIO", 100)
+ALWEB_MAX_IMPORT_BYTES = env_int("ALWEB_MAX_IMPORT_BYTES", 100 * 1024**2)
+ALWEB_EXPORT_SYNC_MAX_ITEMS = env_int("ALWEB_EXPORT_SYNC_MAX_ITEMS", 5000)

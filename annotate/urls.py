@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from annotate import views
+from annotate import views, views_label, views_upload
 
 app_name = "annotate"
 
@@ -16,10 +16,17 @@ urlpatterns = [
         name="project-settings",
     ),
     path(
+        "projects/<int:project_id>/upload/",
+        views_upload.project_upload,
+        name="project-upload",
+    ),
+    path(
         "projects/<int:project_id>/members/",
         views.project_members,
         name="project-members",
     ),
+    path("projects/<int:project_id>/label/", views_label.label_page, name="label"),
+    path("projects/<int:project_id>/review/", views_label.review_page, name="review"),
     path("items/<int:item_id>/image", views.item_image, name="item-image"),
     path(
         "items/<int:item_id>/thumbnail",

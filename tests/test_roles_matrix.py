@@ -4,6 +4,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from alweb.roles import ROLE_TABLE, Perm, Role, perms_for, role_allows
+from tests.api.test_api_roles_matrix import API_ROUTES
 from tests.factories import make_items
 
 # Every named HTML route: (permission it needs, code for members without it).
@@ -13,8 +14,17 @@ HTML_ROUTES = {
     "annotate:project-items": (Perm.VIEW_DASHBOARD, 403),
     "annotate:project-settings": (Perm.VIEW_PIPELINE, 403),
     "annotate:project-members": (Perm.VIEW_MEMBERS, 403),
+    "annotate:project-upload": (Perm.UPLOAD_ITEMS, 403),
+    "annotate:label": (Perm.LABEL, 403),
+    "annotate:review": (Perm.REVIEW, 403),
     "annotate:item-image": (Perm.VIEW_DASHBOARD, 404),
     "annotate:item-thumbnail": (Perm.VIEW_DASHBOARD, 404),
+    "models_mgmt:models": (Perm.VIEW_DASHBOARD, 403),
+}
+# POST-only HTML routes: (permission, code for members without it).
+POST_ROUTES = {
+    "models_mgmt:train": (Perm.TRAIN, 403),
+    "models_mgmt:promote": (Perm.PROMOTE, 403),
 }
 # Routes outside the per-project table, with the reason.
 EXEMPT = {
@@ -23,7 +33,11 @@ EXEMPT = {
     "logout": "any session",
     "healthz": "public liveness probe",
     "annotate:project-list": "lists only the caller's projects (tested below)",
+    "api-schema": "OpenAPI schema: any authenticated user",
+    "api-docs": "API docs page: any authenticated user",
 }
+# REST routes have their own role x verb matrix in tests/api/test_api_roles_matrix.py.
+EXEMPT.update({name: "tests/api/test_api_roles_matrix.py" for name in API_ROUTES})
 
 
 def _named_routes(patterns=None, namespace=""):
@@ -40,7 +54,7 @@ def _named_routes(patterns=None, namespace=""):
 
 
 def test_every_named_route_has_an_entry_in_the_matrix():
-    missing = set(_named_routes()) - set(HTML_ROUTES) - set(EXEMPT)
+    missing = set(_named_routes()) - set(HTML_ROUTES) - set(POST_ROUTES) - set(EXEMPT)
     assert not missing, f"routes without a role-matrix entry: {sorted(missing)}"
 
 
@@ -110,7 +124,9 @@ def test_every_route_answers_by_role(client, project_roles, name):
 def test_unknown_project_and_non_member_look_the_same(client, project_roles):
     project, users, outsider = project_roles
     client.force_login(outsider)
-    a = client.get(reverse("annotate:project-detail", kwargs={"project_id": project.pk}))
+    a = client.get(
+        reverse("annotate:project-detail", kwargs={"project_id": project.pk})
+    )
     b = client.get(reverse("annotate:project-detail", kwargs={"project_id": 999999}))
     assert a.status_code == b.status_code == 404
 
@@ -142,3 +158,35 @@ def test_navigation_shows_only_what_the_role_allows(client, project_roles, role)
     }
     for testid, perm in tabs.items():
         assert (f'data-testid="{testid}"' in body) == role_allows(role, perm), testid
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", sorted(POST_ROUTES))
+def test_every_post_route_answers_by_role(client, project_roles, name):
+    from models_mgmt.models import ModelStatus, ModelVersion
+
+    project, users, outsider = project_roles
+    model = ModelVersion.objects.create(
+        project=project,
+        number=1,
+        name="base-1",
+        is_base=True,
+        status=ModelStatus.DONE,
+        architecture="yolov8n.yaml",
+    )
+    kwargs = {"project_id": project.pk}
+    if name == "models_mgmt:promote":
+        kwargs["model_id"] = model.pk
+    url = reverse(name, kwargs=kwargs)
+    perm, deny_code = POST_ROUTES[name]
+    for role, user in users.items():
+        client.force_login(user)
+        code = client.post(url).status_code
+        # Allowed roles are redirected back with a message (here: nothing to train
+        # on, or no weights to promote); nothing changes for anyone.
+        expected = 302 if role in ROLE_TABLE[perm] else deny_code
+        assert code == expected, (name, role, code)
+    client.force_login(outsider)
+    assert client.post(url).status_code == 404
+    assert client.get(url).status_code in (404, 405)
+    assert not ModelVersion.objects.filter(project=project, is_best=True).exists()

@@ -52,7 +52,12 @@ def test_sqlite_without_immediate_mode_is_reported(settings):
 
 
 def _manage(*args, env=None, var_dir):
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("ALWEB_")}
+    # Only this test's settings: browser tests set DJANGO_ALLOW_ASYNC_UNSAFE.
+    full_env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("ALWEB_") and k != "DJANGO_ALLOW_ASYNC_UNSAFE"
+    }
     full_env.update(
         {"DJANGO_SETTINGS_MODULE": "alweb.settings", "ALWEB_VAR_DIR": str(var_dir)}
     )

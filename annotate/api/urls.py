@@ -1,3 +1,36 @@
-"""API routes of the annotate app."""
+"""API routes of the annotate app (API.md); route names are the role-matrix keys."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from annotate.api import io, items, projects
+
+P = "projects/<int:project_id>/"
+
+urlpatterns = [
+    path("projects/", projects.ProjectListApi.as_view(), name="api-project-list"),
+    path(P, projects.ProjectDetailApi.as_view(), name="api-project-detail"),
+    path(P + "members/", projects.MemberListApi.as_view(), name="api-member-list"),
+    path(
+        P + "members/<int:user_id>/",
+        projects.MemberDetailApi.as_view(),
+        name="api-member-detail",
+    ),
+    path(P + "pipeline/", projects.PipelineApi.as_view(), name="api-pipeline"),
+    path(P + "items/", items.ItemListApi.as_view(), name="api-item-list"),
+    path("items/<int:item_id>/", items.ItemDetailApi.as_view(), name="api-item-detail"),
+    path(
+        "items/<int:item_id>/image", items.ItemImageApi.as_view(), name="api-item-image"
+    ),
+    path(P + "export/", io.ExportApi.as_view(), name="api-export"),
+    path(
+        P + "export/jobs/<int:job_id>/",
+        io.ExportJobApi.as_view(),
+        name="api-export-job",
+    ),
+    path(
+        P + "export/jobs/<int:job_id>/download",
+        io.ExportDownloadApi.as_view(),
+        name="api-export-download",
+    ),
+    path(P + "import/", io.ImportApi.as_view(), name="api-import"),
+]

@@ -60,7 +60,9 @@ def image_check(
         raise ItemRejected(
             "not an image in an allowed format (JPEG, PNG, WebP, BMP)"
         ) from None
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+    except Image.DecompressionBombError as exc:  # header claims absurd dimensions
+        raise ItemRejected(f"image too large: {exc}") from None
+    except (OSError, ValueError, SyntaxError) as exc:
         raise ItemRejected(f"unreadable image: {exc}") from None
     if width * height > max_pixels:
         raise ItemRejected(

@@ -77,15 +77,31 @@ def _active_task(*, project: Project, user, kind: str) -> Task | None:
     )
 
 
-def _label_candidates(project: Project, user, batch: int):
+def _label_candidates(project: Project, user, batch: int, exclude=()):
     """Candidate item ids in queue order: the user's own rejected items first, then
     by priority, skipping items recently rejected from someone else's work."""
     grace_start = timezone.now() - timedelta(
         seconds=settings.ALWEB_REJECT_GRACE_SECONDS
     )
     waiting = Item.objects.filter(project=project, status=ItemStatus.UNLABELED)
-    own = waiting.filter(last_annotator=user, rejected_at__isnull=False)
-    yield from own.order_by("rejected_at", "id").values_list("pk", flat=True)[:batch]
+    if exclude:
+        waiting = waiting.exclude(pk__in=exclude)
+    # Filtered on (last_annotator, rejected_at) only, so that SQLite walks the
+    # small last_annotator index instead of every unlabeled item of the project
+    # (rejected_at is cleared on submit and approval: few rows match).
+    own = (
+        Item.objects.filter(last_annotator=user, rejected_at__isnull=False)
+        .order_by("rejected_at", "id")
+        .values_list("pk", "project_id", "status")[: batch * 4]
+    )
+    excluded = set(exclude)
+    yield from (
+        pk
+        for pk, project_id, status in own
+        if project_id == project.pk
+        and status == ItemStatus.UNLABELED
+        and pk not in excluded
+    )
     others = waiting.exclude(
         Q(rejected_at__gt=grace_start)
         & ~Q(last_annotator=user)
@@ -106,7 +122,9 @@ def _label_candidates(project: Project, user, batch: int):
         last_id, last_priority = rows[-1][0], rows[-1][1]
 
 
-def queue_claim_next(*, project: Project, user, kind: str) -> Task | None:
+def queue_claim_next(
+    *, project: Project, user, kind: str, exclude_item_ids=()
+) -> Task | None:
     """Claim the next item of the label or review queue for `user`; None if empty.
 
     One atomic step per candidate: a label claim flips the item unlabeled ->
@@ -114,6 +132,7 @@ def queue_claim_next(*, project: Project, user, kind: str) -> Task | None:
     inserts the task under the one-active-task-per-item constraint. Two users can
     never hold the same item. A user who already holds a task of this kind gets
     it back (with a renewed lease). Expired leases are returned to the queue first.
+    `exclude_item_ids` (items the user just skipped) are not offered.
     """
     if kind not in TaskKind.values:
         raise ValueError("kind must be label or review")
@@ -125,10 +144,13 @@ def queue_claim_next(*, project: Project, user, kind: str) -> Task | None:
             current.refresh_from_db()
             return current
     if kind == TaskKind.LABEL:
-        candidates = _label_candidates(project, user, batch=25)
+        candidates = _label_candidates(
+            project, user, batch=25, exclude=list(exclude_item_ids)
+        )
     else:
         candidates = (
             Item.objects.filter(project=project, status=ItemStatus.REVIEW)
+            .exclude(pk__in=list(exclude_item_ids))
             .exclude(tasks__status=TaskStatus.ACTIVE)
             .order_by("-priority", "id")
             .values_list("pk", flat=True)[:200]

@@ -87,16 +87,22 @@ def _score_project(job: Job) -> int:
     batch = settings.ALWEB_SCORING_BATCH
     done = 0
     while True:
-        pending = list(_pending_items(project, model).order_by("id")[: batch * 8])
+        # One model load and one prediction stream per page; writes per batch.
+        pending = list(_pending_items(project, model).order_by("id")[: batch * 32])
         if not pending:
             return done
         total = done + _pending_items(project, model).count()
-        for start in range(0, len(pending), batch):
-            chunk = pending[start : start + batch]
+        if model is None:
+            chunks = (
+                (pending[i : i + batch], None) for i in range(0, len(pending), batch)
+            )
+        else:
+            chunks = _predicted_chunks(project, model, pending, batch)
+        for chunk, predictions in chunks:
             if model is None:
                 _embed_cold(chunk)
             else:
-                _score_with_model(project, model, chunk)
+                _store_scores(project, model, chunk, predictions)
             done += len(chunk)
             if not job_heartbeat(
                 job.pk,
@@ -113,26 +119,42 @@ def _embed_cold(items: list[Item]) -> None:
     Item.objects.bulk_update(items, ["embedding"])
 
 
-def _score_with_model(project: Project, model: ModelVersion, items: list[Item]) -> None:
-    backend = get_backend()
+def _predicted_chunks(
+    project: Project, model: ModelVersion, items: list[Item], batch: int
+):
+    """Yield (items, predictions) per `batch` from one stream over all `items`."""
+    cfg = ml_config.validate_model_config(
+        model.config or {"architecture": model.architecture or "yolov8n.yaml"}
+    )
+    stream = get_backend().score_images(
+        Path(model.weights.path),
+        [item.file.path for item in items],
+        imgsz=cfg["imgsz"],
+        conf=cfg["conf"],
+        device=cfg["device"],
+        batch=batch,
+        embed=True,
+    )
+    chunk, preds = [], []
+    for item, pred in zip(items, stream, strict=True):
+        chunk.append(item)
+        preds.append(pred)
+        if len(chunk) == batch:
+            yield chunk, preds
+            chunk, preds = [], []
+    if chunk:
+        yield chunk, preds
+
+
+def _store_scores(
+    project: Project, model: ModelVersion, items: list[Item], predictions
+) -> None:
     pipeline = Pipeline.objects.get(project=project)
     params = selection.validate_strategy_params(
         pipeline.strategy, pipeline.strategy_params
     )
     method = selection.STRATEGIES[pipeline.strategy].method_for(params) or "entropy"
     aggregate = params.get("aggregate", "max")
-    cfg = ml_config.validate_model_config(
-        model.config or {"architecture": model.architecture or "yolov8n.yaml"}
-    )
-    predictions = backend.score_images(
-        Path(model.weights.path),
-        [item.file.path for item in items],
-        imgsz=cfg["imgsz"],
-        conf=cfg["conf"],
-        device=cfg["device"],
-        batch=len(items),
-        embed=True,
-    )
     now = timezone.now()
     new_annotations = []
     for item, pred in zip(items, predictions, strict=True):
@@ -143,7 +165,7 @@ def _score_with_model(project: Project, model: ModelVersion, items: list[Item]) 
         new_annotations.extend(_pre_annotations(project, model, item, pred.detections))
     with transaction.atomic():
         # Only items still unlabelled get new pre-annotations; claimed ones are left.
-        ids = list(
+        ids = set(
             Item.objects.filter(
                 pk__in=[i.pk for i in items], status=ItemStatus.UNLABELED
             ).values_list("pk", flat=True)
@@ -153,7 +175,7 @@ def _score_with_model(project: Project, model: ModelVersion, items: list[Item]) 
         ).delete()
         Annotation.objects.bulk_create([a for a in new_annotations if a.item_id in ids])
         Item.objects.bulk_update(
-            [i for i in items if i.pk in set(ids)],
+            [i for i in items if i.pk in ids],
             ["uncertainty", "embedding", "scored_by", "scored_at"],
         )
 
@@ -161,7 +183,17 @@ def _score_with_model(project: Project, model: ModelVersion, items: list[Item]) 
 def _pre_annotations(project, model, item, detections) -> list[Annotation]:
     out = []
     kinds = project.kinds
-    for det in detections:
+    # Uncertainty uses every box kept at the scoring conf; only the more likely
+    # ones are shown to the annotator as pre-annotations.
+    shown = sorted(
+        (
+            d
+            for d in detections
+            if d.confidence >= settings.ALWEB_PREANNOTATION_MIN_CONF
+        ),
+        key=lambda d: -d.confidence,
+    )[: settings.ALWEB_PREANNOTATION_MAX_PER_ITEM]
+    for det in shown:
         if det.label not in project.labels:
             continue
         if det.points and "polygon" in kinds:

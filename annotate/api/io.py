@@ -1,0 +1,205 @@
+"""API: export (COCO, YOLO; background for large projects) and COCO import."""
+
+import json
+import tempfile
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
+from django.http import FileResponse, Http404, StreamingHttpResponse
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from alweb.api import SafeJSONParser, project_for
+from alweb.roles import Perm
+from annotate.api.items import PayloadTooLarge
+from annotate.models import Job, JobKind, JobStatus
+from annotate.services import exports, imports
+
+OBJ = OpenApiTypes.OBJECT
+BIN = OpenApiTypes.BINARY
+
+
+def _job_as_dict(request, job: Job) -> dict:
+    data = {
+        "job": job.pk,
+        "kind": job.kind,
+        "format": job.params.get("format"),
+        "status": job.status,
+        "progress": job.progress,
+        "error": job.error,
+        "status_url": request.build_absolute_uri(
+            reverse("api-export-job", args=[job.project_id, job.pk])
+        ),
+        "download_url": None,
+    }
+    if job.status == JobStatus.SUCCEEDED and job.result.get("file"):
+        data["download_url"] = request.build_absolute_uri(
+            reverse("api-export-download", args=[job.project_id, job.pk])
+        )
+    return data
+
+
+class FormatParamNegotiation(DefaultContentNegotiation):
+    """`?format=` names the export format here, not a DRF renderer: always JSON."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
+class ExportApi(APIView):
+    content_negotiation_class = FormatParamNegotiation
+
+    @extend_schema(
+        summary="Export the ground truth as COCO JSON or a YOLO dataset zip",
+        description=(
+            "Up to ALWEB_EXPORT_SYNC_MAX_ITEMS (default 5,000) ground-truth items the "
+            "export streams in the response (200): `format=coco` gives COCO JSON "
+            "(split, width and height in each image), `format=yolo` a zip in "
+            "ultralytics layout (images/<split>/, labels/<split>/, data.yaml). Larger "
+            "projects export in the background: 202 with `{job, status, progress, "
+            "status_url, download_url}`; poll `status_url` until `status` is "
+            "`succeeded`, then GET `download_url`. 409 while another export of the "
+            "project runs."
+        ),
+        parameters=[
+            OpenApiParameter("format", enum=list(exports.EXPORT_FORMATS), required=True)
+        ],
+        responses={
+            (200, "application/json"): OpenApiResponse(OBJ, description="COCO"),
+            (200, "application/zip"): OpenApiResponse(BIN, description="YOLO dataset"),
+            202: OpenApiResponse(description="background export job"),
+            400: OpenApiResponse(description="unknown format"),
+            409: OpenApiResponse(description="an export is already running"),
+        },
+    )
+    def get(self, request, project_id):
+        project = project_for(request, project_id, Perm.EXPORT)
+        fmt = request.query_params.get("format") or "coco"
+        if fmt not in exports.EXPORT_FORMATS:
+            raise ValidationError(
+                {"format": f"must be one of {', '.join(exports.EXPORT_FORMATS)}"}
+            )
+        if exports.export_item_count(project=project) > exports.export_sync_limit():
+            job = exports.export_start(project=project, actor=request.user, fmt=fmt)
+            return Response(_job_as_dict(request, job), status=202)
+        if fmt == "coco":
+            response = StreamingHttpResponse(
+                exports.coco_chunks(project=project), content_type="application/json"
+            )
+            response["Content-Disposition"] = (
+                f'attachment; filename="project-{project.pk}-coco.json"'
+            )
+            return response
+        tmp = tempfile.TemporaryFile()
+        try:
+            exports.yolo_write(project=project, fileobj=tmp)
+            tmp.seek(0)
+        except BaseException:
+            tmp.close()
+            raise
+        return FileResponse(
+            tmp,
+            as_attachment=True,
+            filename=f"project-{project.pk}-yolo.zip",
+            content_type="application/zip",
+        )
+
+
+def _export_job(project, job_id) -> Job:
+    try:
+        return Job.objects.get(project=project, kind=JobKind.EXPORT, pk=int(job_id))
+    except (Job.DoesNotExist, ValueError, OverflowError):
+        raise Http404("no such export") from None
+
+
+class ExportJobApi(APIView):
+    @extend_schema(summary="Status of a background export", responses={200: OBJ})
+    def get(self, request, project_id, job_id):
+        project = project_for(request, project_id, Perm.EXPORT)
+        return Response(_job_as_dict(request, _export_job(project, job_id)))
+
+
+class ExportDownloadApi(APIView):
+    @extend_schema(
+        summary="The file of a finished background export (404 until then)",
+        responses={(200, "application/octet-stream"): OpenApiResponse(BIN)},
+    )
+    def get(self, request, project_id, job_id):
+        project = project_for(request, project_id, Perm.EXPORT)
+        job = _export_job(project, job_id)
+        name = job.result.get("file") if job.status == JobStatus.SUCCEEDED else None
+        if not name:
+            raise Http404("export not ready")
+        try:
+            handle = default_storage.open(name, "rb")
+        except (FileNotFoundError, ValueError):
+            raise Http404("export file missing") from None
+        fmt = job.params.get("format")
+        return FileResponse(
+            handle,
+            as_attachment=True,
+            filename=job.result.get("filename") or f"export.{fmt}",
+            content_type="application/json" if fmt == "coco" else "application/zip",
+        )
+
+
+def max_import_bytes() -> int:
+    return int(getattr(settings, "ALWEB_MAX_IMPORT_BYTES", 100 * 1024 * 1024))
+
+
+class ImportApi(APIView):
+    parser_classes = [SafeJSONParser, MultiPartParser, FormParser]
+
+    @extend_schema(
+        summary="Import COCO annotations for existing items (matched by file name)",
+        description=(
+            'JSON body `{"as": "ground_truth"|"predictions", "coco": {...}}`, '
+            "or multipart with a `file` (COCO JSON) and an `as` field. All or "
+            "nothing: any problem answers 400 with every error listed under `file` "
+            "and changes nothing. ground_truth replaces the items' annotations and "
+            "makes them ground truth; predictions replaces their model "
+            "pre-annotations (source `model:0`, `score` as confidence)."
+        ),
+        request=OBJ,
+        responses={200: OBJ, 400: OBJ, 413: OBJ},
+    )
+    def post(self, request, project_id):
+        project = project_for(request, project_id, Perm.UPLOAD_ITEMS)
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > max_import_bytes():
+            raise PayloadTooLarge(
+                f"import file too large ({length} bytes > {max_import_bytes()})"
+            )
+        data = request.data
+        if not isinstance(data, dict):
+            raise ValidationError({"non_field_errors": "expected a JSON object"})
+        mode = data.get("as")
+        if mode not in imports.IMPORT_AS:
+            raise ValidationError(
+                {"as": f"must be one of {', '.join(imports.IMPORT_AS)}"}
+            )
+        upload = request.FILES.get("file") if hasattr(request, "FILES") else None
+        if upload is not None:
+            if upload.size > max_import_bytes():
+                raise PayloadTooLarge("import file too large")
+            try:
+                document = json.loads(upload.read())
+            except (ValueError, RecursionError, UnicodeDecodeError):
+                raise ValidationError({"file": "not valid JSON"}) from None
+        elif "coco" in data:
+            document = data["coco"]
+        else:
+            raise ValidationError({"file": "send a COCO file as `file` or `coco`"})
+        result = imports.coco_import(
+            project=project, document=document, as_=mode, actor=request.user
+        )
+        return Response(result)

@@ -1,0 +1,162 @@
+"""API: items — upload (images and zip archives), list, detail, image bytes."""
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, TooManyFilesSent, ValidationError
+from django.http import FileResponse, Http404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.exceptions import APIException, NotFound, ParseError
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from alweb.api import SafeJSONParser, project_for
+from alweb.roles import Perm
+from annotate import selectors
+from annotate.api.serializers import item_as_dict
+from annotate.models import Item
+from annotate.services.uploads import uploads_ingest
+
+OBJ = OpenApiTypes.OBJECT
+BIN = OpenApiTypes.BINARY
+
+IMAGE_TYPES = {
+    "JPEG": "image/jpeg",
+    "PNG": "image/png",
+    "WEBP": "image/webp",
+    "BMP": "image/bmp",
+}
+
+
+class PayloadTooLarge(APIException):
+    status_code = 413
+    default_detail = "upload too large"
+    default_code = "too_large"
+
+
+def upload_files(request) -> list:
+    """The `files` of a multipart request, with the request-wide limits as API
+    errors: 413 over ALWEB_MAX_UPLOAD_BYTES (checked from Content-Length before
+    reading), 400 over DATA_UPLOAD_MAX_NUMBER_FILES or without files."""
+    limit = settings.ALWEB_MAX_UPLOAD_BYTES
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > limit:
+        raise PayloadTooLarge(f"upload too large ({length} bytes > {limit})")
+    try:
+        files = request.FILES.getlist("files")
+    except TooManyFilesSent:
+        most = settings.DATA_UPLOAD_MAX_NUMBER_FILES
+        raise ValidationError({"files": f"at most {most} files per request"}) from None
+    except RequestDataTooBig as exc:
+        raise PayloadTooLarge(str(exc)) from None
+    if not files:
+        raise ValidationError({"files": "send one or more files as multipart `files`"})
+    if sum(f.size or 0 for f in files) > limit:
+        raise PayloadTooLarge(f"upload too large (> {limit} bytes)")
+    return files
+
+
+class ItemListApi(APIView):
+    parser_classes = [MultiPartParser, FormParser, SafeJSONParser]
+
+    @extend_schema(
+        operation_id="items_list",
+        summary="Items of the project (annotators and reviewers: those they hold "
+        "or held tasks on)",
+        parameters=[
+            OpenApiParameter(
+                "status", enum=["unlabeled", "labeling", "review", "done"]
+            ),
+            OpenApiParameter("split", enum=["train", "val", "test", "none"]),
+            OpenApiParameter("ordering", enum=list(selectors.ITEM_ORDERINGS)),
+            OpenApiParameter("page", int),
+        ],
+        responses={200: OBJ, 400: OpenApiResponse(description="unknown filter value")},
+    )
+    def get(self, request, project_id):
+        project = project_for(request, project_id)
+        params = request.query_params
+        try:
+            items = selectors.item_list(
+                project=project,
+                status=params.get("status") or None,
+                split=params.get("split") or None,
+                ordering=params.get("ordering") or "-priority",
+            )
+        except ValueError as exc:
+            field = str(exc).split(" ", 1)[0]
+            raise ValidationError({field: str(exc)}) from None
+        if not request.user.has_perm(Perm.VIEW_DASHBOARD, project):
+            items = items.filter(tasks__assignee=request.user).distinct()
+        paginator = PageNumberPagination()
+        try:
+            page = paginator.paginate_queryset(items, request, view=self)
+        except (Http404, NotFound):
+            raise ValidationError({"page": "no such page"}) from None
+        return paginator.get_paginated_response([item_as_dict(i) for i in page])
+
+    @extend_schema(
+        summary="Upload images or zip archives (multipart `files`)",
+        description=(
+            "Each file is checked by content (JPEG, PNG, WebP, BMP); zip archives are "
+            "checked before extraction (entries, declared size, ratio; nested "
+            "archives, symlinks and encrypted members are refused). Good files "
+            "become items; each refused file is listed in `skipped` with its reason "
+            "(duplicates by checksum included). 413 over the request size limit, 400 "
+            "over the file-count limit."
+        ),
+        request={
+            "multipart/form-data": {
+                "type": "object",
+                "properties": {
+                    "files": {
+                        "type": "array",
+                        "items": {"type": "string", "format": "binary"},
+                    }
+                },
+            }
+        },
+        responses={201: OBJ, 400: OBJ, 413: OBJ},
+    )
+    def post(self, request, project_id):
+        project = project_for(request, project_id, Perm.UPLOAD_ITEMS)
+        files = upload_files(request)
+        report = uploads_ingest(project=project, files=files, actor=request.user)
+        return Response(report.as_dict(), status=201)
+
+    def handle_exception(self, exc):
+        if isinstance(exc, ParseError) and "Multipart" in str(exc):
+            exc = ValidationError({"files": str(exc)})
+        return super().handle_exception(exc)
+
+
+class ItemDetailApi(APIView):
+    @extend_schema(summary="One item with its annotations", responses={200: OBJ})
+    def get(self, request, item_id):
+        item = selectors.item_get_for_user(user=request.user, item_id=item_id)
+        return Response(item_as_dict(item, annotations=True))
+
+
+class ItemImageApi(APIView):
+    @extend_schema(
+        summary="The image bytes (fixed image type, nosniff)",
+        responses={(200, "image/*"): OpenApiResponse(BIN, description="image")},
+    )
+    def get(self, request, item_id):
+        item: Item = selectors.item_get_for_user(user=request.user, item_id=item_id)
+        try:
+            handle = item.file.open("rb")
+        except (FileNotFoundError, ValueError):
+            raise Http404("image file missing") from None
+        response = FileResponse(
+            handle,
+            content_type=IMAGE_TYPES.get(item.image_format, "application/octet-stream"),
+        )
+        response["X-Content-Type-Options"] = "nosniff"
+        response["Content-Disposition"] = "inline"
+        response["Cache-Control"] = "private, max-age=3600"
+        return response

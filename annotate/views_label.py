@@ -1,0 +1,73 @@
+"""The labelling and review pages: claim (or resume) a task and mount the canvas."""
+
+from django.middleware.csrf import get_token
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_GET
+
+from alweb.roles import Perm
+from annotate import selectors
+from annotate.api.tasks import task_as_dict
+from annotate.models import TaskKind
+from annotate.services import queue as queue_services
+from annotate.views import project_context
+
+# The canvas's palette (static/annotate/canvas/state.js), so that the page's legend
+# and the canvas agree on every label's colour.
+PALETTE = [
+    "#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6",
+    "#bfef45", "#fabed4", "#469990", "#dcbeff", "#9a6324", "#fffac8", "#800000",
+    "#aaffc3", "#808000", "#ffd8b1", "#000075", "#a9a9a9", "#ffe119",
+]  # fmt: skip
+
+
+def _page(request, project_id, *, kind: str, perm: Perm, template: str, tab: str):
+    project = selectors.project_get_for_user(
+        user=request.user, project_id=project_id, perm=perm
+    )
+    get_token(request)  # the page's fetch() calls send the CSRF cookie back
+    task = queue_services.queue_claim_next(
+        project=project, user=request.user, kind=kind
+    )
+    context = project_context(request, project, tab)
+    context["task"] = task
+    context["page_config"] = {
+        "kind": kind,
+        "projectId": project.pk,
+        "task": task_as_dict(task) if task is not None else None,
+        "labels": [
+            {"name": name, "color": PALETTE[i % len(PALETTE)]}
+            for i, name in enumerate(project.labels)
+        ],
+        "nextUrl": reverse("api-task-next", args=[project.pk]),
+        # Prefix of /api/v1/tasks/<id>/<action>/ (the page appends id and action).
+        "taskUrl": reverse("api-task-release", args=[0]).removesuffix("0/release/"),
+        "loginUrl": reverse("login"),
+    }
+    return render(request, template, context)
+
+
+@require_GET
+def label_page(request, project_id):
+    """Claims or resumes the caller's next label task (LABEL perm)."""
+    return _page(
+        request,
+        project_id,
+        kind=TaskKind.LABEL,
+        perm=Perm.LABEL,
+        template="annotate/label.html",
+        tab="label",
+    )
+
+
+@require_GET
+def review_page(request, project_id):
+    """Claims or resumes the caller's next review task (REVIEW perm)."""
+    return _page(
+        request,
+        project_id,
+        kind=TaskKind.REVIEW,
+        perm=Perm.REVIEW,
+        template="annotate/review.html",
+        tab="review",
+    )

@@ -1,0 +1,139 @@
+"""COCO export of N ground-truth items with M shapes: wall time and peak RSS.
+
+Seeds a fresh SQLite file database with bulk_create (items marked done with a
+split, no image files: COCO needs none), then streams the export through the API
+(GET /api/v1/projects/{id}/export/?format=coco with the sync limit raised so it
+streams in the response) into a byte counter. Prints time, size, and peak RSS of
+the process before and after the export (ru_maxrss).
+
+Usage: .venv/bin/python bench/export_coco.py [--items 50000] [--shapes 500000]
+"""
+
+import argparse
+import json
+import os
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+
+def rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--items", type=int, default=50_000)
+    parser.add_argument("--shapes", type=int, default=500_000)
+    parser.add_argument("--check", action="store_true", help="parse the output")
+    args = parser.parse_args()
+
+    var = tempfile.mkdtemp(prefix="alweb-bench-export-")
+    os.environ["ALWEB_VAR_DIR"] = var
+    os.environ["ALWEB_SQLITE_PATH"] = str(Path(var) / "bench.sqlite3")
+    os.environ["ALWEB_Q_SYNC"] = "1"
+    os.environ["ALWEB_ALLOWED_HOSTS"] = "testserver"
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "alweb.settings")
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.utils import timezone
+    from rest_framework.test import APIClient
+
+    from annotate.models import Annotation, Item
+    from annotate.services.projects import project_create
+    from tests.factories import UserFactory
+
+    call_command("migrate", verbosity=0)
+    owner = UserFactory(username="bench-owner")
+    labels = ["car", "person", "dog", "cat"]
+    project = project_create(
+        owner=owner, name="bench", labels=labels, kinds=["box", "polygon"]
+    )
+    t0 = time.perf_counter()
+    now = timezone.now()
+    splits = ["train"] * 8 + ["val", "test"]
+    rows = []
+    for i in range(args.items):
+        rows.append(
+            Item(
+                project=project,
+                file=f"items/{project.pk}/{i}.png",
+                original_name=f"img_{i}.png",
+                image_format="PNG",
+                width=640,
+                height=480,
+                checksum=f"{i:064x}",
+                status="done",
+                split=splits[i % 10],
+                created_at=now,
+            )
+        )
+        if len(rows) == 5000:
+            Item.objects.bulk_create(rows)
+            rows = []
+    Item.objects.bulk_create(rows)
+    ids = list(Item.objects.filter(project=project).values_list("pk", flat=True))
+    per_item = args.shapes // len(ids)
+    rows = []
+    for n, item_id in enumerate(ids):
+        for k in range(per_item):
+            x, y = 10 + k * 5, 20 + (n % 50)
+            if k % 2:
+                geometry = {"points": [[x, y], [x + 40, y], [x + 20, y + 30]]}
+                kind, area = "polygon", 600.0
+            else:
+                geometry = {"bbox": [x, y, 50.5, 40.25]}
+                kind, area = "box", 2032.625
+            rows.append(
+                Annotation(
+                    item_id=item_id,
+                    kind=kind,
+                    label=labels[k % 4],
+                    geometry=geometry,
+                    area=area,
+                )
+            )
+        if len(rows) >= 20000:
+            Annotation.objects.bulk_create(rows)
+            rows = []
+    Annotation.objects.bulk_create(rows)
+    print(
+        f"seeded {len(ids)} items / {Annotation.objects.count()} shapes in "
+        f"{time.perf_counter() - t0:.1f} s; RSS peak so far {rss_mb():.0f} MB"
+    )
+
+    settings.ALWEB_EXPORT_SYNC_MAX_ITEMS = args.items + 1
+    client = APIClient()
+    client.force_authenticate(owner)
+    before = rss_mb()
+    t0 = time.perf_counter()
+    response = client.get(f"/api/v1/projects/{project.pk}/export/", {"format": "coco"})
+    assert response.status_code == 200, response.status_code
+    size = 0
+    out = open(Path(var) / "export.json", "wb") if args.check else None
+    for chunk in response.streaming_content:
+        size += len(chunk)
+        if out:
+            out.write(chunk)
+    elapsed = time.perf_counter() - t0
+    print(
+        f"COCO export: {elapsed:.1f} s, {size / 1e6:.0f} MB, "
+        f"peak RSS {rss_mb():.0f} MB (before export {before:.0f} MB)"
+    )
+    if out:
+        out.close()
+        with open(Path(var) / "export.json") as fh:
+            doc = json.load(fh)
+        print(f"checked: {len(doc['images'])} images, {len(doc['annotations'])} shapes")
+
+
+if __name__ == "__main__":
+    main()

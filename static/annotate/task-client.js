@@ -1,0 +1,170 @@
+// Shared glue of the label and review pages: the task API (with CSRF), the
+// local draft store, the "why is it here" line and mounting the canvas with
+// its model-visibility controls. Every string reaches the DOM as text.
+
+import { mountCanvas } from "./canvas/index.js";
+
+export const $ = (id) => document.getElementById(id);
+
+export function readConfig() {
+  return JSON.parse($("task-page-config").textContent);
+}
+
+function csrfToken() {
+  const m = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+  return m ? decodeURIComponent(m[1]) : "";
+}
+
+/** Result of an API call: {ok, status, data, network} (never throws). */
+export async function apiCall(method, url, body, { keepalive = false } = {}) {
+  const init = {
+    method,
+    credentials: "same-origin",
+    keepalive,
+    headers: { Accept: "application/json", "X-CSRFToken": csrfToken() },
+  };
+  if (body !== undefined) {
+    init.headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  try {
+    const res = await fetch(url, init);
+    let data = null;
+    if (res.status !== 204) {
+      try {
+        data = await res.json();
+      } catch {
+        data = null;
+      }
+    }
+    return { ok: res.ok, status: res.status, data, network: false };
+  } catch {
+    return { ok: false, status: 0, data: null, network: true };
+  }
+}
+
+/** A short, human sentence for an API error body. */
+export function errorText(result) {
+  if (result.network) return "The server could not be reached (network error).";
+  if (result.status === 401 || result.status === 403) {
+    return "Your session has ended or your role changed. Log in again.";
+  }
+  const d = result.data || {};
+  if (typeof d.detail === "string") return d.detail;
+  const parts = [];
+  for (const [k, v] of Object.entries(d)) parts.push(`${k}: ${[].concat(v).join(" ")}`);
+  return parts.join("; ") || `The server answered ${result.status}.`;
+}
+
+// Local drafts: kept when a save fails, offered back after re-login. -------
+
+const PREFIX = "alweb:draft:";
+
+function comparable(shapes) {
+  return JSON.stringify((shapes || []).map((s) => [s.kind, s.label, s.bbox || s.points]));
+}
+
+export const localDrafts = {
+  put(task, shapes) {
+    try {
+      localStorage.setItem(PREFIX + task.id, JSON.stringify({
+        taskId: task.id, itemId: task.item.id, shapes, at: new Date().toISOString(),
+      }));
+    } catch {
+      // storage full or disabled: nothing more we can do locally
+    }
+  },
+  drop(taskId) {
+    try {
+      localStorage.removeItem(PREFIX + taskId);
+    } catch {
+      // ignore
+    }
+  },
+  /** A stored draft for this task (or an earlier task on the same item) that
+   *  differs from what the server holds; identical ones are dropped. */
+  find(task) {
+    let found = null;
+    try {
+      for (let i = localStorage.length - 1; i >= 0; i--) {
+        const key = localStorage.key(i);
+        if (!key || !key.startsWith(PREFIX)) continue;
+        const entry = JSON.parse(localStorage.getItem(key));
+        if (entry.taskId !== task.id && entry.itemId !== task.item.id) continue;
+        if (comparable(entry.shapes) === comparable(task.annotations)) {
+          localStorage.removeItem(key);
+        } else if (!found || entry.at > found.at) {
+          found = { key, ...entry };
+        }
+      }
+    } catch {
+      return null;
+    }
+    return found;
+  },
+};
+
+// Page pieces ------------------------------------------------------------
+
+function fmt(v, digits = 3) {
+  return v == null ? "—" : Number(v).toFixed(digits);
+}
+
+export function showTaskInfo(task) {
+  const item = task.item;
+  const why = [`Item ${item.id}`, `priority ${fmt(item.priority)}`];
+  if (item.uncertainty != null) why.push(`uncertainty ${fmt(item.uncertainty)}`);
+  why.push(item.scored_by != null ? `scored by model v${item.scored_by}` : "not scored by a model yet");
+  $("why-here").textContent = why.join(" · ");
+  const comment = $("review-comment");
+  comment.textContent = item.review_comment ? `Reviewer: ${item.review_comment}` : "";
+  comment.classList.toggle("lp-hidden", !item.review_comment);
+}
+
+export function showAlert(text, kind = "error") {
+  const box = $("save-alert");
+  $("save-alert-text").textContent = text;
+  box.dataset.kind = kind;
+  box.classList.toggle("lp-hidden", !text);
+}
+
+export function showEmpty(empty) {
+  $("queue-empty").classList.toggle("lp-hidden", !empty);
+  $("task-work").classList.toggle("lp-hidden", empty);
+}
+
+/** Mount the canvas for `task`; resolves `ready` when the image is drawn. */
+export function mountTask(task, labels, previous) {
+  if (previous) previous.destroy();
+  const root = $("canvas-root");
+  let markReady;
+  const ready = new Promise((resolve) => { markReady = resolve; });
+  root.addEventListener("imageLoaded", () => markReady(), { once: true });
+  const api = mountCanvas(root, {
+    imageUrl: task.item.image_url,
+    width: task.item.width,
+    height: task.item.height,
+    labels,
+    shapes: task.annotations,
+  });
+  api.setConfidenceThreshold(Number($("conf-threshold").value));
+  api.setModelVisible(!$("hide-model").checked);
+  return { api, ready };
+}
+
+/** Wire the threshold slider and hide-model toggle to whatever canvas is live. */
+export function wireModelControls(getApi) {
+  const slider = $("conf-threshold");
+  const hide = $("hide-model");
+  slider.addEventListener("input", () => {
+    $("conf-value").textContent = Number(slider.value).toFixed(2);
+    getApi()?.setConfidenceThreshold(Number(slider.value));
+  });
+  hide.addEventListener("change", () => getApi()?.setModelVisible(!hide.checked));
+}
+
+/** Announce a loaded task to tests and benchmarks (window + a DOM event). */
+export function announceReady(task) {
+  window.alwebTask = { id: task ? task.id : null, readyAt: performance.now() };
+  document.dispatchEvent(new CustomEvent("taskReady", { detail: window.alwebTask }));
+}

@@ -1,0 +1,154 @@
+"""Label and review pages end to end in Chromium: draw, relabel, submit, reject,
+fix, resubmit, approve."""
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+if shutil.which("chromium") is None:
+    pytest.skip("Debian chromium is not installed", allow_module_level=True)
+
+sync_api = pytest.importorskip("playwright.sync_api")
+
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-quic",
+]
+PASSWORD = "pw-for-tests-1"
+
+
+@pytest.fixture
+def browser():
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=shutil.which("chromium"), headless=True, args=CHROMIUM_ARGS
+        )
+        yield b
+        b.close()
+
+
+def login(browser, live_server, username):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.errors = []
+    page.on("pageerror", lambda e: page.errors.append(str(e)))
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/projects/")
+    return page
+
+
+def open_task_page(page, url):
+    page.goto(url)
+    page.wait_for_function("window.alwebTask !== undefined", timeout=15000)
+
+
+def to_page(page, x, y):
+    box = page.get_by_test_id("canvas").bounding_box()
+    v = page.evaluate("window.alwebPage.canvas().getView()")
+    return box["x"] + v["ox"] + x * v["scale"], box["y"] + v["oy"] + y * v["scale"]
+
+
+def shapes(page):
+    return page.evaluate("window.alwebPage.canvas().getShapes()")
+
+
+def shot(page, name):
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"label_review_{name}.png"))
+
+
+def test_label_reject_fix_approve_round_trip(browser, live_server):
+    from alweb.roles import Role
+    from annotate.models import Annotation, Item
+    from tests.factories import UserFactory, add_member, make_items, make_project
+
+    owner = UserFactory(username="owner")
+    project = make_project(owner, name="Shapes")
+    add_member(project, Role.ANNOTATOR, UserFactory(username="ann"))
+    add_member(project, Role.REVIEWER, UserFactory(username="rev"))
+    (item,) = make_items(project, 1, size=(320, 240))
+    label_url = f"{live_server.url}/projects/{project.pk}/label/"
+    review_url = f"{live_server.url}/projects/{project.pk}/review/"
+    expect = sync_api.expect
+
+    ann = login(browser, live_server, "ann")
+    open_task_page(ann, label_url)
+    expect(ann.get_by_test_id("tab-label")).to_be_visible()
+    expect(ann.get_by_test_id("why-here")).to_contain_text(f"Item {item.pk}")
+    ann.keyboard.press("b")
+    a, b = to_page(ann, 20, 20), to_page(ann, 120, 100)
+    ann.mouse.move(*a)
+    ann.mouse.down()
+    ann.mouse.move(*b, steps=6)
+    ann.mouse.up()
+    ann.keyboard.press("p")
+    for x, y in [(160, 40), (280, 60), (220, 180)]:
+        ann.mouse.click(*to_page(ann, x, y))
+    ann.keyboard.press("Enter")
+    ann.keyboard.press("3")  # relabel the selected polygon: third label
+    drawn = shapes(ann)
+    assert [s["kind"] for s in drawn] == ["box", "polygon"]
+    assert drawn[1]["label"] == "triangle"
+    expect(ann.get_by_test_id("save-status")).to_have_attribute(
+        "data-state", "saved", timeout=5000
+    )
+    shot(ann, "1_label_drawn")
+    ann.get_by_test_id("submit").click()
+    expect(ann.get_by_test_id("queue-empty")).to_be_visible()
+    shot(ann, "2_label_empty")
+    assert Item.objects.get(pk=item.pk).status == "review"
+
+    rev = login(browser, live_server, "rev")
+    open_task_page(rev, review_url)
+    expect(rev.get_by_test_id("authors")).to_contain_text("ann")
+    rev.get_by_test_id("reject").click()
+    expect(rev.get_by_test_id("reject-error")).to_contain_text("required")
+    rev.get_by_test_id("reject-comment").fill("The box is too loose")
+    shot(rev, "3_review_reject")
+    rev.get_by_test_id("reject").click()
+    expect(rev.get_by_test_id("queue-empty")).to_be_visible()
+
+    open_task_page(ann, label_url)
+    expect(ann.get_by_test_id("review-comment")).to_contain_text("too loose")
+    assert len(shapes(ann)) == 2
+    shot(ann, "4_label_rejected")
+    ann.get_by_test_id("stage").focus()
+    ann.keyboard.press("v")
+    ann.keyboard.press("Tab")  # select the box
+    ann.keyboard.press("Delete")
+    ann.keyboard.press("b")
+    a, b = to_page(ann, 30, 30), to_page(ann, 100, 90)
+    ann.mouse.move(*a)
+    ann.mouse.down()
+    ann.mouse.move(*b, steps=6)
+    ann.mouse.up()
+    ann.keyboard.press("Control+Enter")
+    expect(ann.get_by_test_id("queue-empty")).to_be_visible()
+
+    open_task_page(rev, review_url)
+    expect(rev.get_by_test_id("review-comment")).to_contain_text("too loose")
+    shot(rev, "5_review_approve")
+    rev.get_by_test_id("approve").click()
+    expect(rev.get_by_test_id("queue-empty")).to_be_visible()
+    shot(rev, "6_review_empty")
+
+    item.refresh_from_db()
+    assert item.status == "done" and item.split in {"train", "val", "test"}
+    boxes = Annotation.objects.filter(item=item, kind="box")
+    assert [round(v) for v in boxes.get().geometry["bbox"]] == [30, 30, 70, 60]
+    assert not ann.errors and not rev.errors, (ann.errors, rev.errors)
