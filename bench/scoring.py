@@ -138,7 +138,7 @@ def main() -> None:
     wrap(scoring, "_pre_annotations", times, "pre-annotation rows")
     wrap(scoring, "job_heartbeat", times, "heartbeats")
     wrap(scoring, "prioritise_project", times, "prioritise_project")
-    wrap(scoring, "_score_with_model", times, "_score_with_model (total)")
+    wrap(scoring, "_store_scores", times, "_store_scores (scores + DB writes)")
     from django.db.models.query import QuerySet
 
     wrap(QuerySet, "bulk_create", times, "DB: bulk_create pre-annotations")
@@ -180,8 +180,8 @@ def main() -> None:
         print("\n".join(out.getvalue().splitlines()[:45]))
 
     if args.patched:
-        # The fix to propose: load the model (and set up its predictor) once
-        # per scoring run, not once per chunk of ALWEB_SCORING_BATCH images.
+        # A model cache across scoring runs (the pipeline already loads the
+        # model once per page of up to 32 batches).
         cached = functools.lru_cache(maxsize=2)(inference.build_base)
         inference.build_base = lambda *a, **kw: cached(*a, **kw)
         times.clear()

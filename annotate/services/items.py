@@ -114,8 +114,12 @@ def display_name(name: str) -> str:
     return cleaned[:255] or "unnamed"
 
 
-def item_create(*, project: Project, data: bytes, name: str, actor=None) -> Item:
-    """Store one image as a new unlabelled item of `project` and send item_created.
+def item_create(
+    *, project: Project, data: bytes, name: str, actor=None, notify: bool = True
+) -> Item:
+    """Store one image as a new unlabelled item of `project` and send item_created
+    (unless `notify` is False: batch ingest sends one signal for the whole batch
+    with `items_created_notify`).
 
     Raises ItemRejected for bad content and for a duplicate (same checksum in the
     project). Writes the files only after the row is valid; the row and its files
@@ -152,11 +156,8 @@ def item_create(*, project: Project, data: bytes, name: str, actor=None) -> Item
                 item_id=item.pk,
                 name=item.original_name,
             )
-            transaction.on_commit(
-                lambda: signals.item_created.send(
-                    sender=Item, project_id=project.pk, item_ids=[item.pk]
-                )
-            )
+            if notify:
+                items_created_notify(project=project, item_ids=[item.pk])
     except IntegrityError:
         _delete_files(item)
         raise ItemRejected("duplicate of an existing item") from None
@@ -164,6 +165,16 @@ def item_create(*, project: Project, data: bytes, name: str, actor=None) -> Item
         _delete_files(item)
         raise
     return item
+
+
+def items_created_notify(*, project: Project, item_ids: list[int]) -> None:
+    """Send item_created for `item_ids` once the current transaction commits."""
+    if item_ids:
+        transaction.on_commit(
+            lambda: signals.item_created.send(
+                sender=Item, project_id=project.pk, item_ids=list(item_ids)
+            )
+        )
 
 
 def _delete_files(item: Item) -> None:

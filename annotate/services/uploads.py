@@ -15,7 +15,12 @@ from dataclasses import dataclass, field
 from django.conf import settings
 
 from annotate.models import Project
-from annotate.services.items import ItemRejected, display_name, item_create
+from annotate.services.items import (
+    ItemRejected,
+    display_name,
+    item_create,
+    items_created_notify,
+)
 
 ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
 _CHUNK = 1024 * 1024
@@ -84,6 +89,7 @@ def uploads_ingest(
     archive member is listed with its reason. One item per transaction: a bad file
     never leaves a row or a stored file behind."""
     report = report or UploadReport()
+    first_new = len(report.created)
     max_bytes = settings.ALWEB_MAX_IMAGE_BYTES
     for upload in files:
         name = report_name(getattr(upload, "name", "") or "unnamed")
@@ -104,11 +110,14 @@ def uploads_ingest(
             continue
         try:
             data = _read_bounded(upload, max_bytes)
-            item = item_create(project=project, data=data, name=name, actor=actor)
+            item = item_create(
+                project=project, data=data, name=name, actor=actor, notify=False
+            )
         except ItemRejected as exc:
             report.skip(name, exc.reason)
             continue
         report.created.append(item.pk)
+    items_created_notify(project=project, item_ids=report.created[first_new:])
     return report
 
 
@@ -184,6 +193,7 @@ def zip_ingest(*, project: Project, handle, name: str, actor, report: UploadRepo
                     data=data,
                     name=display_name(info.filename),
                     actor=actor,
+                    notify=False,
                 )
             except ItemRejected as exc:
                 report.skip(member, exc.reason)
