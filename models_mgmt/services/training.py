@@ -5,6 +5,7 @@ import time
 import traceback
 from pathlib import Path
 
+from django.conf import settings
 from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
@@ -65,6 +66,7 @@ def training_start(
     if parent is not None and parent.architecture and "architecture" not in raw:
         raw["architecture"] = parent.architecture
     raw.setdefault("architecture", default_architecture(project))
+    raw.setdefault("device", settings.ALWEB_ML_DEVICE)
     cfg = ml_config.validate_model_config(raw)
     number = next_number(project)
     job = job_create(
