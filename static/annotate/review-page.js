@@ -97,6 +97,7 @@ $("skip-btn").addEventListener("click", async () => {
   else showAlert("Could not skip: " + errorText(res));
   busy = false;
 });
+$("reject-comment").addEventListener("input", () => { $("reject-error").textContent = ""; });
 wireModelControls(() => canvas && canvas.api);
 window.alwebPage = { canvas: () => canvas && canvas.api };
 show(task);

@@ -1,41 +1,14 @@
-// The canvas chrome: stylesheet, toolbar (tools, undo/redo, fit, model
+// The canvas chrome: stylesheet link, toolbar (tools, undo/redo, fit, model
 // toggle, confidence slider, accept) and the label picker. Every string
 // reaches the DOM through textContent or a property, never as HTML.
 
-const CSS = `
-.alc-root{display:flex;flex-direction:column;min-height:420px;height:100%;font:13px system-ui,sans-serif;color:#222;background:#fafafa;box-sizing:border-box}
-.alc-root *{box-sizing:border-box}
-.alc-toolbar{display:flex;flex-wrap:wrap;gap:4px;align-items:center;padding:4px 6px;border-bottom:1px solid #ddd;background:#f0f0f0}
-.alc-toolbar button,.alc-labels button{font:inherit;padding:3px 8px;border:1px solid #bbb;border-radius:4px;background:#fff;cursor:pointer}
-.alc-toolbar button[aria-pressed=true],.alc-labels button[aria-pressed=true]{background:#2d6cdf;color:#fff;border-color:#2d6cdf}
-.alc-toolbar button:disabled{opacity:.45;cursor:default}
-.alc-sep{width:1px;height:20px;background:#ccc;margin:0 4px}
-.alc-toolbar label{display:inline-flex;align-items:center;gap:4px}
-.alc-toolbar input[type=range]{width:110px}
-.alc-body{display:flex;flex:1;min-height:0}
-.alc-stage{position:relative;flex:1;min-width:0;overflow:hidden;background:#2b2b2b;outline:none;touch-action:none;user-select:none}
-.alc-stage canvas{position:absolute;inset:0;width:100%;height:100%;display:block}
-.alc-side{width:260px;display:flex;flex-direction:column;border-left:1px solid #ddd;min-height:0}
-.alc-labels{display:flex;flex-wrap:wrap;gap:4px;padding:6px;border-bottom:1px solid #ddd}
-.alc-labels button{display:inline-flex;align-items:center;gap:4px;max-width:100%;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
-.alc-labels kbd{font:11px monospace;opacity:.7}
-.alc-swatch{display:inline-block;width:10px;height:10px;border-radius:2px;flex:none}
-.alc-list-head{display:flex;justify-content:space-between;padding:4px 6px;font-weight:600}
-.alc-list{list-style:none;margin:0;padding:0;overflow:auto;flex:1}
-.alc-item{display:grid;grid-template-columns:12px 84px 1fr 46px 34px;gap:4px;align-items:center;padding:2px 6px;cursor:pointer;border-bottom:1px solid #eee;white-space:nowrap}
-.alc-item>span{overflow:hidden;text-overflow:ellipsis}
-.alc-item:hover{background:#eef3ff}
-.alc-item.alc-selected{background:#d6e4ff;font-weight:600}
-.alc-item.alc-model .alc-source{font-style:italic;color:#666}
-.alc-conf{text-align:right;color:#555}
-`;
-
 function ensureStyle() {
   if (document.getElementById("alc-style")) return;
-  const style = document.createElement("style");
-  style.id = "alc-style";
-  style.textContent = CSS;
-  document.head.append(style);
+  const link = document.createElement("link");
+  link.id = "alc-style";
+  link.rel = "stylesheet";
+  link.href = new URL("./canvas.css", import.meta.url).href;
+  document.head.append(link);
 }
 
 function button(testid, text, title, onClick) {
