@@ -17,12 +17,14 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 
-def setup_django(prefix: str) -> Path:
-    """Point alweb at a fresh temporary var dir, set up Django and migrate."""
+def setup_django(prefix: str, *, sync: bool = True) -> Path:
+    """Point alweb at a fresh temporary var dir (new SQLite file), set up Django and
+    migrate. With `sync` False background work is queued, not run inline."""
     var = Path(tempfile.mkdtemp(prefix=f"alweb-bench-{prefix}-"))
     os.environ["ALWEB_VAR_DIR"] = str(var)
     os.environ.pop("ALWEB_SQLITE_PATH", None)
-    os.environ["ALWEB_Q_SYNC"] = "1"
+    os.environ["ALWEB_Q_SYNC"] = "1" if sync else "0"
+    os.environ["ALWEB_ALLOWED_HOSTS"] = "testserver,127.0.0.1,localhost"
     os.environ.setdefault("ALWEB_LOG_LEVEL", "WARNING")
     os.environ["DJANGO_SETTINGS_MODULE"] = "alweb.settings"
     import django

@@ -21,17 +21,9 @@ from pathlib import Path
 from playwright.sync_api import sync_playwright
 
 REPO = Path(__file__).resolve().parents[1]
-ARGS = [
-    "--no-sandbox",
-    "--headless",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-    "--disable-quic",
-]
+sys.path.insert(0, str(REPO))
+from tests.browser.chromium import launch_chromium  # noqa: E402
+
 NEXT_FRAME = "() => new Promise(r => requestAnimationFrame(() => r()))"
 
 
@@ -73,9 +65,7 @@ def main():
     url = f"http://127.0.0.1:{server.server_port}/bench/canvas_bench.html"
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=shutil.which("chromium"), headless=True, args=ARGS
-        )
+        browser = launch_chromium(p)
         page = browser.new_page(viewport={"width": opts.width, "height": opts.height})
         errors = []
         page.on("pageerror", lambda e: errors.append(str(e)))

@@ -11,15 +11,16 @@ Usage: .venv/bin/python bench/claim_next.py [--items 100000] [--claims 500]
 """
 
 import argparse
-import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+
+from _common import setup_django  # noqa: E402
 
 
 def main() -> None:
@@ -29,16 +30,7 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=20)
     args = parser.parse_args()
 
-    var = tempfile.mkdtemp(prefix="alweb-bench-claim-")
-    os.environ["ALWEB_VAR_DIR"] = var
-    os.environ["ALWEB_SQLITE_PATH"] = str(Path(var) / "bench.sqlite3")
-    os.environ["ALWEB_Q_SYNC"] = "1"
-    os.environ["ALWEB_ALLOWED_HOSTS"] = "testserver"
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "alweb.settings")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
+    setup_django("claim")
     from django.test import Client
     from django.utils import timezone
 
@@ -48,7 +40,6 @@ def main() -> None:
     from annotate.services.projects import project_create
     from tests.factories import UserFactory
 
-    call_command("migrate", verbosity=0)
     owner = UserFactory(username="bench-owner")
     project = project_create(
         owner=owner, name="bench", labels=["a", "b", "c"], kinds=["box", "polygon"]

@@ -11,10 +11,8 @@ Usage: .venv/bin/python bench/export_coco.py [--items 50000] [--shapes 500000]
 
 import argparse
 import json
-import os
 import resource
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -26,6 +24,9 @@ def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+from _common import setup_django  # noqa: E402
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--items", type=int, default=50_000)
@@ -33,17 +34,8 @@ def main() -> None:
     parser.add_argument("--check", action="store_true", help="parse the output")
     args = parser.parse_args()
 
-    var = tempfile.mkdtemp(prefix="alweb-bench-export-")
-    os.environ["ALWEB_VAR_DIR"] = var
-    os.environ["ALWEB_SQLITE_PATH"] = str(Path(var) / "bench.sqlite3")
-    os.environ["ALWEB_Q_SYNC"] = "1"
-    os.environ["ALWEB_ALLOWED_HOSTS"] = "testserver"
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "alweb.settings")
-    import django
-
-    django.setup()
+    var = setup_django("export")
     from django.conf import settings
-    from django.core.management import call_command
     from django.utils import timezone
     from rest_framework.test import APIClient
 
@@ -51,7 +43,6 @@ def main() -> None:
     from annotate.services.projects import project_create
     from tests.factories import UserFactory
 
-    call_command("migrate", verbosity=0)
     owner = UserFactory(username="bench-owner")
     labels = ["car", "person", "dog", "cat"]
     project = project_create(

@@ -10,24 +10,14 @@ Usage: .venv/bin/python bench/label_page.py [--items 31] [--size 1280x960]
 
 import argparse
 import os
-import shutil
 import statistics
 import sys
-import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-    "--disable-quic",
-]
+from tests.browser.chromium import launch_chromium  # noqa: E402
+
 CLICK_AND_WAIT = """
 () => new Promise((resolve) => {
   const t0 = performance.now();
@@ -39,6 +29,9 @@ CLICK_AND_WAIT = """
 """
 
 
+from _common import setup_django  # noqa: E402
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--items", type=int, default=31)
@@ -46,24 +39,14 @@ def main() -> None:
     args = parser.parse_args()
     width, height = (int(v) for v in args.size.split("x"))
 
-    var = tempfile.mkdtemp(prefix="alweb-bench-label-")
-    os.environ["ALWEB_VAR_DIR"] = var
-    os.environ["ALWEB_SQLITE_PATH"] = str(Path(var) / "bench.sqlite3")
-    os.environ["ALWEB_Q_SYNC"] = "1"
-    os.environ["DJANGO_SETTINGS_MODULE"] = "alweb.settings"
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    import django
-
-    django.setup()
+    setup_django("label")
     from django.contrib.staticfiles.handlers import StaticFilesHandler
-    from django.core.management import call_command
     from django.test.testcases import LiveServerThread
 
     from alweb.roles import Role
     from tests.factories import UserFactory, add_member, make_items, make_project
 
-    call_command("migrate", verbosity=0)
-    call_command("createcachetable", verbosity=0)  # the login lock's cache
     project = make_project(UserFactory(username="bench-owner"), name="bench")
     add_member(project, Role.ANNOTATOR, UserFactory(username="bench-ann"))
     make_items(project, args.items, size=(width, height))
@@ -80,9 +63,7 @@ def main() -> None:
 
     timings = []
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=shutil.which("chromium"), headless=True, args=ARGS
-        )
+        browser = launch_chromium(p)
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         page.goto(f"{base}/accounts/login/")
         page.fill("input[name=username]", "bench-ann")

@@ -11,15 +11,16 @@ Usage: .venv/bin/python bench/upload.py [--images 1000] [--batch 100]
 
 import argparse
 import io
-import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+
+from _common import setup_django  # noqa: E402
 
 
 def main() -> None:
@@ -28,18 +29,8 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=100)
     args = parser.parse_args()
 
-    var = tempfile.mkdtemp(prefix="alweb-bench-upload-")
-    os.environ["ALWEB_VAR_DIR"] = var
-    os.environ["ALWEB_SQLITE_PATH"] = str(Path(var) / "bench.sqlite3")
-    # Background work (scoring on item_created) is queued, not run inline.
-    os.environ["ALWEB_Q_SYNC"] = "0"
-    os.environ["ALWEB_ALLOWED_HOSTS"] = "testserver"
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "alweb.settings")
-    import django
-
-    django.setup()
+    setup_django("upload", sync=False)
     from django.core.files.uploadedfile import SimpleUploadedFile
-    from django.core.management import call_command
     from PIL import Image
     from rest_framework.authtoken.models import Token
     from rest_framework.test import APIClient
@@ -48,7 +39,6 @@ def main() -> None:
     from annotate.services.projects import project_create
     from tests.factories import UserFactory
 
-    call_command("migrate", verbosity=0)
     owner = UserFactory(username="bench-owner")
     project = project_create(owner=owner, name="bench", labels=["a"], kinds=["box"])
     token = Token.objects.create(user=owner)

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.browser.chromium import launch_chromium
+
 pytestmark = [pytest.mark.browser]
 
 if shutil.which("chromium") is None:
@@ -20,17 +22,6 @@ sync_api = pytest.importorskip("playwright.sync_api")
 
 STATIC = Path(__file__).resolve().parents[2] / "static"
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--headless",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-    "--disable-quic",
-]
 HOSTILE = '<img src=x onerror="window.__xss=1">'
 
 
@@ -53,9 +44,7 @@ def static_server():
 @pytest.fixture(scope="module")
 def browser():
     with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=shutil.which("chromium"), headless=True, args=CHROMIUM_ARGS
-        )
+        b = launch_chromium(p)
         yield b
         b.close()
 

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.browser.chromium import launch_chromium
+
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 if shutil.which("chromium") is None:
@@ -15,16 +17,6 @@ if shutil.which("chromium") is None:
 sync_api = pytest.importorskip("playwright.sync_api")
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-    "--disable-quic",
-]
 PASSWORD = "pw-for-tests-1"
 
 
@@ -32,9 +24,7 @@ PASSWORD = "pw-for-tests-1"
 def browser():
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=shutil.which("chromium"), headless=True, args=CHROMIUM_ARGS
-        )
+        b = launch_chromium(p)
         yield b
         b.close()
 
