@@ -209,6 +209,10 @@ class Item(models.Model):
                 fields=["project", "created_at", "id"], name="item_created_idx"
             ),
             models.Index(fields=["project", "split"], name="item_split_idx"),
+            # The items page sorted by priority across all statuses.
+            models.Index(
+                fields=["project", "-priority", "id"], name="item_priority_idx"
+            ),
         ]
 
     def __str__(self) -> str:
