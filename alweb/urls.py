@@ -8,6 +8,9 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from alweb import views
 
+# Request-limit errors raised outside DRF views (middleware, forms): JSON under /api/.
+handler400 = "alweb.errors.bad_request"
+
 admin.site.site_header = "alweb administration"
 admin.site.site_title = "alweb admin"
 # The admin uses the app's login page (with its lock after repeated failures).
