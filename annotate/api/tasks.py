@@ -6,7 +6,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from alweb.api import project_for
+from alweb.api import INT64_MAX, project_for
 from alweb.roles import Perm
 from annotate.models import Annotation, AnnotationSource, Item, Task, TaskKind
 from annotate.services import labeling
@@ -94,7 +94,7 @@ class ShapesField(serializers.ListField):
 class TaskNextInputSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=TaskKind.choices)
     exclude = serializers.ListField(
-        child=serializers.IntegerField(min_value=1),
+        child=serializers.IntegerField(min_value=1, max_value=INT64_MAX),
         required=False,
         max_length=MAX_EXCLUDE,
         help_text="item ids not to offer (items the caller just skipped)",
@@ -130,6 +130,7 @@ class DraftInputSerializer(serializers.Serializer):
         required=False,
         allow_null=True,
         min_value=0,
+        max_value=INT64_MAX,
         help_text="the draft version the client last saw; 409 if older",
     )
 
