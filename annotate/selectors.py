@@ -3,10 +3,21 @@
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
+from django.utils import timezone
 
 from alweb.auth import project_role
 from alweb.roles import Perm
-from annotate.models import Event, Item, ItemStatus, Job, Membership, Project, Split
+from annotate.models import (
+    Event,
+    Item,
+    ItemStatus,
+    Job,
+    Membership,
+    Project,
+    Split,
+    Task,
+    TaskStatus,
+)
 
 
 def project_list_for_user(*, user) -> QuerySet[Project]:
@@ -126,3 +137,20 @@ def item_get_for_user(*, user, item_id) -> Item:
     ):
         return item
     raise Http404("no such item")
+
+
+def task_active_for_user(*, project: Project, user, kind: str) -> Task | None:
+    """The user's unexpired active task of `kind` in `project`, or None. A read:
+    the lease is not renewed (claiming and resuming are POSTs, see
+    annotate.services.queue.queue_claim_next)."""
+    return (
+        Task.objects.select_related("item")
+        .filter(
+            project=project,
+            assignee=user,
+            kind=kind,
+            status=TaskStatus.ACTIVE,
+            lease_expires_at__gt=timezone.now(),
+        )
+        .first()
+    )

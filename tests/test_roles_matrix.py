@@ -25,6 +25,8 @@ HTML_ROUTES = {
 POST_ROUTES = {
     "models_mgmt:train": (Perm.TRAIN, 403),
     "models_mgmt:promote": (Perm.PROMOTE, 403),
+    "annotate:label": (Perm.LABEL, 403),  # the no-script claim form
+    "annotate:review": (Perm.REVIEW, 403),
 }
 # Routes outside the per-project table, with the reason.
 EXEMPT = {
