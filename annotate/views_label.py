@@ -1,11 +1,12 @@
 """The labelling and review pages: a GET shows the caller's held task (a read);
-claiming the next one is a POST (the page's script, or the no-script form)."""
+claiming the next one is a POST (the page's script, or the no-script form).
+Also the overview's Release button for someone else's claim."""
 
 from django.contrib import messages
 from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from alweb.roles import Perm
 from annotate import selectors
@@ -88,3 +89,22 @@ def review_page(request, project_id):
         template="annotate/review.html",
         tab="review",
     )
+
+
+@require_POST
+def task_release(request, project_id, task_id):
+    """Release a claim from the project overview (ASSIGN_TASKS), then back there."""
+    project = selectors.project_get_for_user(
+        user=request.user, project_id=project_id, perm=Perm.ASSIGN_TASKS
+    )
+    task = selectors.task_get_for_release(
+        user=request.user, task_id=task_id, project_id=project.pk
+    )
+    who = task.assignee.get_username()
+    if queue_services.task_release_by_manager(task=task, actor=request.user):
+        messages.success(
+            request, f"Released {who}'s {task.kind} claim on item {task.item_id}."
+        )
+    else:
+        messages.info(request, f"That claim of {who}'s had already ended.")
+    return redirect("annotate:project-detail", project_id=project.pk)
