@@ -60,7 +60,10 @@ def image_check(
             mode = probe.mode
             width, height = probe.size
             frames = getattr(probe, "n_frames", 1)
-    except UnidentifiedImageError:
+    except (UnidentifiedImageError, ImportError):
+        # ImportError: once imported (in a worker), ultralytics replaces
+        # Image.open with a wrapper that retries unidentified files after
+        # importing pi_heif, which is not installed.
         raise ItemRejected(
             "not an image in an allowed format (JPEG, PNG, WebP, BMP)"
         ) from None

@@ -70,6 +70,26 @@ def test_formats_outside_the_allowlist_are_refused_by_content(fmt):
         image_check(encode(photo(64, 48), fmt))
 
 
+def test_refused_the_same_under_ultralytics_patch_of_image_open(monkeypatch):
+    """ultralytics.utils.patches.image_open, as imported into every worker that
+    trains: on UnidentifiedImageError it imports pi_heif (not installed) and
+    retries. Reproduced here without importing torch."""
+    real_open = Image.open
+
+    def image_open(fp, *args, **kwargs):
+        try:
+            return real_open(fp, *args, **kwargs)
+        except Image.UnidentifiedImageError:
+            import pi_heif  # noqa: F401  (ModuleNotFoundError, as in the worker)
+
+            raise
+
+    monkeypatch.setattr(Image, "open", image_open)
+    with pytest.raises(ItemRejected, match="not an image in an allowed format"):
+        image_check(encode(photo(64, 48), "GIF"))
+    assert image_check(encode(photo(64, 48), "PNG")).width == 64
+
+
 @pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP"])
 def test_truncated_images_are_refused(fmt):
     data = encode(photo(640, 480), fmt)
