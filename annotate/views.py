@@ -65,6 +65,9 @@ def project_detail(request, project_id):
     if context["can"].get("view_dashboard"):
         context["events"] = selectors.event_list(project=project)
         context["active_jobs"] = list(selectors.job_list_active(project=project))
+    if context["can"].get("assign_tasks"):
+        claims = selectors.task_list_active(project=project)
+        context["claims"], context["claims_count"] = claims[:50], claims.count()
     return render(request, "annotate/project_detail.html", context)
 
 

@@ -4,6 +4,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from alweb.roles import ROLE_TABLE, Perm, Role, perms_for, role_allows
+from annotate.services.queue import queue_claim_next
 from tests.api.test_api_roles_matrix import API_ROUTES
 from tests.factories import make_items
 
@@ -25,6 +26,9 @@ HTML_ROUTES = {
 POST_ROUTES = {
     "models_mgmt:train": (Perm.TRAIN, 403),
     "models_mgmt:promote": (Perm.PROMOTE, 403),
+    "annotate:label": (Perm.LABEL, 403),  # the no-script claim form
+    "annotate:review": (Perm.REVIEW, 403),
+    "annotate:task-release": (Perm.ASSIGN_TASKS, 403),
 }
 # Routes outside the per-project table, with the reason.
 EXEMPT = {
@@ -177,6 +181,11 @@ def test_every_post_route_answers_by_role(client, project_roles, name):
     kwargs = {"project_id": project.pk}
     if name == "models_mgmt:promote":
         kwargs["model_id"] = model.pk
+    if name == "annotate:task-release":
+        make_items(project, 1)
+        kwargs["task_id"] = queue_claim_next(
+            project=project, user=users[Role.ANNOTATOR], kind="label"
+        ).pk
     url = reverse(name, kwargs=kwargs)
     perm, deny_code = POST_ROUTES[name]
     for role, user in users.items():

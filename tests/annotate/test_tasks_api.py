@@ -181,15 +181,3 @@ def test_label_and_review_tabs_follow_the_role(client, project_roles, role):
     body = client.get(f"/projects/{project.pk}/").content.decode()
     assert ('data-testid="tab-label"' in body) == role_allows(role, Perm.LABEL)
     assert ('data-testid="tab-review"' in body) == role_allows(role, Perm.REVIEW)
-
-
-def test_label_page_claims_server_side_and_shows_empty_state(client, project_roles):
-    project, users, _ = project_roles
-    client.force_login(users[Role.ANNOTATOR])
-    body = client.get(f"/projects/{project.pk}/label/").content.decode()
-    assert "Nothing to label" in body and '"task": null' in body
-    (item,) = make_items(project, 1)
-    res = client.get(f"/projects/{project.pk}/label/")
-    assert res.status_code == 200 and "csrftoken" in res.cookies
-    assert Task.objects.get(item=item).assignee == users[Role.ANNOTATOR]
-    assert "<script>" not in res.content.decode().split("task-page-config")[0][-200:]
