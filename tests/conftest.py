@@ -1,12 +1,27 @@
-"""Fixtures shared by the Django tests: a project with one member per role.
+"""Set-up shared by every test: a deterministic hypothesis profile, the network
+guard, and fixtures for the Django tests (a project with one member per role).
 
 Imports of Django code stay inside the fixtures so that `pytest -p no:django
 tests/ml` (the framework-free ML tests) does not need Django.
 """
 
+import os
 import socket
 
 import pytest
+from hypothesis import settings
+
+# No test may pass or fail by chance: every run draws the same examples (seeded
+# from each test's own source), keeps no example database between runs, and has
+# no deadline (two shared cores make timings noisy). ALWEB_HYPOTHESIS_PROFILE=
+# explore draws fresh random examples, for hunting bugs by hand, never in CI.
+settings.register_profile(
+    "ci", derandomize=True, database=None, deadline=None, max_examples=100
+)
+settings.register_profile(
+    "explore", derandomize=False, database=None, deadline=None, max_examples=1000
+)
+settings.load_profile(os.environ.get("ALWEB_HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture
