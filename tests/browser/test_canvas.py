@@ -1,14 +1,12 @@
 """The annotation canvas driven with a real mouse and keyboard in Chromium."""
 
-import functools
-import http.server
 import shutil
-import threading
 from pathlib import Path
 
 import pytest
 
 from tests.browser.chromium import launch_chromium
+from tests.browser.harness.server import serve
 
 pytestmark = [pytest.mark.browser]
 
@@ -20,25 +18,14 @@ if shutil.which("chromium") is None:
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
-STATIC = Path(__file__).resolve().parents[2] / "static"
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 HOSTILE = '<img src=x onerror="window.__xss=1">'
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture(scope="module")
 def static_server():
-    handler = functools.partial(_QuietHandler, directory=str(STATIC))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    server.server_close()
+    with serve() as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +42,7 @@ def page(browser, static_server):
     pg = context.new_page()
     errors = []
     pg.on("pageerror", lambda e: errors.append(str(e)))
-    pg.goto(f"{static_server}/annotate/canvas-harness.html")
+    pg.goto(f"{static_server}/harness/canvas-harness.html")
     pg.wait_for_function("window.harnessReady && window.imageReady", timeout=15000)
     yield pg
     context.close()
@@ -452,7 +439,7 @@ def test_read_only_canvas_selects_but_never_edits(page):
 def test_geometry_helpers(page):
     got = page.evaluate(
         """async () => {
-        const g = await import('./canvas/geometry.js');
+        const g = await import('/static/annotate/canvas/geometry.js');
         const sq = [[0, 0], [10, 0], [10, 10], [0, 10]];
         const v = {scale: 2.5, ox: 13, oy: -7};
         const [sx, sy] = g.imageToScreen(v, 40, 30);
