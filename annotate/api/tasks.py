@@ -41,7 +41,7 @@ def item_as_dict(item: Item) -> dict:
         "uncertainty": item.uncertainty,
         "scored_by": item.scored_by,
         "review_comment": item.review_comment,
-        "image_url": reverse("annotate:item-image", kwargs={"item_id": item.pk}),
+        "image_url": reverse("api-item-image", kwargs={"item_id": item.pk}),
     }
 
 
