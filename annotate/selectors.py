@@ -6,7 +6,7 @@ from django.http import Http404
 
 from alweb.auth import project_role
 from alweb.roles import Perm
-from annotate.models import Event, Item, ItemStatus, Job, Membership, Project, Split
+from annotate.models import Event, Item, ItemStatus, Membership, Project, Split
 
 
 def project_list_for_user(*, user) -> QuerySet[Project]:
@@ -72,10 +72,6 @@ def event_list(*, project: Project, limit: int = 20) -> list[Event]:
     return list(
         Event.objects.filter(project=project).select_related("actor", "item")[:limit]
     )
-
-
-def job_list_active(*, project: Project) -> QuerySet[Job]:
-    return Job.objects.filter(project=project, status__in=["queued", "running"])
 
 
 ITEM_ORDERINGS = {

@@ -25,6 +25,10 @@ HTML_ROUTES = {
 POST_ROUTES = {
     "models_mgmt:train": (Perm.TRAIN, 403),
     "models_mgmt:promote": (Perm.PROMOTE, 403),
+    # on a cancelled export run: the perm of its kind (training runs: see
+    # tests/runs/test_runs_api.py)
+    "models_mgmt:run-cancel": (Perm.EXPORT, 403),
+    "models_mgmt:run-retry": (Perm.EXPORT, 403),
 }
 # Routes outside the per-project table, with the reason.
 EXEMPT = {
@@ -177,6 +181,12 @@ def test_every_post_route_answers_by_role(client, project_roles, name):
     kwargs = {"project_id": project.pk}
     if name == "models_mgmt:promote":
         kwargs["model_id"] = model.pk
+    if name.startswith("models_mgmt:run-"):
+        from runs.models import Job
+
+        kwargs["run_id"] = Job.objects.create(
+            project=project, kind="export", status="cancelled", task="x.y", queue="w"
+        ).pk
     url = reverse(name, kwargs=kwargs)
     perm, deny_code = POST_ROUTES[name]
     for role, user in users.items():
