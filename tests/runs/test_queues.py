@@ -99,7 +99,14 @@ def test_long_training_starves_neither_the_reaper_nor_the_work_queue():
             50,
             "the reaper\n" + qclusters.log_tail("alweb"),
         )
-        reap_task = Task.objects.filter(func="runs.tasks.reap").latest("stopped")
+        # django-q2's monitor saves the task's result a moment after it ran.
+        reap_task = qclusters.wait_for(
+            lambda: (
+                Task.objects.filter(func="runs.tasks.reap").order_by("-stopped").first()
+            ),
+            20,
+            "the reaper's result row",
+        )
         assert reap_task.success and dead.pk in reap_task.result
         assert Job.objects.get(pk=training.pk).status == JobStatus.RUNNING
         assert not (var / "training-stopped").exists()
