@@ -8,9 +8,14 @@ from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from alweb.errors import limit_error
 from alweb.roles import Perm
 from annotate import selectors
 from annotate.services.errors import Conflict
+
+# The largest id (BigAutoField) and integer the database stores: a larger
+# integer input is refused with 400 before it reaches a query (OverflowError).
+INT64_MAX = 2**63 - 1
 
 
 class SafeJSONParser(JSONParser):
@@ -32,7 +37,11 @@ def _validation_body(exc: DjangoValidationError) -> dict:
 
 
 def exception_handler(exc, context):
-    """Map domain errors to API codes: 400 (field and reason), 403, 404, 409."""
+    """Map domain errors to API codes: 400 (field and reason), 403, 404, 409, and
+    Django's request-limit errors to 413 / 400 (never its HTML 400 page)."""
+    limited = limit_error(exc)
+    if limited is not None:
+        return Response(limited[1], status=limited[0])
     if isinstance(exc, DjangoValidationError):
         return Response(_validation_body(exc), status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, Conflict):

@@ -6,6 +6,8 @@ from django.http import JsonResponse
 
 # Paths reachable without logging in.
 PUBLIC_PREFIXES = ("/accounts/login/", "/static/", "/healthz")
+# API pages for people: the login page, not the API's 401, for anonymous users.
+API_PAGES = ("/api/docs/",)
 
 
 class SecurityHeadersMiddleware:
@@ -16,10 +18,7 @@ class SecurityHeadersMiddleware:
 
     def __call__(self, request):
         response = self.get_response(request)
-        if not request.path.startswith("/api/docs"):
-            response.setdefault(
-                "Content-Security-Policy", settings.CONTENT_SECURITY_POLICY
-            )
+        response.setdefault("Content-Security-Policy", settings.CONTENT_SECURITY_POLICY)
         response.setdefault("X-Content-Type-Options", "nosniff")
         return response
 
@@ -35,7 +34,7 @@ class LoginRequiredMiddleware:
         if (
             request.user.is_authenticated
             or path.startswith(PUBLIC_PREFIXES)
-            or path.startswith("/api/")
+            or (path.startswith("/api/") and not path.startswith(API_PAGES))
         ):
             return self.get_response(request)
         if request.headers.get("HX-Request"):

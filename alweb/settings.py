@@ -157,9 +157,13 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "annotate:project-list"
 LOGOUT_REDIRECT_URL = "login"
-# Failed logins per username (and per client address) before a temporary lock.
+# Failed logins per username and per client address before a lock of exactly
+# LOGIN_LOCK_SECONDS (also the window failures are counted in); alweb/views.py.
 LOGIN_MAX_FAILURES = env_int("ALWEB_LOGIN_MAX_FAILURES", 10)
+LOGIN_MAX_FAILURES_PER_ADDRESS = env_int("ALWEB_LOGIN_MAX_FAILURES_PER_ADDRESS", 50)
 LOGIN_LOCK_SECONDS = env_int("ALWEB_LOGIN_LOCK_SECONDS", 900)
+# The client address is the last X-Forwarded-For entry only behind a proxy.
+LOGIN_ADDRESS_FROM_X_FORWARDED_FOR = env_bool("ALWEB_BEHIND_PROXY", False)
 
 # --- Security headers -----------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True

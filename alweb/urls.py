@@ -4,9 +4,13 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from rest_framework.permissions import IsAuthenticated
 
 from alweb import views
+
+# Request-limit errors raised outside DRF views (middleware, forms): JSON under /api/.
+handler400 = "alweb.errors.bad_request"
 
 admin.site.site_header = "alweb administration"
 admin.site.site_title = "alweb admin"
@@ -20,10 +24,21 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("alweb.api_urls")),
-    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    # Members only: anonymous callers get 401 (schema) or the login page (docs).
+    path(
+        "api/schema/",
+        SpectacularAPIView.as_view(permission_classes=[IsAuthenticated]),
+        name="api-schema",
+    ),
+    # The split view serves its start-up script from ?script, so the page runs
+    # under the app's CSP with no inline script.
     path(
         "api/docs/",
-        SpectacularSwaggerView.as_view(url_name="api-schema"),
+        SpectacularSwaggerSplitView.as_view(
+            url_name="api-schema",
+            permission_classes=[IsAuthenticated],
+            template_name="api/docs.html",
+        ),
         name="api-docs",
     ),
     path("", include("annotate.urls")),

@@ -1,22 +1,46 @@
 """Login (with a lock after repeated failures), logout and the health check."""
 
+import ipaddress
+
 from django import forms
 from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm
-from django.core.cache import cache
 from django.db import connection
 from django.http import JsonResponse
 from django.views.decorators.http import require_GET
 
+from alweb import services
 
-def _failure_key(username: str) -> str:
-    return "login-failures:" + (username or "").strip().lower()[:150]
+
+def client_address(request) -> str | None:
+    """The client's IP address: REMOTE_ADDR, or the address the reverse proxy saw
+    (the last X-Forwarded-For entry, the one the proxy appended) when
+    ALWEB_BEHIND_PROXY=1. Earlier entries are the client's to forge, so ignored."""
+    if request is None:
+        return None
+    candidates = []
+    if settings.LOGIN_ADDRESS_FROM_X_FORWARDED_FOR:
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+        candidates.append(forwarded.rsplit(",", 1)[-1].strip())
+    candidates.append(request.META.get("REMOTE_ADDR", ""))
+    for candidate in candidates:
+        try:
+            return str(ipaddress.ip_address(candidate))
+        except ValueError:
+            continue
+    return None
 
 
 class LockingAuthenticationForm(AuthenticationForm):
-    """Refuses a username after LOGIN_MAX_FAILURES failures for LOGIN_LOCK_SECONDS,
-    even with the right password; the message never tells whether the user exists."""
+    """At most LOGIN_MAX_FAILURES failed password checks per username, and
+    LOGIN_MAX_FAILURES_PER_ADDRESS per client address, then a lock of exactly
+    LOGIN_LOCK_SECONDS that refuses even the right password.
+
+    Each check is reserved before the password is hashed, so parallel requests
+    cannot exceed the limits. Unknown users and wrong passwords get the same
+    message, and unknown usernames are locked the same way.
+    """
 
     error_messages = {
         **AuthenticationForm.error_messages,
@@ -24,28 +48,31 @@ class LockingAuthenticationForm(AuthenticationForm):
     }
 
     def clean(self):
-        username = self.cleaned_data.get("username") or ""
-        key = _failure_key(username)
-        if cache.get(key, 0) >= settings.LOGIN_MAX_FAILURES:
+        username = self.cleaned_data.get("username")
+        password = self.cleaned_data.get("password")
+        if username is None or not password:
+            return super().clean()  # no password is checked
+        keys = services.login_throttle_keys(
+            username=username, address=client_address(self.request)
+        )
+        if not services.login_attempt_reserve(keys=keys):
             raise forms.ValidationError(self.error_messages["locked"], code="locked")
+        outcome = "aborted"
         try:
-            return super().clean()
+            cleaned = super().clean()
+            outcome = "succeeded"
+            return cleaned
         except forms.ValidationError:
-            try:
-                cache.incr(key)
-            except ValueError:
-                cache.set(key, 1, settings.LOGIN_LOCK_SECONDS)
+            outcome = "failed"
             raise
+        finally:
+            services.login_attempt_settle(keys=keys, outcome=outcome)
 
 
 class LoginView(auth_views.LoginView):
     form_class = LockingAuthenticationForm
     template_name = "registration/login.html"
     redirect_authenticated_user = True
-
-    def form_valid(self, form):
-        cache.delete(_failure_key(form.get_user().get_username()))
-        return super().form_valid(form)
 
 
 @require_GET

@@ -5,6 +5,8 @@ from django.contrib.auth import get_user_model
 
 from alweb.roles import Role
 
+INT64_MAX = 2**63 - 1  # the largest id the database stores
+
 
 class ProjectCreateForm(forms.Form):
     name = forms.CharField(max_length=200)
@@ -35,3 +37,9 @@ class MemberForm(forms.Form):
         if user is None:
             raise forms.ValidationError("no active user with that name")
         return user
+
+
+class MemberRemoveForm(forms.Form):
+    """`action=remove`: the member to remove, by user id."""
+
+    user_id = forms.IntegerField(min_value=1, max_value=INT64_MAX)

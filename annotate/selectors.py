@@ -3,10 +3,21 @@
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
+from django.utils import timezone
 
 from alweb.auth import project_role
 from alweb.roles import Perm
-from annotate.models import Event, Item, ItemStatus, Job, Membership, Project, Split
+from annotate.models import (
+    Event,
+    Item,
+    ItemStatus,
+    Job,
+    Membership,
+    Project,
+    Split,
+    Task,
+    TaskStatus,
+)
 
 
 def project_list_for_user(*, user) -> QuerySet[Project]:
@@ -126,3 +137,47 @@ def item_get_for_user(*, user, item_id) -> Item:
     ):
         return item
     raise Http404("no such item")
+
+
+def task_active_for_user(*, project: Project, user, kind: str) -> Task | None:
+    """The user's unexpired active task of `kind` in `project`, or None. A read:
+    the lease is not renewed (claiming and resuming are POSTs, see
+    annotate.services.queue.queue_claim_next)."""
+    return (
+        Task.objects.select_related("item")
+        .filter(
+            project=project,
+            assignee=user,
+            kind=kind,
+            status=TaskStatus.ACTIVE,
+            lease_expires_at__gt=timezone.now(),
+        )
+        .first()
+    )
+
+
+def task_list_active(*, project: Project) -> QuerySet[Task]:
+    """The project's active claims (lease possibly run out but not yet returned to
+    the queue), soonest lease end first, with assignee and item."""
+    return (
+        Task.objects.filter(project=project, status=TaskStatus.ACTIVE)
+        .select_related("assignee", "item")
+        .order_by("lease_expires_at", "id")
+    )
+
+
+def task_get_for_release(*, user, task_id, project_id=None) -> Task:
+    """A task the user may release: their own, or any task of a project where
+    they hold ASSIGN_TASKS. Http404 for everything else (a task's existence is
+    not revealed), and for a task outside `project_id` when given."""
+    try:
+        task = Task.objects.select_related("project", "item", "assignee").get(
+            pk=int(task_id)
+        )
+    except (Task.DoesNotExist, ValueError, TypeError, OverflowError):
+        raise Http404("no such task") from None
+    if project_id is not None and task.project_id != project_id:
+        raise Http404("no such task")
+    if task.assignee_id == user.pk or user.has_perm(Perm.ASSIGN_TASKS, task.project):
+        return task
+    raise Http404("no such task")

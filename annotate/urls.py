@@ -27,6 +27,11 @@ urlpatterns = [
     ),
     path("projects/<int:project_id>/label/", views_label.label_page, name="label"),
     path("projects/<int:project_id>/review/", views_label.review_page, name="review"),
+    path(
+        "projects/<int:project_id>/tasks/<int:task_id>/release/",
+        views_label.task_release,
+        name="task-release",
+    ),
     path("items/<int:item_id>/image", views.item_image, name="item-image"),
     path(
         "items/<int:item_id>/thumbnail",

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from alweb.auth import project_role
 from alweb.roles import Perm, perms_for
 from annotate import selectors
-from annotate.forms import MemberForm, ProjectCreateForm
+from annotate.forms import MemberForm, MemberRemoveForm, ProjectCreateForm
 from annotate.services import pipeline as pipeline_services
 from annotate.services import projects as project_services
 
@@ -65,6 +65,9 @@ def project_detail(request, project_id):
     if context["can"].get("view_dashboard"):
         context["events"] = selectors.event_list(project=project)
         context["active_jobs"] = list(selectors.job_list_active(project=project))
+    if context["can"].get("assign_tasks"):
+        claims = selectors.task_list_active(project=project)
+        context["claims"], context["claims_count"] = claims[:50], claims.count()
     return render(request, "annotate/project_detail.html", context)
 
 
@@ -103,6 +106,14 @@ def project_items(request, project_id):
     return render(request, "annotate/project_items.html", context)
 
 
+def _member_user(project, user_id: int):
+    """The user behind a membership of `project` (Http404 for anyone else)."""
+    user = get_user_model().objects.filter(pk=user_id).first()
+    if user is None or not project.memberships.filter(user=user).exists():
+        raise Http404("no such member")
+    return user
+
+
 @require_http_methods(["GET", "POST"])
 def project_members(request, project_id):
     project = selectors.project_get_for_user(
@@ -114,31 +125,29 @@ def project_members(request, project_id):
     if request.method == "POST":
         if not request.user.has_perm(Perm.MANAGE_MEMBERS, project):
             raise PermissionDenied("only owners manage members")
-        action = request.POST.get("action", "set")
         try:
-            if action == "remove":
-                user = (
-                    get_user_model()
-                    .objects.filter(pk=request.POST.get("user_id"))
-                    .first()
-                )
-                if user is None or not project.memberships.filter(user=user).exists():
-                    raise Http404("no such member")
-                project_services.member_remove(
-                    project=project, actor=request.user, user=user
-                )
-                messages.success(request, f"{user.username} removed.")
-                return redirect("annotate:project-members", project_id=project.pk)
-            form = MemberForm(request.POST)
-            if form.is_valid():
-                project_services.member_set(
-                    project=project,
-                    actor=request.user,
-                    user=form.cleaned_data["username"],
-                    role=form.cleaned_data["role"],
-                )
-                messages.success(request, "Membership saved.")
-                return redirect("annotate:project-members", project_id=project.pk)
+            if request.POST.get("action", "set") == "remove":
+                remove = MemberRemoveForm(request.POST)
+                if remove.is_valid():
+                    user = _member_user(project, remove.cleaned_data["user_id"])
+                    project_services.member_remove(
+                        project=project, actor=request.user, user=user
+                    )
+                    messages.success(request, f"{user.username} removed.")
+                    return redirect("annotate:project-members", project_id=project.pk)
+                reasons = [f"{k}: {' '.join(v)}" for k, v in remove.errors.items()]
+                messages.error(request, "Nothing was changed: " + "; ".join(reasons))
+            else:
+                form = MemberForm(request.POST)
+                if form.is_valid():
+                    project_services.member_set(
+                        project=project,
+                        actor=request.user,
+                        user=form.cleaned_data["username"],
+                        role=form.cleaned_data["role"],
+                    )
+                    messages.success(request, "Membership saved.")
+                    return redirect("annotate:project-members", project_id=project.pk)
             status = 400
         except ValidationError as exc:
             messages.error(request, "; ".join(exc.messages))

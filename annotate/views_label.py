@@ -1,9 +1,12 @@
-"""The labelling and review pages: claim (or resume) a task and mount the canvas."""
+"""The labelling and review pages: a GET shows the caller's held task (a read);
+claiming the next one is a POST (the page's script, or the no-script form).
+Also the overview's Release button for someone else's claim."""
 
+from django.contrib import messages
 from django.middleware.csrf import get_token
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_http_methods, require_POST
 
 from alweb.roles import Perm
 from annotate import selectors
@@ -20,15 +23,28 @@ PALETTE = [
     "#aaffc3", "#808000", "#ffd8b1", "#000075", "#a9a9a9", "#ffe119",
 ]  # fmt: skip
 
+EMPTY = {
+    TaskKind.LABEL: "Nothing to label right now.",
+    TaskKind.REVIEW: "Nothing to review right now.",
+}
+
 
 def _page(request, project_id, *, kind: str, perm: Perm, template: str, tab: str):
     project = selectors.project_get_for_user(
         user=request.user, project_id=project_id, perm=perm
     )
+    if request.method == "POST":
+        # The no-script fallback (the page's script POSTs to the API instead).
+        task = queue_services.queue_claim_next(
+            project=project, user=request.user, kind=kind
+        )
+        if task is None:
+            messages.info(request, EMPTY[kind])
+        return redirect(request.path)
     get_token(request)  # the page's fetch() calls send the CSRF cookie back
-    task = queue_services.queue_claim_next(
-        project=project, user=request.user, kind=kind
-    )
+    # A plain GET (a link, an <img> from another site, a prefetch) claims
+    # nothing and renews no lease: it only shows a task the caller already holds.
+    task = selectors.task_active_for_user(project=project, user=request.user, kind=kind)
     context = project_context(request, project, tab)
     context["task"] = task
     context["page_config"] = {
@@ -47,9 +63,10 @@ def _page(request, project_id, *, kind: str, perm: Perm, template: str, tab: str
     return render(request, template, context)
 
 
-@require_GET
+@require_http_methods(["GET", "POST"])
 def label_page(request, project_id):
-    """Claims or resumes the caller's next label task (LABEL perm)."""
+    """GET: the label page with the caller's held label task, if any; POST:
+    claim (or resume) the next label task, then back to the page (LABEL perm)."""
     return _page(
         request,
         project_id,
@@ -60,9 +77,10 @@ def label_page(request, project_id):
     )
 
 
-@require_GET
+@require_http_methods(["GET", "POST"])
 def review_page(request, project_id):
-    """Claims or resumes the caller's next review task (REVIEW perm)."""
+    """GET: the review page with the caller's held review task, if any; POST:
+    claim (or resume) the next review task, then back to the page (REVIEW perm)."""
     return _page(
         request,
         project_id,
@@ -71,3 +89,22 @@ def review_page(request, project_id):
         template="annotate/review.html",
         tab="review",
     )
+
+
+@require_POST
+def task_release(request, project_id, task_id):
+    """Release a claim from the project overview (ASSIGN_TASKS), then back there."""
+    project = selectors.project_get_for_user(
+        user=request.user, project_id=project_id, perm=Perm.ASSIGN_TASKS
+    )
+    task = selectors.task_get_for_release(
+        user=request.user, task_id=task_id, project_id=project.pk
+    )
+    who = task.assignee.get_username()
+    if queue_services.task_release_by_manager(task=task, actor=request.user):
+        messages.success(
+            request, f"Released {who}'s {task.kind} claim on item {task.item_id}."
+        )
+    else:
+        messages.info(request, f"That claim of {who}'s had already ended.")
+    return redirect("annotate:project-detail", project_id=project.pk)

@@ -71,7 +71,9 @@ def main() -> None:
         page.click("button[type=submit]")
         page.wait_for_url("**/projects/", timeout=15000)
         page.goto(f"{base}/projects/{project.pk}/label/")
-        page.wait_for_function("window.alwebTask && window.alwebTask.id", timeout=15000)
+        page.wait_for_function(
+            "() => window.alwebTask && window.alwebTask.id", timeout=15000
+        )
         for _ in range(args.items - 1):
             timings.append(page.evaluate(CLICK_AND_WAIT))
         browser.close()

@@ -58,7 +58,13 @@ def entropy(scores: Sequence[float]) -> float:
     """Normalised entropy of the class scores plus background (module docstring)."""
     cand = _candidates(scores)
     total = sum(cand)  # >= max + (1 - max) = 1, never zero
-    h = -sum(p / total * math.log(p / total) for p in cand if p > 0)
+    h = 0.0
+    for p in cand:
+        # Guard the share itself, not p: a subnormal p over a total > 1
+        # underflows to 0.0, and log(0.0) raises. Such a share adds nothing.
+        q = p / total
+        if q > 0.0:
+            h -= q * math.log(q)
     return min(1.0, max(0.0, h / math.log(len(cand))))
 
 

@@ -6,6 +6,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from alweb.roles import ROLE_TABLE, Perm, Role, perms_for, role_allows
 from tests.api.test_api_roles_matrix import API_ROUTES
 from tests.factories import make_items
+from tests.test_roles_matrix_posts import FORM_POSTS
 
 # Every named HTML route: (permission it needs, code for members without it).
 # Item routes answer 404 to members who may not see the item (no existence leak).
@@ -21,11 +22,7 @@ HTML_ROUTES = {
     "annotate:item-thumbnail": (Perm.VIEW_DASHBOARD, 404),
     "models_mgmt:models": (Perm.VIEW_DASHBOARD, 403),
 }
-# POST-only HTML routes: (permission, code for members without it).
-POST_ROUTES = {
-    "models_mgmt:train": (Perm.TRAIN, 403),
-    "models_mgmt:promote": (Perm.PROMOTE, 403),
-}
+# Every HTML form POST (the POST-only routes among them) has its row in FORM_POSTS.
 # Routes outside the per-project table, with the reason.
 EXEMPT = {
     "home": "redirect to the project list",
@@ -54,7 +51,7 @@ def _named_routes(patterns=None, namespace=""):
 
 
 def test_every_named_route_has_an_entry_in_the_matrix():
-    missing = set(_named_routes()) - set(HTML_ROUTES) - set(POST_ROUTES) - set(EXEMPT)
+    missing = set(_named_routes()) - set(HTML_ROUTES) - set(FORM_POSTS) - set(EXEMPT)
     assert not missing, f"routes without a role-matrix entry: {sorted(missing)}"
 
 
@@ -158,35 +155,3 @@ def test_navigation_shows_only_what_the_role_allows(client, project_roles, role)
     }
     for testid, perm in tabs.items():
         assert (f'data-testid="{testid}"' in body) == role_allows(role, perm), testid
-
-
-@pytest.mark.django_db
-@pytest.mark.parametrize("name", sorted(POST_ROUTES))
-def test_every_post_route_answers_by_role(client, project_roles, name):
-    from models_mgmt.models import ModelStatus, ModelVersion
-
-    project, users, outsider = project_roles
-    model = ModelVersion.objects.create(
-        project=project,
-        number=1,
-        name="base-1",
-        is_base=True,
-        status=ModelStatus.DONE,
-        architecture="yolov8n.yaml",
-    )
-    kwargs = {"project_id": project.pk}
-    if name == "models_mgmt:promote":
-        kwargs["model_id"] = model.pk
-    url = reverse(name, kwargs=kwargs)
-    perm, deny_code = POST_ROUTES[name]
-    for role, user in users.items():
-        client.force_login(user)
-        code = client.post(url).status_code
-        # Allowed roles are redirected back with a message (here: nothing to train
-        # on, or no weights to promote); nothing changes for anyone.
-        expected = 302 if role in ROLE_TABLE[perm] else deny_code
-        assert code == expected, (name, role, code)
-    client.force_login(outsider)
-    assert client.post(url).status_code == 404
-    assert client.get(url).status_code in (404, 405)
-    assert not ModelVersion.objects.filter(project=project, is_best=True).exists()

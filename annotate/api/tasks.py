@@ -1,13 +1,23 @@
-"""Task endpoints of the REST API: claim next, autosave, submit, review, release."""
+"""Task endpoints of the REST API: claim next, autosave, submit, review, release,
+and the active claims of a project (for holders of ASSIGN_TASKS)."""
 
+from django.http import Http404
 from django.urls import reverse
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
 from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from alweb.api import project_for
+from alweb.api import INT64_MAX, project_for
 from alweb.roles import Perm
+from annotate import selectors
 from annotate.models import Annotation, AnnotationSource, Item, Task, TaskKind
 from annotate.services import labeling
 from annotate.services import queue as queue_services
@@ -31,7 +41,7 @@ def item_as_dict(item: Item) -> dict:
         "uncertainty": item.uncertainty,
         "scored_by": item.scored_by,
         "review_comment": item.review_comment,
-        "image_url": reverse("annotate:item-image", kwargs={"item_id": item.pk}),
+        "image_url": reverse("api-item-image", kwargs={"item_id": item.pk}),
     }
 
 
@@ -94,7 +104,7 @@ class ShapesField(serializers.ListField):
 class TaskNextInputSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=TaskKind.choices)
     exclude = serializers.ListField(
-        child=serializers.IntegerField(min_value=1),
+        child=serializers.IntegerField(min_value=1, max_value=INT64_MAX),
         required=False,
         max_length=MAX_EXCLUDE,
         help_text="item ids not to offer (items the caller just skipped)",
@@ -130,6 +140,7 @@ class DraftInputSerializer(serializers.Serializer):
         required=False,
         allow_null=True,
         min_value=0,
+        max_value=INT64_MAX,
         help_text="the draft version the client last saw; 409 if older",
     )
 
@@ -286,12 +297,79 @@ class TaskReleaseApi(APIView):
         request=None,
         responses={200: ReleaseOutputSerializer, 404: NOT_FOUND, 409: CONFLICT},
         summary="Give the claim back; the item returns to its queue",
+        description=(
+            "The assignee releases their own claim; a holder of ASSIGN_TASKS in "
+            "the task's project (owner, developer, annotation manager) releases "
+            "anyone's. Everyone else gets 404."
+        ),
     )
     def post(self, request, task_id):
-        task = _own_task(request, task_id)
-        if not queue_services.task_release(task=task, actor=request.user):
+        task = selectors.task_get_for_release(user=request.user, task_id=task_id)
+        if task.assignee_id == request.user.pk:
+            project_for(request, task.project_id, _KIND_PERM[task.kind])
+            released = queue_services.task_release(task=task, actor=request.user)
+        else:
+            released = queue_services.task_release_by_manager(
+                task=task, actor=request.user
+            )
+        if not released:
             task.refresh_from_db(fields=["status"])
             raise Conflict(
                 f"this task is {task.status}, not active", task_status=task.status
             )
         return Response({"task": task.pk, "status": "released"})
+
+
+def claim_as_dict(task: Task) -> dict:
+    return {
+        "id": task.pk,
+        "kind": task.kind,
+        "item": task.item_id,
+        "assignee": task.assignee.username,
+        "assignee_id": task.assignee_id,
+        "lease_expires_at": task.lease_expires_at,
+        "created_at": task.created_at,
+    }
+
+
+CLAIM_PAGE = inline_serializer(
+    "TaskClaimPage",
+    {
+        "count": serializers.IntegerField(),
+        "next": serializers.CharField(allow_null=True),
+        "previous": serializers.CharField(allow_null=True),
+        "results": inline_serializer(
+            "TaskClaim",
+            {
+                "id": serializers.IntegerField(),
+                "kind": serializers.ChoiceField(choices=TaskKind.choices),
+                "item": serializers.IntegerField(),
+                "assignee": serializers.CharField(),
+                "assignee_id": serializers.IntegerField(),
+                "lease_expires_at": serializers.DateTimeField(),
+                "created_at": serializers.DateTimeField(),
+            },
+            many=True,
+        ),
+    },
+)
+
+
+class TaskListApi(APIView):
+    @extend_schema(
+        operation_id="tasks_list",
+        parameters=[OpenApiParameter("page", int)],
+        responses={200: CLAIM_PAGE, 400: OpenApiResponse(description="no such page")},
+        summary="Active claims of the project (ASSIGN_TASKS: owner, developer, "
+        "annotation manager), soonest lease end first",
+    )
+    def get(self, request, project_id):
+        project = project_for(request, project_id, Perm.ASSIGN_TASKS)
+        paginator = PageNumberPagination()
+        try:
+            page = paginator.paginate_queryset(
+                selectors.task_list_active(project=project), request, view=self
+            )
+        except (Http404, NotFound):
+            raise ValidationError({"page": "no such page"}) from None
+        return paginator.get_paginated_response([claim_as_dict(t) for t in page])

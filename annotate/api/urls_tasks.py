@@ -6,6 +6,11 @@ from annotate.api import tasks
 
 urlpatterns = [
     path(
+        "projects/<int:project_id>/tasks/",
+        tasks.TaskListApi.as_view(),
+        name="api-task-list",
+    ),
+    path(
         "projects/<int:project_id>/tasks/next/",
         tasks.TaskClaimNextApi.as_view(),
         name="api-task-next",

@@ -7,15 +7,15 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 from annotate import signals
 from annotate.models import Item, Project
 from annotate.services.events import event_log
+from annotate.services.imaging import ImageUnreadable, image_decode
 
 # Detected format -> stored extension. Anything else is refused.
 ALLOWED_FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "BMP": "bmp"}
-THUMBNAIL_SIZE = (256, 256)
 
 
 class ItemRejected(Exception):
@@ -40,10 +40,13 @@ class CheckedImage:
 def image_check(
     data: bytes, *, max_pixels: int | None = None, max_bytes: int | None = None
 ) -> CheckedImage:
-    """Validate image bytes by content and normalise orientation.
+    """Validate image bytes by content and normalise orientation, in bounded memory.
 
     Refuses (ItemRejected) empty, oversized, truncated, non-allowlisted, animated and
     too-many-pixel images, reading the pixel count from the header before decoding.
+    The decode itself (annotate.services.imaging) checks every byte without ever
+    holding more than one full-size copy of the pixels, and none at all unless the
+    orientation or colour mode makes it rewrite them.
     """
     max_pixels = max_pixels or settings.ALWEB_MAX_IMAGE_PIXELS
     max_bytes = max_bytes or settings.ALWEB_MAX_IMAGE_BYTES
@@ -54,9 +57,13 @@ def image_check(
     try:
         with Image.open(io.BytesIO(data), formats=list(ALLOWED_FORMATS)) as probe:
             fmt = probe.format
+            mode = probe.mode
             width, height = probe.size
             frames = getattr(probe, "n_frames", 1)
-    except UnidentifiedImageError:
+    except (UnidentifiedImageError, ImportError):
+        # ImportError: once imported (in a worker), ultralytics replaces
+        # Image.open with a wrapper that retries unidentified files after
+        # importing pi_heif, which is not installed.
         raise ItemRejected(
             "not an image in an allowed format (JPEG, PNG, WebP, BMP)"
         ) from None
@@ -72,36 +79,16 @@ def image_check(
     if frames != 1:
         raise ItemRejected("animated images are not supported")
     try:
-        with Image.open(io.BytesIO(data), formats=[fmt]) as img:
-            img.load()
-            orientation = img.getexif().get(0x0112, 1)
-            needs_mode = img.mode not in {"RGB", "L", "RGBA", "P", "LA"}
-            out = ImageOps.exif_transpose(img) if orientation != 1 else img
-            if needs_mode or orientation != 1:
-                out = out.convert("RGBA" if "A" in out.mode else "RGB")
-                buf = io.BytesIO()
-                if fmt == "JPEG" and out.mode == "RGB":
-                    out.save(buf, "JPEG", quality=95)
-                else:
-                    fmt = "PNG"
-                    out.save(buf, "PNG")
-                stored = buf.getvalue()
-            else:
-                stored = data
-            width, height = out.size
-            thumb = out.convert("RGB")
-            thumb.thumbnail(THUMBNAIL_SIZE)
-            tbuf = io.BytesIO()
-            thumb.save(tbuf, "JPEG", quality=80)
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
-        raise ItemRejected(f"unreadable image: {exc}") from None
+        decoded = image_decode(data, image_format=fmt, mode=mode)
+    except ImageUnreadable as exc:
+        raise ItemRejected(f"unreadable image: {exc.reason}") from None
     return CheckedImage(
-        data=stored,
-        image_format=fmt,
-        width=width,
-        height=height,
+        data=decoded.data,
+        image_format=decoded.image_format,
+        width=decoded.width,
+        height=decoded.height,
         checksum=hashlib.sha256(data).hexdigest(),
-        thumbnail=tbuf.getvalue(),
+        thumbnail=decoded.thumbnail,
     )
 
 

@@ -1,7 +1,10 @@
 """Pipeline settings and label edits, validated through the framework-free ml/ rules."""
 
+from datetime import datetime
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from annotate.models import Annotation, Pipeline, Project
 from annotate.services.events import event_log
@@ -20,10 +23,34 @@ PIPELINE_FIELDS = {
 }
 
 
-def _cron_valid(expr: str) -> bool:
-    from croniter import croniter
+CRON_FIELDS = "minute hour day-of-month month day-of-week"
+INT64_MAX = 2**63 - 1
 
-    return croniter.is_valid(expr)
+
+def cron_problem(expr: str) -> str | None:
+    """Why `expr` cannot be the training schedule, or None when it can.
+
+    Accepted: exactly five fields (CRON_FIELDS) in croniter's syntax that fire at
+    least once. croniter alone also takes a sixth (seconds) field, and django-q2
+    raises CroniterBadDateError when saving a Schedule that never fires (30
+    February): both are refused here, before anything is saved.
+    """
+    from croniter import CroniterBadDateError, croniter
+
+    fields = expr.split()
+    if len(fields) != 5:
+        return f"cron: exactly 5 fields ({CRON_FIELDS}), got {len(fields)}"
+    invalid = f"cron: not a valid cron expression ({CRON_FIELDS})"
+    try:
+        if not croniter.is_valid(expr):
+            return invalid
+        # croniter gives up after 50 years without a match (its default).
+        croniter(expr, timezone.now()).get_next(datetime)
+    except CroniterBadDateError:
+        return "cron: never fires (no date matches, e.g. 30 February)"
+    except (ValueError, TypeError, KeyError, IndexError, OverflowError):
+        return invalid
+    return None
 
 
 def pipeline_clean(*, pipeline: Pipeline, data: dict) -> dict[str, object]:
@@ -116,8 +143,14 @@ def _clean_triggers(triggers) -> dict[str, object]:
     out: dict[str, object] = {}
     if "cron" in triggers:
         cron = triggers["cron"] or ""
-        if not isinstance(cron, str) or (cron and not _cron_valid(cron)):
-            raise ValueError("cron: not a valid cron expression (5 fields)")
+        if not isinstance(cron, str):
+            raise ValueError(f"cron: a string of 5 fields ({CRON_FIELDS}) or empty")
+        cron = " ".join(cron.split())
+        if len(cron) > 100:
+            raise ValueError("cron: at most 100 characters")
+        problem = cron_problem(cron) if cron else None
+        if problem:
+            raise ValueError(problem)
         out["trigger_cron"] = cron
     if "every_n_approved" in triggers:
         n = triggers["every_n_approved"]
@@ -146,9 +179,9 @@ def _clean_triggers(triggers) -> dict[str, object]:
             if (
                 isinstance(min_items, bool)
                 or not isinstance(min_items, int)
-                or min_items < 1
+                or not 1 <= min_items <= INT64_MAX
             ):
-                raise ValueError("kpi.min_items: a positive integer")
+                raise ValueError(f"kpi.min_items: an integer from 1 to {INT64_MAX}")
             kpi = {
                 "metric": kpi["metric"],
                 "target": float(target),

@@ -23,6 +23,20 @@ def task_release(*, task: Task, actor, reason: str = "released") -> bool:
 
     The draft stays on the task row for the record but is not applied to the item.
     """
+    return _release(task, actor, reason)
+
+
+@transaction.atomic
+def task_release_by_manager(*, task: Task, actor) -> bool:
+    """Release someone else's active claim on behalf of `actor` (a holder of
+    ASSIGN_TASKS; the caller checks). The same as the assignee's release (the
+    item returns to its queue, the draft stays on the task row; the assignee's
+    next save gets 409 and keeps the work in the browser); the event also names
+    the assignee. False if the task was no longer active."""
+    return _release(task, actor, "released", assignee=task.assignee_id)
+
+
+def _release(task: Task, actor, reason: str, **details) -> bool:
     updated = Task.objects.filter(pk=task.pk, status=TaskStatus.ACTIVE).update(
         status=TaskStatus.RELEASED if reason == "released" else TaskStatus.EXPIRED,
         finished_at=timezone.now(),
@@ -37,6 +51,7 @@ def task_release(*, task: Task, actor, reason: str = "released") -> bool:
         item_id=task.item_id,
         task=task.pk,
         kind=task.kind,
+        **details,
     )
     return True
 

@@ -1,11 +1,13 @@
 // The labelling page: one claimed task at a time, autosaved (debounced, and
 // with keepalive when the page is hidden), submitted with the button or
-// Ctrl+Enter, then the next task is claimed without a page load. When a save
-// fails the draft is kept in localStorage and offered back after re-login.
+// Ctrl+Enter, then the next task is claimed without a page load. The page's GET
+// claims nothing: on load this script claims (or resumes, renewing the lease)
+// with a POST. When a save fails the draft is kept in localStorage and offered
+// back after re-login.
 
 import {
-  $, announceReady, apiCall, errorText, localDrafts, mountTask, readConfig, showAlert,
-  showEmpty, showTaskInfo, wireModelControls,
+  $, announceReady, apiCall, claimRequest, errorText, localDrafts, mountTask, readConfig,
+  showAlert, showClaimError, showEmpty, showTaskInfo, wireClaimForms, wireModelControls,
 } from "./task-client.js";
 
 const AUTOSAVE_MS = 1500;
@@ -116,7 +118,7 @@ function offerRestore() {
   };
 }
 
-async function show(next) {
+async function show(next, { announce = true } = {}) {
   clearTimeout(timer);
   task = next;
   showAlert("");
@@ -125,7 +127,7 @@ async function show(next) {
     if (canvas) canvas.api.destroy();
     canvas = null;
     showEmpty(true);
-    announceReady(null);
+    if (announce) announceReady(null);
     return;
   }
   version = task.version;
@@ -135,14 +137,36 @@ async function show(next) {
   setStatus("saved", "Saved");
   offerRestore();
   await canvas.ready;
-  if (task === next) announceReady(task);
+  if (announce && task === next) announceReady(task);
 }
 
 async function claimNext() {
-  const res = await apiCall("POST", config.nextUrl, { kind: "label", exclude: skipped.slice(-200) });
+  const res = await claimRequest(config, skipped);
   if (res.status === 204) return show(null);
   if (res.ok) return show(res.data);
-  showAlert("Could not load the next item: " + errorText(res));
+  showClaimError("Could not load the next item: " + errorText(res));
+  return null;
+}
+
+/** On load: show the task the page says the user holds (a read), then claim by
+ *  POST. The same task back means resumed with a renewed lease: the canvas and
+ *  any edits stay. Another task means the held one had expired: edits made
+ *  meanwhile are kept locally and offered back if the item comes round again. */
+async function start() {
+  $("claim-status").textContent = "Getting the next item…";
+  const held = task;
+  const shown = held ? show(held, { announce: false }) : null;
+  const res = await claimRequest(config, skipped);
+  await shown;
+  if (held && res.ok && res.data && res.data.id === held.id) {
+    held.lease_expires_at = res.data.lease_expires_at;
+    announceReady(held);
+    return;
+  }
+  if (held && canvas && canvas.api.isDirty()) localDrafts.put(held, canvas.api.getShapes());
+  if (res.status === 204) return show(null);
+  if (res.ok) return show(res.data);
+  showClaimError("Could not load the next item: " + errorText(res));
   return null;
 }
 
@@ -199,6 +223,12 @@ document.addEventListener("visibilitychange", () => {
   if (document.visibilityState === "hidden") saveOnLeave();
 });
 window.addEventListener("pagehide", saveOnLeave);
+wireClaimForms(async () => {
+  if (busy) return;
+  busy = true;
+  await claimNext();
+  busy = false;
+});
 wireModelControls(() => canvas && canvas.api);
 window.alwebPage = { canvas: () => canvas && canvas.api, save, submit, skip };
-show(task);
+start();

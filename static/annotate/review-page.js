@@ -1,10 +1,12 @@
 // The review page: one claimed review task at a time, shown with its shapes
 // and their authors; Approve (with the reviewer's corrections, if any) or
 // Reject with a required comment, then the next task loads without a reload.
+// The page's GET claims nothing: on load this script claims (or resumes,
+// renewing the lease) with a POST.
 
 import {
-  $, announceReady, apiCall, errorText, mountTask, readConfig, showAlert, showEmpty,
-  showTaskInfo, wireModelControls,
+  $, announceReady, apiCall, claimRequest, errorText, mountTask, readConfig, showAlert,
+  showClaimError, showEmpty, showTaskInfo, wireClaimForms, wireModelControls,
 } from "./task-client.js";
 
 const config = readConfig();
@@ -27,7 +29,7 @@ function showAuthors(t) {
   $("authors").textContent = parts.join(" · ");
 }
 
-async function show(next) {
+async function show(next, { announce = true } = {}) {
   task = next;
   showAlert("");
   $("reject-comment").value = "";
@@ -36,7 +38,7 @@ async function show(next) {
     if (canvas) canvas.api.destroy();
     canvas = null;
     showEmpty(true);
-    announceReady(null);
+    if (announce) announceReady(null);
     return;
   }
   showEmpty(false);
@@ -48,14 +50,33 @@ async function show(next) {
   showAuthors(task);
   canvas = mountTask(task, config.labels, canvas && canvas.api);
   await canvas.ready;
-  if (task === next) announceReady(task);
+  if (announce && task === next) announceReady(task);
 }
 
 async function claimNext() {
-  const res = await apiCall("POST", config.nextUrl, { kind: "review", exclude: skipped.slice(-200) });
+  const res = await claimRequest(config, skipped);
   if (res.status === 204) return show(null);
   if (res.ok) return show(res.data);
-  showAlert("Could not load the next item: " + errorText(res));
+  showClaimError("Could not load the next item: " + errorText(res));
+  return null;
+}
+
+/** On load: show the task the page says the user holds (a read), then claim by
+ *  POST; the same task back means resumed with a renewed lease. */
+async function start() {
+  $("claim-status").textContent = "Getting the next item…";
+  const held = task;
+  const shown = held ? show(held, { announce: false }) : null;
+  const res = await claimRequest(config, skipped);
+  await shown;
+  if (held && res.ok && res.data && res.data.id === held.id) {
+    held.lease_expires_at = res.data.lease_expires_at;
+    announceReady(held);
+    return;
+  }
+  if (res.status === 204) return show(null);
+  if (res.ok) return show(res.data);
+  showClaimError("Could not load the next item: " + errorText(res));
   return null;
 }
 
@@ -98,6 +119,12 @@ $("skip-btn").addEventListener("click", async () => {
   busy = false;
 });
 $("reject-comment").addEventListener("input", () => { $("reject-error").textContent = ""; });
+wireClaimForms(async () => {
+  if (busy) return;
+  busy = true;
+  await claimNext();
+  busy = false;
+});
 wireModelControls(() => canvas && canvas.api);
 window.alwebPage = { canvas: () => canvas && canvas.api };
-show(task);
+start();

@@ -1,6 +1,6 @@
-// Shared glue of the label and review pages: the task API (with CSRF), the
-// local draft store, the "why is it here" line and mounting the canvas with
-// its model-visibility controls. Every string reaches the DOM as text.
+// Shared glue of the label and review pages: the task API (with CSRF), claiming
+// by POST, the local draft store, the "why is it here" line and mounting the
+// canvas with its model-visibility controls. Every string reaches the DOM as text.
 
 import { mountCanvas } from "./canvas/index.js";
 
@@ -129,8 +129,35 @@ export function showAlert(text, kind = "error") {
 }
 
 export function showEmpty(empty) {
+  $("queue-start").classList.add("lp-hidden");
   $("queue-empty").classList.toggle("lp-hidden", !empty);
   $("task-work").classList.toggle("lp-hidden", empty);
+}
+
+/** Claim (or resume) the next task: a POST, never a GET, so that no link or
+ *  image from another site can claim for the user. Resolves to the API result. */
+export function claimRequest(config, exclude) {
+  return apiCall("POST", config.nextUrl, { kind: config.kind, exclude: exclude.slice(-200) });
+}
+
+/** Where a failed claim is said: on the start panel while it shows, else the alert. */
+export function showClaimError(text) {
+  if (!$("queue-start").classList.contains("lp-hidden")) {
+    $("claim-status").textContent = text;
+  } else {
+    showAlert(text);
+  }
+}
+
+/** The pages' claim forms (the no-script fallback POSTs them to the page) claim
+ *  through the API instead, without a page load. */
+export function wireClaimForms(claim) {
+  for (const form of document.querySelectorAll("form[data-claim]")) {
+    form.addEventListener("submit", (e) => {
+      e.preventDefault();
+      claim();
+    });
+  }
 }
 
 /** Mount the canvas for `task`; resolves `ready` when the image is drawn. */

@@ -50,12 +50,13 @@ def test_a_user_resumes_their_active_task_with_a_renewed_lease(setup):
     project, ann, *_ = setup
     make_items(project, 2)
     task = queue_claim_next(project=project, user=ann, kind="label")
-    Task.objects.filter(pk=task.pk).update(
-        lease_expires_at=timezone.now() + timedelta(seconds=5)
-    )
+    # Far enough from expiry that a slow machine cannot let the lease lapse
+    # before the second claim; renewal pushes it well past the old value.
+    short = timezone.now() + timedelta(seconds=60)
+    Task.objects.filter(pk=task.pk).update(lease_expires_at=short)
     again = queue_claim_next(project=project, user=ann, kind="label")
     assert again.pk == task.pk
-    assert again.lease_expires_at > timezone.now() + timedelta(seconds=60)
+    assert again.lease_expires_at > short + timedelta(seconds=120)
 
 
 def test_expired_lease_returns_the_item_and_the_old_holder_gets_409(setup):

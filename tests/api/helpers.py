@@ -1,6 +1,7 @@
 """Small builders for the API tests: images, archives, COCO documents, clients."""
 
 import io
+import random
 import struct
 import zipfile
 import zlib
@@ -12,6 +13,11 @@ from annotate.demo_data import synthetic_image
 
 def png(seed: int = 0, w: int = 64, h: int = 48) -> bytes:
     return synthetic_image(seed, w, h).png
+
+
+def noise(n: int, seed: int = 0) -> bytes:
+    """n seeded pseudo-random bytes: the same in every run (never os.urandom)."""
+    return random.Random(seed).randbytes(n)
 
 
 def png_header_only(width: int, height: int) -> bytes:

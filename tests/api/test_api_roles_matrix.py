@@ -57,7 +57,10 @@ API_ROUTES: dict[str, dict[str, object]] = {
     "api-task-submit": {"POST": OWN_TASK},
     "api-task-approve": {"POST": OWN_TASK},
     "api-task-reject": {"POST": OWN_TASK},
-    "api-task-release": {"POST": OWN_TASK},
+    # The assignee's own release is tested in tests/annotate/test_tasks_api.py;
+    # here the task is another member's: ASSIGN_TASKS holders release it.
+    "api-task-release": {"POST": (Perm.ASSIGN_TASKS, 404)},
+    "api-task-list": {"GET": Perm.ASSIGN_TASKS},
     "api-project-models": {"GET": Perm.VIEW_DASHBOARD, "POST": Perm.TRAIN},
     "api-project-train": {"POST": Perm.TRAIN},
     "api-model-detail": {"GET": Perm.VIEW_DASHBOARD},

@@ -1,14 +1,12 @@
 """The annotation canvas driven with a real mouse and keyboard in Chromium."""
 
-import functools
-import http.server
 import shutil
-import threading
 from pathlib import Path
 
 import pytest
 
 from tests.browser.chromium import launch_chromium
+from tests.browser.harness.server import serve
 
 pytestmark = [pytest.mark.browser]
 
@@ -20,25 +18,14 @@ if shutil.which("chromium") is None:
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
-STATIC = Path(__file__).resolve().parents[2] / "static"
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 HOSTILE = '<img src=x onerror="window.__xss=1">'
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture(scope="module")
 def static_server():
-    handler = functools.partial(_QuietHandler, directory=str(STATIC))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    server.server_close()
+    with serve() as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +42,7 @@ def page(browser, static_server):
     pg = context.new_page()
     errors = []
     pg.on("pageerror", lambda e: errors.append(str(e)))
-    pg.goto(f"{static_server}/annotate/canvas-harness.html")
+    pg.goto(f"{static_server}/harness/canvas-harness.html")
     pg.wait_for_function("window.harnessReady && window.imageReady", timeout=15000)
     yield pg
     context.close()
@@ -365,14 +352,59 @@ def test_space_drag_and_middle_button_pan(page):
     assert len(shapes(page)) == n  # panning never draws
 
 
-def test_screenshot_of_canvas_with_selection(page):
+def _pixel(shot, page, x, y):
+    """The screenshot's RGB at image pixel (x, y) (device pixel ratio 1)."""
+    px, py = to_page(page, x, y)
+    return shot.getpixel((round(px), round(py)))[:3]
+
+
+def _near(rgb, want, tol):
+    return all(abs(a - b) <= tol for a, b in zip(rgb, want, strict=True))
+
+
+def _background(x, y):
+    """The harness image's gradient (#7a9cc6 at 0,0 to #c6d9a4 at W,H) at x, y."""
+    w, h = 1200, 800
+    t = (x * w + y * h) / (w * w + h * h)
+    a, b = (0x7A, 0x9C, 0xC6), (0xC6, 0xD9, 0xA4)
+    return tuple(round(p + t * (q - p)) for p, q in zip(a, b, strict=True))
+
+
+def test_screenshot_shows_the_image_and_the_box_drawn_where_it_was_drawn(page):
+    import io
+
+    from PIL import Image
+
+    assert page.evaluate("window.devicePixelRatio") == 1
+    page.keyboard.press("b")
+    drag(page, to_page(page, 430, 590), to_page(page, 770, 770))
+    assert_close(shapes(page)[-1]["bbox"], [430, 590, 340, 180], pixel_tolerance(page))
     page.keyboard.press("v")
-    click_image(page, 600, 220)
-    page.wait_for_timeout(100)
+    click_image(page, 600, 220)  # select the model polygon; the new box is drawn
+    page.evaluate(
+        "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))"
+    )
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / "canvas.png"
     page.screenshot(path=str(path))
-    assert path.stat().st_size > 10_000
+    shot = Image.open(io.BytesIO(path.read_bytes())).convert("RGB")
+
+    # The image itself: its gradient and the red rectangle (#b33) drawn at
+    # 820..1020 x 420..530, under an unfilled model box.
+    assert _near(_pixel(shot, page, 750, 450), _background(750, 450), 8)
+    assert _near(_pixel(shot, page, 920, 475), (0xBB, 0x33, 0x33), 8)
+    # The human box in the "car" colour (#e6194b): its left edge is stroked...
+    car = (0xE6, 0x19, 0x4B)
+    edge = [_pixel(shot, page, 430 + dx, 650) for dx in (-2, -1, 0, 1, 2)]
+    assert any(_near(rgb, car, 40) for rgb in edge), edge
+    # ...its inside tinted 10 % with it, and just outside it the bare image.
+    tinted = tuple(
+        round(0.9 * b + 0.1 * c)
+        for b, c in zip(_background(650, 650), car, strict=True)
+    )
+    assert _near(_pixel(shot, page, 650, 650), tinted, 8)
+    assert _near(_pixel(shot, page, 650, 560), _background(650, 560), 8)
+    assert not _near(_pixel(shot, page, 650, 650), _background(650, 650), 3)
 
 
 def test_toolbar_and_api_changes_are_announced_as_events(page):
@@ -407,7 +439,7 @@ def test_read_only_canvas_selects_but_never_edits(page):
 def test_geometry_helpers(page):
     got = page.evaluate(
         """async () => {
-        const g = await import('./canvas/geometry.js');
+        const g = await import('/static/annotate/canvas/geometry.js');
         const sq = [[0, 0], [10, 0], [10, 10], [0, 10]];
         const v = {scale: 2.5, ox: 13, oy: -7};
         const [sx, sy] = g.imageToScreen(v, 40, 30);

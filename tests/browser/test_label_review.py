@@ -1,5 +1,5 @@
 """Label and review pages end to end in Chromium: draw, relabel, submit, reject,
-fix, resubmit, approve."""
+fix, resubmit, approve; claiming by POST (script) or the form (no script)."""
 
 import os
 import shutil
@@ -29,8 +29,10 @@ def browser():
         b.close()
 
 
-def login(browser, live_server, username):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+def login(browser, live_server, username, **context_options):
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 900}, **context_options
+    )
     page = context.new_page()
     page.errors = []
     page.on("pageerror", lambda e: page.errors.append(str(e)))
@@ -44,7 +46,7 @@ def login(browser, live_server, username):
 
 def open_task_page(page, url):
     page.goto(url)
-    page.wait_for_function("window.alwebTask !== undefined", timeout=15000)
+    page.wait_for_function("() => window.alwebTask !== undefined", timeout=15000)
 
 
 def to_page(page, x, y):
@@ -141,4 +143,67 @@ def test_label_reject_fix_approve_round_trip(browser, live_server):
     assert item.status == "done" and item.split in {"train", "val", "test"}
     boxes = Annotation.objects.filter(item=item, kind="box")
     assert [round(v) for v in boxes.get().geometry["bbox"]] == [30, 30, 70, 60]
+    assert not ann.errors and not rev.errors, (ann.errors, rev.errors)
+
+
+def test_pages_claim_by_post_and_without_script_by_the_form(browser, live_server):
+    from alweb.roles import Role
+    from annotate.models import Item, Task
+    from tests.factories import UserFactory, add_member, make_items, make_project
+
+    project = make_project(UserFactory(username="owner"), name="Shapes")
+    add_member(project, Role.ANNOTATOR, UserFactory(username="ann"))
+    rev_user = add_member(project, Role.REVIEWER, UserFactory(username="rev"))
+    first, second = make_items(project, 2, size=(320, 240))
+    Item.objects.filter(pk=second.pk).update(status="review")
+    label_url = f"{live_server.url}/projects/{project.pk}/label/"
+    review_url = f"{live_server.url}/projects/{project.pk}/review/"
+    expect = sync_api.expect
+
+    # Without script: the page claims nothing until its form is posted.
+    plain = login(browser, live_server, "ann", java_script_enabled=False)
+    plain.goto(label_url)
+    expect(plain.get_by_test_id("claim")).to_be_visible()
+    shot(plain, "0_label_no_script")
+    assert not Task.objects.exists()
+    plain.get_by_test_id("claim").click()
+    plain.wait_for_url(label_url)
+    expect(plain.get_by_test_id("queue-start")).to_be_hidden()
+    held = Task.objects.get()
+    assert (held.item_id, held.assignee.username) == (first.pk, "ann")
+    lease = held.lease_expires_at
+
+    # With script, the same user resumes the held task: one POST renews its lease.
+    ann = login(browser, live_server, "ann")
+    claims = []
+    ann.on(
+        "request",
+        lambda r: "/tasks/next/" in r.url and claims.append((r.method, r.url)),
+    )
+    open_task_page(ann, label_url)
+    assert ann.evaluate("window.alwebTask.id") == held.pk
+    expect(ann.get_by_test_id("why-here")).to_contain_text(f"Item {first.pk}")
+    assert [m for m, _ in claims] == ["POST"]
+    held.refresh_from_db()
+    assert held.lease_expires_at > lease and Task.objects.count() == 1
+    shot(ann, "7_label_resumed")
+    ann.get_by_test_id("submit").click()
+    expect(ann.get_by_test_id("queue-empty")).to_be_visible()
+    (third,) = make_items(project, 1, start_seed=7, size=(320, 240))
+    ann.get_by_test_id("check-again").click()  # a POST through the API
+    expect(ann.get_by_test_id("why-here")).to_contain_text(f"Item {third.pk}")
+    assert [m for m, _ in claims] == ["POST"] * 3
+
+    # The review page claims the same way: its script POSTs once.
+    rev = login(browser, live_server, "rev")
+    claims.clear()
+    rev.on(
+        "request",
+        lambda r: "/tasks/next/" in r.url and claims.append((r.method, r.url)),
+    )
+    open_task_page(rev, review_url)
+    review = Task.objects.get(kind="review")
+    assert rev.evaluate("window.alwebTask.id") == review.pk
+    assert review.item_id in (first.pk, second.pk) and review.assignee == rev_user
+    assert [m for m, _ in claims] == ["POST"]
     assert not ann.errors and not rev.errors, (ann.errors, rev.errors)

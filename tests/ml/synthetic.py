@@ -1,4 +1,5 @@
-"""Helpers for the ML tests: tiny synthetic images and a network guard."""
+"""Helpers for the ML tests: tiny synthetic images (the network guard is in
+tests/network_guard.py, on for every test)."""
 
 from __future__ import annotations
 
@@ -52,58 +53,3 @@ def synthetic_ground_truth(
         path = make_image(root / f"img {i}.png", (size, size), seed * 1000 + i, shapes)
         images.append(GroundTruthImage(str(path), size, size, tuple(shapes), splits[i]))
     return images
-
-
-class NetworkGuard:
-    """Records (and refuses) every attempt to reach a non-loopback address."""
-
-    LOOPBACK = {"127.0.0.1", "::1", "localhost", "0.0.0.0"}
-
-    def __init__(self) -> None:
-        self.attempts: list[object] = []
-        self._saved: list[tuple[object, str, object]] = []
-
-    def _blocked(self, address: object) -> bool:
-        if isinstance(address, str | bytes):  # AF_UNIX path
-            return False
-        host = address[0] if isinstance(address, tuple) else address
-        return host not in self.LOOPBACK
-
-    def __enter__(self) -> NetworkGuard:
-        import socket
-
-        guard = self
-
-        def connect(sock, address):
-            if guard._blocked(address):
-                guard.attempts.append(address)
-                raise OSError(f"network access blocked in tests: {address!r}")
-            return real_connect(sock, address)
-
-        def connect_ex(sock, address):
-            if guard._blocked(address):
-                guard.attempts.append(address)
-                return 101  # ENETUNREACH
-            return real_connect_ex(sock, address)
-
-        def getaddrinfo(host, *args, **kwargs):
-            if host is not None and guard._blocked((host,)):
-                guard.attempts.append(host)
-                raise socket.gaierror(f"name lookup blocked in tests: {host!r}")
-            return real_getaddrinfo(host, *args, **kwargs)
-
-        real_connect, real_connect_ex = socket.socket.connect, socket.socket.connect_ex
-        real_getaddrinfo = socket.getaddrinfo
-        for owner, name, fake in (
-            (socket.socket, "connect", connect),
-            (socket.socket, "connect_ex", connect_ex),
-            (socket, "getaddrinfo", getaddrinfo),
-        ):
-            self._saved.append((owner, name, getattr(owner, name)))
-            setattr(owner, name, fake)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for owner, name, real in reversed(self._saved):
-            setattr(owner, name, real)
-        self._saved.clear()

@@ -11,20 +11,14 @@ from ml.config import validate_model_config
 from ml.datasets import write_yolo_dataset
 from ml.training import TrainingCancelled
 from ml.types import Detection, ImagePrediction
-from tests.ml.synthetic import CLASSES, NetworkGuard, synthetic_ground_truth
+from tests import network_guard
+from tests.ml.synthetic import CLASSES, synthetic_ground_truth
 
 IMGSZ = 64
 
 
 @pytest.fixture(scope="module")
-def guard(yolo_offline):
-    with NetworkGuard() as g:
-        yield g
-    assert g.attempts == []
-
-
-@pytest.fixture(scope="module")
-def backend(guard):
+def backend(yolo_offline):
     from ml.backends import ultralytics
 
     return ultralytics
@@ -64,7 +58,7 @@ def test_setup_offline_is_idempotent_and_disables_every_phone_home(
     assert all(settings[k] is False for k in keys if k in settings)
 
 
-def test_one_epoch_trains_reports_progress_and_touches_no_network(trained, guard):
+def test_one_epoch_trains_reports_progress_and_touches_no_network(trained):
     result, reports = trained
     assert result.weights_path.is_file() and result.weights_path.suffix == ".pt"
     assert result.epochs_run == 1
@@ -74,12 +68,10 @@ def test_one_epoch_trains_reports_progress_and_touches_no_network(trained, guard
     assert reports[0].eta_seconds == 0.0
     assert "epoch 1/1" in result.log and "epochs completed" in result.log
     assert set(result.metrics) >= {"map50", "map50_95", "precision", "recall"}
-    assert guard.attempts == []
+    assert network_guard.pending() == []  # and the autouse guard checks again
 
 
-def test_validate_on_test_split_returns_the_metric_dict(
-    backend, trained, dataset, guard
-):
+def test_validate_on_test_split_returns_the_metric_dict(backend, trained, dataset):
     metrics = backend.validate(trained[0].weights_path, dataset[1], "test", imgsz=IMGSZ)
     assert all(
         0.0 <= metrics[k] <= 1.0 for k in ("map50", "map50_95", "precision", "recall")
@@ -94,11 +86,11 @@ def test_validate_on_test_split_returns_the_metric_dict(
     # Each of the two ground-truth boxes is counted once (column sums).
     assert sum(row[c] for row in matrix for c in range(len(CLASSES))) == 2
     json.dumps(metrics)  # stored as JSON by the app
-    assert guard.attempts == []
+    assert network_guard.pending() == []  # and the autouse guard checks again
 
 
 def test_score_images_attaches_a_class_score_vector_to_every_box(
-    backend, trained, dataset, guard
+    backend, trained, dataset
 ):
     paths = [img.path for img in dataset[0]]
     preds = list(
@@ -126,7 +118,7 @@ def test_score_images_attaches_a_class_score_vector_to_every_box(
     separate = backend.embed(trained[0].weights_path, paths[:2], imgsz=IMGSZ)
     assert len(separate[0]) == len(preds[0].embedding)
     assert np.allclose(separate[0], preds[0].embedding, atol=1e-4)
-    assert guard.attempts == []
+    assert network_guard.pending() == []  # and the autouse guard checks again
 
 
 def test_score_images_feeds_ultralytics_one_batch_at_a_time(

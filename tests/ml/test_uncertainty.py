@@ -1,7 +1,7 @@
 import math
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from ml.types import Detection
@@ -43,8 +43,30 @@ def test_scores_need_not_sum_to_one():
         assert 0.0 <= measure([0.9, 0.9, 0.9]) <= 1.0
 
 
+# A subnormal score next to scores whose sum exceeds 1: p > 0 but p / total
+# underflows to 0.0, and log(0) used to raise "math domain error".
+SUBNORMAL_CASES = [
+    [5e-324, 1.0, 1.0],
+    [1.0, 1.0, 5e-324],
+    [5e-324, 0.9, 0.9, 0.9],
+    [1e-323, 1.0, 1.0, 1.0, 1.0],
+]
+
+
 @given(st.lists(st.floats(-1, 2, allow_nan=False), min_size=1, max_size=20))
+@example([5e-324, 1.0, 1.0])
+@example([1.0, 1.0, 5e-324])
 def test_every_measure_stays_in_unit_interval(scores):
+    for measure in MEASURES:
+        assert 0.0 <= measure(scores) <= 1.0
+
+
+@pytest.mark.parametrize("scores", SUBNORMAL_CASES)
+def test_subnormal_score_next_to_a_large_total_counts_as_zero(scores):
+    # The subnormal's share is below the smallest float: it adds nothing, so
+    # the entropy equals that of the same scores with the subnormal at 0.
+    zeroed = [0.0 if 0 < s < 1e-300 else s for s in scores]
+    assert entropy(scores) == entropy(zeroed)
     for measure in MEASURES:
         assert 0.0 <= measure(scores) <= 1.0
 

@@ -6,7 +6,6 @@ from django_q.models import Schedule
 from rest_framework.test import APIClient
 
 from annotate.demo_data import synthetic_image
-from annotate.models import Item
 from annotate.services.annotations import annotations_replace, shapes_validate
 from annotate.services.labeling import items_make_ground_truth
 from annotate.services.pipeline import pipeline_update
@@ -163,4 +162,31 @@ def test_cron_trigger_keeps_one_schedule_in_step(fake, project):
         project=project, actor=project.owner, data={"triggers": {"cron": ""}}
     )
     assert not Schedule.objects.filter(name=schedule.name).exists()
-    assert Item.objects.filter(project=project).count() == 0
+
+
+def test_a_due_cron_schedule_starts_training_with_trigger_cron(fake, project):
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from django_q.scheduler import scheduler
+
+    approve(project, 8)
+    assert not ModelVersion.objects.filter(project=project, is_base=False).exists()
+    pipeline_update(
+        project=project, actor=project.owner, data={"triggers": {"cron": "0 3 * * *"}}
+    )
+    schedule = Schedule.objects.get(name=f"alweb-train-project-{project.pk}")
+    Schedule.objects.filter(pk=schedule.pk).update(
+        next_run=timezone.now() - timedelta(minutes=1)
+    )
+
+    scheduler()  # what the qcluster's scheduler does each tick (sync mode here)
+
+    version = ModelVersion.objects.get(project=project, is_base=False)
+    job = project.jobs.get(kind="train", model_version_id=version.pk)
+    assert job.params["trigger"] == "cron"
+    assert version.status == "done"  # the fake backend trained it inline
+    schedule.refresh_from_db()
+    assert schedule.task and schedule.next_run > timezone.now()
+    scheduler()  # not due again: nothing new starts
+    assert ModelVersion.objects.filter(project=project, is_base=False).count() == 1

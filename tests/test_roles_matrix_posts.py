@@ -1,0 +1,406 @@
+"""Every HTML form POST, for every role: the code from the role table, and the
+database proves it: an allowed POST changes what it should, a refused one
+changes nothing at all. Non-members get 404, anonymous users the login page.
+"""
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.apps import apps
+from django.conf import settings as django_settings
+from django.core.files.base import ContentFile
+from django.urls import reverse
+
+from alweb.roles import ROLE_TABLE, Perm, Role
+
+
+@dataclass(frozen=True)
+class Ctx:
+    project: Any
+    users: dict
+    outsider: Any
+    versions: tuple = ()
+
+
+def _pipeline(ctx):
+    from annotate.models import Pipeline
+
+    return Pipeline.objects.get(project=ctx.project)
+
+
+def _member(ctx, user):
+    return ctx.project.memberships.filter(user=user).first()
+
+
+# Each action: set-up for one attempt (returns a state), the POST it sends, and
+# whether its intended effect happened. `n` numbers the attempts of a test.
+
+
+class CreateProject:
+    route = "annotate:project-list"
+    ok = 302
+
+    def setup(self, ctx, n):
+        return f"Made by attempt {n}"
+
+    def url(self, ctx, state):
+        return reverse(self.route)
+
+    def data(self, ctx, state):
+        return {"name": state, "labels": "car, dog", "kinds": ["box"]}
+
+    def happened(self, ctx, state, user):
+        from annotate.models import Project
+
+        project = Project.objects.filter(name=state).first()
+        return project is not None and project.memberships.get().user == user
+
+
+class Upload:
+    route = "annotate:project-upload"
+    ok = 200
+
+    def setup(self, ctx, n):
+        return n  # a new image each time: a duplicate would be skipped
+
+    def url(self, ctx, state):
+        return reverse(self.route, args=[ctx.project.pk])
+
+    def data(self, ctx, state):
+        from tests.api.helpers import png, upload_file
+
+        return {"files": [upload_file(f"upload-{state}.png", png(500 + state))]}
+
+    def happened(self, ctx, state, user):
+        return ctx.project.items.filter(original_name=f"upload-{state}.png").exists()
+
+
+class MemberAdd:
+    route = "annotate:project-members"
+    ok = 302
+
+    def setup(self, ctx, n):
+        from tests.factories import UserFactory
+
+        return UserFactory(username=f"joiner{n}")
+
+    def url(self, ctx, state):
+        return reverse(self.route, args=[ctx.project.pk])
+
+    def data(self, ctx, state):
+        return {"username": state.username, "role": "annotator"}
+
+    def happened(self, ctx, state, user):
+        member = _member(ctx, state)
+        return member is not None and member.role == Role.ANNOTATOR
+
+
+class MemberChange(MemberAdd):
+    def setup(self, ctx, n):
+        from tests.factories import UserFactory, add_member
+
+        return add_member(ctx.project, Role.ANNOTATOR, UserFactory(username=f"m{n}"))
+
+    def data(self, ctx, state):
+        return {"username": state.username, "role": "reviewer"}
+
+    def happened(self, ctx, state, user):
+        return _member(ctx, state).role == Role.REVIEWER
+
+
+class MemberRemove(MemberChange):
+    def data(self, ctx, state):
+        return {"action": "remove", "user_id": state.pk}
+
+    def happened(self, ctx, state, user):
+        return _member(ctx, state) is None
+
+
+class PipelineEdit:
+    route = "annotate:project-settings"
+    ok = 302
+
+    def setup(self, ctx, n):
+        return 1000 + n
+
+    def url(self, ctx, state):
+        return reverse(self.route, args=[ctx.project.pk])
+
+    def data(self, ctx, state):
+        return {
+            "strategy": "margin",
+            "cold_start_strategy": "random",
+            "strategy_params": "{}",
+            "model_config": '{"epochs": 3}',
+            "comparison_config": '{"metric": "map50"}',
+            "trigger_kpi": "{}",
+            "trigger_cron": "",
+            "trigger_every_n_approved": "",
+            "split_train": "0.7",
+            "split_val": "0.2",
+            "split_test": "0.1",
+            "split_seed": str(state),
+        }
+
+    def happened(self, ctx, state, user):
+        pipeline = _pipeline(ctx)
+        return (pipeline.split_seed, pipeline.strategy) == (state, "margin")
+
+
+class LabelsEdit(PipelineEdit):
+    def setup(self, ctx, n):
+        return f"extra{n}"
+
+    def data(self, ctx, state):
+        ctx.project.refresh_from_db()
+        return {"action": "labels", "labels": ", ".join([*ctx.project.labels, state])}
+
+    def happened(self, ctx, state, user):
+        ctx.project.refresh_from_db()
+        return state in ctx.project.labels
+
+
+class TrainNow:
+    route = "models_mgmt:train"
+    ok = 302
+
+    def setup(self, ctx, n):
+        from models_mgmt.models import ModelVersion
+
+        return set(ModelVersion.objects.values_list("pk", flat=True))
+
+    def url(self, ctx, state):
+        return reverse(self.route, args=[ctx.project.pk])
+
+    def data(self, ctx, state):
+        return {}
+
+    def happened(self, ctx, state, user):
+        from models_mgmt.models import ModelVersion
+
+        new = ModelVersion.objects.exclude(pk__in=state)
+        return [(v.project_id, v.created_by_id, v.status) for v in new] == [
+            (ctx.project.pk, user.pk, "done")  # the fake backend trained it
+        ]
+
+
+class Promote:
+    route = "models_mgmt:promote"
+    ok = 302
+
+    def setup(self, ctx, n):
+        for version in ctx.versions:
+            version.refresh_from_db()
+        return next(v for v in ctx.versions if not v.is_best)
+
+    def url(self, ctx, state):
+        return reverse(self.route, args=[ctx.project.pk, state.pk])
+
+    def data(self, ctx, state):
+        return {}
+
+    def happened(self, ctx, state, user):
+        state.refresh_from_db()
+        return state.is_best
+
+
+class Claim:
+    """The no-script claim form of the label or review page."""
+
+    ok = 302
+
+    def __init__(self, route, kind, status):
+        self.route, self.kind, self.status = route, kind, status
+
+    def setup(self, ctx, n):
+        from annotate.models import Item
+        from tests.factories import make_items
+
+        item = make_items(ctx.project, 1, start_seed=700 + n)[0]
+        Item.objects.filter(pk=item.pk).update(status=self.status)
+        return item
+
+    def url(self, ctx, state):
+        return reverse(self.route, args=[ctx.project.pk])
+
+    def data(self, ctx, state):
+        return {}
+
+    def happened(self, ctx, state, user):
+        from annotate.models import Task
+
+        return Task.objects.filter(
+            assignee=user, kind=self.kind, status="active", project=ctx.project
+        ).exists()
+
+
+class ReleaseClaim:
+    route = "annotate:task-release"
+    ok = 302
+
+    def setup(self, ctx, n):
+        from annotate.services.queue import queue_claim_next
+        from tests.factories import make_items
+
+        make_items(ctx.project, 1, start_seed=800 + n)
+        return queue_claim_next(
+            project=ctx.project, user=ctx.users[Role.ANNOTATOR], kind="label"
+        )
+
+    def url(self, ctx, state):
+        return reverse(self.route, args=[ctx.project.pk, state.pk])
+
+    def data(self, ctx, state):
+        return {}
+
+    def happened(self, ctx, state, user):
+        state.refresh_from_db()
+        return state.status == "released"
+
+
+# route -> (permission, or None for any signed-in user; its actions)
+FORM_POSTS = {
+    "annotate:project-list": (None, {"create": CreateProject()}),
+    "annotate:project-upload": (Perm.UPLOAD_ITEMS, {"upload": Upload()}),
+    "annotate:project-members": (
+        Perm.MANAGE_MEMBERS,
+        {"add": MemberAdd(), "change": MemberChange(), "remove": MemberRemove()},
+    ),
+    "annotate:project-settings": (
+        Perm.EDIT_PIPELINE,
+        {"pipeline": PipelineEdit(), "labels": LabelsEdit()},
+    ),
+    "models_mgmt:train": (Perm.TRAIN, {"train": TrainNow()}),
+    "models_mgmt:promote": (Perm.PROMOTE, {"promote": Promote()}),
+    "annotate:label": (
+        Perm.LABEL,
+        {"claim": Claim("annotate:label", "label", "unlabeled")},
+    ),
+    "annotate:review": (
+        Perm.REVIEW,
+        {"claim": Claim("annotate:review", "review", "review")},
+    ),
+    "annotate:task-release": (Perm.ASSIGN_TASKS, {"release": ReleaseClaim()}),
+}
+CASES = [(route, name) for route, (_, acts) in FORM_POSTS.items() for name in acts]
+
+
+def snapshot() -> dict:
+    """Every row of alweb's own apps and of django-q2 (queued work, schedules).
+
+    Users and sessions are left out: logging in updates last_login.
+    """
+    base = str(django_settings.BASE_DIR)
+    labels = {
+        c.label
+        for c in apps.get_app_configs()
+        if str(c.path).startswith(base) or c.label == "django_q"
+    }
+    return {
+        model._meta.label: list(model.objects.order_by("pk").values())
+        for model in apps.get_models()
+        if model._meta.app_label in labels
+    }
+
+
+@pytest.fixture
+def ctx(project_roles, settings):
+    """The project with train items, two finished versions, the fast backend."""
+    from annotate.demo_data import synthetic_image
+    from annotate.services.annotations import annotations_replace, shapes_validate
+    from annotate.services.labeling import items_make_ground_truth
+    from models_mgmt.models import ModelStatus, ModelVersion
+    from models_mgmt.services import backend as backend_service
+    from tests.factories import make_items
+
+    settings.ALWEB_ML_BACKEND = "tests.models_mgmt.fake_backend"
+    backend_service.get_backend.cache_clear()
+    project, users, outsider = project_roles
+    owner = users[Role.OWNER]
+    items = make_items(project, 6)
+    for item in items:
+        shapes = shapes_validate(item=item, shapes=synthetic_image(1, 96, 72).shapes)
+        annotations_replace(item=item, shapes=shapes, author=owner)
+    items_make_ground_truth(project=project, item_ids=[i.pk for i in items])
+    assert project.items.filter(split="train").exists()
+    versions = []
+    for number in (1, 2):
+        version = ModelVersion.objects.create(
+            project=project,
+            number=number,
+            name=f"v{number}",
+            status=ModelStatus.DONE,
+            architecture="yolov8n.yaml",
+            class_names=list(project.labels),
+        )
+        version.weights.save(f"v{number}.pt", ContentFile(b"fake weights"))
+        versions.append(version)
+    yield Ctx(project, users, outsider, tuple(versions))
+    backend_service.get_backend.cache_clear()
+
+
+def _attempt(client, ctx, action, n, capture):
+    state = action.setup(ctx, n)
+    before = snapshot()
+    with capture(execute=True):  # run on-commit work (training, scoring) inline
+        response = client.post(action.url(ctx, state), action.data(ctx, state))
+    return state, before, response
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("route,name", CASES)
+def test_every_form_post_answers_by_role_and_changes_only_what_it_may(
+    client, ctx, route, name, django_capture_on_commit_callbacks
+):
+    perm, actions = FORM_POSTS[route]
+    action = actions[name]
+    n = 0
+    for role, user in ctx.users.items():
+        n += 1
+        client.force_login(user)
+        state, before, response = _attempt(
+            client, ctx, action, n, django_capture_on_commit_callbacks
+        )
+        allowed = perm is None or role in ROLE_TABLE[perm]
+        code = response.status_code
+        if allowed:
+            assert code == action.ok, (route, name, role, code)
+            assert action.happened(ctx, state, user), (route, name, role)
+        else:
+            assert code == 403, (route, name, role, code)
+            assert snapshot() == before, (route, name, role, "changed something")
+
+    for who in ("outsider", "anonymous"):
+        n += 1
+        if who == "outsider":
+            client.force_login(ctx.outsider)
+        else:
+            client.logout()
+        state, before, response = _attempt(
+            client, ctx, action, n, django_capture_on_commit_callbacks
+        )
+        if who == "outsider" and perm is None:  # anyone may create a project
+            assert response.status_code == action.ok
+            assert action.happened(ctx, state, ctx.outsider)
+            continue
+        if who == "outsider":
+            assert response.status_code == 404, (route, name, who)
+        else:
+            assert response.status_code == 302, (route, name, who)
+            assert response["Location"].startswith(reverse("login"))
+        assert snapshot() == before, (route, name, who, "changed something")
+
+
+@pytest.mark.django_db
+def test_a_page_that_accepts_post_has_a_row_here(client, project_roles):
+    """A GET page that starts to accept POST must join FORM_POSTS above."""
+    from tests.factories import make_items
+    from tests.test_roles_matrix import HTML_ROUTES, _url
+
+    project, users, _ = project_roles
+    (item,) = make_items(project, 1)
+    client.force_login(users[Role.OWNER])
+    for name in sorted(set(HTML_ROUTES) - set(FORM_POSTS)):
+        code = client.post(_url(name, project, item)).status_code
+        assert code == 405, f"{name} accepts POST ({code}) but has no FORM_POSTS row"
