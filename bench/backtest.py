@@ -48,6 +48,12 @@ PRESETS = {
     "stability": StrategySpec("stability"),
     "hybrid": StrategySpec("hybrid"),
     "hybrid_rare": StrategySpec("hybrid", {"rare_boost": 1.0}, "hybrid_rare"),
+    "hybrid_rare_a3": StrategySpec(
+        "hybrid", {"rare_boost": 1.0, "alpha": 0.3}, "hybrid_rare_a3"
+    ),
+    "hybrid_rare_a7": StrategySpec(
+        "hybrid", {"rare_boost": 1.0, "alpha": 0.7}, "hybrid_rare_a7"
+    ),
     "hybrid_rare2": StrategySpec("hybrid", {"rare_boost": 2.0}, "hybrid_rare2"),
     "entropy_rare": StrategySpec(
         "entropy", {"rare_boost": 1.0, "dedup": 0.05}, "entropy_rare"

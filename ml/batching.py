@@ -99,6 +99,27 @@ def dedup_order(emb: np.ndarray, order: list[int], distance: float) -> list[int]
     return kept + dropped
 
 
+def distinct_prefix(
+    emb: np.ndarray, order: list[int], distance: float, size: int
+) -> list[int]:
+    """The first ``size`` rows of ``order`` none of which is closer than
+    ``distance`` to an earlier one (near-duplicates skipped)."""
+    if distance <= 0:
+        return list(order[:size])
+    kept: list[int] = []
+    rows = np.empty((size, emb.shape[1]))
+    for i in order:
+        if kept:
+            sims = rows[: len(kept)] @ emb[i]
+            if np.sqrt(np.clip(2.0 - 2.0 * sims.max(), 0.0, 4.0)) < distance:
+                continue
+        rows[len(kept)] = emb[i]
+        kept.append(i)
+        if len(kept) == size:
+            break
+    return kept
+
+
 def kmeans(
     emb: np.ndarray, k: int, seed: int, iterations: int = 25
 ) -> tuple[np.ndarray, np.ndarray]:

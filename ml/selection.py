@@ -212,7 +212,14 @@ def _rank_hybrid(pool: _Pool, params: dict[str, Any], seed: int):
     info = _informativeness(pool, params, params.get("score", "uncertainty"))
     order = _by_value(info, pool)
     k = params["batch_size"]
-    short = [i for i in order if pool.has_emb[i]][: max(k, k * params["shortlist"])]
+    # The shortlist skips near-duplicates, so that one redundant scene cannot
+    # fill it (and the batch drawn from it).
+    short = batching.distinct_prefix(
+        pool.emb,
+        [i for i in order if pool.has_emb[i]],
+        params["dedup"],
+        max(k, k * params["shortlist"]),
+    )
     if not short:
         return order, {"informativeness": info}
     emb = pool.emb[short]
@@ -221,7 +228,6 @@ def _rank_hybrid(pool: _Pool, params: dict[str, Any], seed: int):
     picks = batching.kcenter_greedy(
         emb, k, reference=pool.reference, gain=rel, alpha=params["alpha"]
     )
-    picks = batching.dedup_order(emb, picks, params["dedup"])
     chosen = [short[i] for i in picks]
     taken = set(chosen)
     return chosen + [i for i in order if i not in taken], {"informativeness": info}
@@ -472,11 +478,9 @@ def select(
     k = min(params["batch_size"], n)
     n_control = batching.control_slots(k, params.get("control_share", 0.0), batch_index)
     ranked_set = set(ranked)
+    # Items the strategy cannot rank (not scored yet) stay behind every ranked
+    # one: the batch may be smaller than batch_size until scoring catches up.
     head = ranked[: k - n_control]
-    if len(head) < k - n_control:  # too few ranked: fill with unranked ones
-        filler = [i for i in np.argsort(pool.jitter, kind="stable").tolist()
-                  if i not in ranked_set]  # fmt: skip
-        head = head + filler[: k - n_control - len(head)]
     head_set = set(head)
     others = [i for i in range(n) if i not in head_set]
     # Control picks: seeded random among everything outside the strategy's
