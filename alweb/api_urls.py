@@ -6,4 +6,5 @@ urlpatterns = [
     path("", include("annotate.api.urls")),
     path("", include("annotate.api.urls_tasks")),
     path("", include("models_mgmt.api_urls")),
+    path("", include("runs.api_urls")),
 ]

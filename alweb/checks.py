@@ -1,4 +1,5 @@
-"""Start-up checks: SQLite in WAL + IMMEDIATE mode and django-q2 retry > timeout."""
+"""Start-up checks: SQLite in WAL + IMMEDIATE mode, and for each django-q2 cluster
+(queue) retry > timeout."""
 
 from django.conf import settings
 from django.core import checks
@@ -27,13 +28,29 @@ def sqlite_problems() -> list[str]:
 
 
 def q_cluster_problems() -> list[str]:
+    """Reasons the django-q2 clusters are unsafe: for the default one and each of
+    ALT_CLUSTERS (with the defaults they inherit), `retry` must exceed `timeout`;
+    every queue that runs are sent to (runs/queues.py) must be configured."""
+    from runs import queues
+
     q = settings.Q_CLUSTER
-    timeout, retry = q.get("timeout"), q.get("retry")
-    if timeout is None or retry is None:
-        return ["Q_CLUSTER must set both 'timeout' and 'retry'"]
-    if retry <= timeout:
-        return [f"Q_CLUSTER retry ({retry}) must exceed timeout ({timeout})"]
-    return []
+    alt = q.get("ALT_CLUSTERS") or {}
+    clusters = {q.get("name", "default"): q}
+    clusters.update({name: {**q, **(conf or {})} for name, conf in alt.items()})
+    problems = []
+    for name, conf in clusters.items():
+        timeout, retry = conf.get("timeout"), conf.get("retry")
+        where = "Q_CLUSTER" if conf is q else f"Q_CLUSTER cluster {name!r}"
+        if timeout is None or retry is None:
+            problems.append(f"{where} must set both 'timeout' and 'retry'")
+        elif retry <= timeout:
+            problems.append(f"{where} retry ({retry}) must exceed timeout ({timeout})")
+    missing = [name for name in queues.NAMED if name not in alt]
+    if missing and not q.get("sync"):
+        problems.append(
+            f"Q_CLUSTER['ALT_CLUSTERS'] lacks the queues {', '.join(missing)}"
+        )
+    return problems
 
 
 @checks.register()

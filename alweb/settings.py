@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "template_partials",
     "django_q",
     "alweb.apps.AlwebConfig",
+    "runs.apps.RunsConfig",
     "annotate.apps.AnnotateConfig",
     "models_mgmt.apps.ModelsMgmtConfig",
 ]
@@ -245,18 +246,45 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Choice sets that share a field name keep distinct, stable component names.
+    "ENUM_NAME_OVERRIDES": {
+        "KindEnum": "annotate.models.TaskKind",
+        "StatusEnum": "models_mgmt.models.ModelStatus",
+        "RunKindEnum": "runs.models.JobKind",
+        "RunStatusEnum": "runs.models.JobStatus",
+    },
 }
 
 # --- Background work (django-q2) ---------------------------------------------------
-# `retry` must exceed `timeout` (asserted at start-up): otherwise a long task is
-# handed to a second worker while the first still runs it.
+# Three clusters (queues), one `qcluster` process each (Q_CLUSTER_NAME selects):
+# the default one ("alweb") does housekeeping: the reaper and every schedule, so
+# no long task can delay them; "training" runs training; "work" runs scoring,
+# exports, imports and KPI checks (runs/queues.py). For each, `retry` must exceed
+# `timeout` (asserted at start-up): otherwise a long task is handed to a second
+# worker while the first still runs it.
 Q_TIMEOUT = env_int("ALWEB_Q_TIMEOUT", 6 * 3600)
+Q_RETRY = env_int("ALWEB_Q_RETRY", Q_TIMEOUT + 600)
+Q_WORKERS = env_int("ALWEB_Q_WORKERS", 1)
+
+
+def _queue_settings(name: str, *, workers: int, timeout: int, retry: int) -> dict:
+    """Per-queue overrides: ALWEB_Q_<NAME>_WORKERS, _TIMEOUT and _RETRY (a queue
+    whose timeout is set but not its retry gets timeout + 600)."""
+    prefix = f"ALWEB_Q_{name.upper()}_"
+    if env_str(prefix + "TIMEOUT"):
+        timeout = env_int(prefix + "TIMEOUT", timeout)
+        retry = timeout + 600
+    return {
+        "workers": env_int(prefix + "WORKERS", workers),
+        "timeout": timeout,
+        "retry": env_int(prefix + "RETRY", retry),
+    }
+
+
 Q_CLUSTER = {
     "name": "alweb",
-    "workers": env_int("ALWEB_Q_WORKERS", 1),
+    **_queue_settings("housekeeping", workers=1, timeout=600, retry=1200),
     "recycle": 50,
-    "timeout": Q_TIMEOUT,
-    "retry": env_int("ALWEB_Q_RETRY", Q_TIMEOUT + 600),
     "max_attempts": 2,
     "ack_failures": True,
     "save_limit": 500,
@@ -264,6 +292,14 @@ Q_CLUSTER = {
     "sync": env_bool("ALWEB_Q_SYNC", False),
     "poll": 1,
     "orm": "default",
+    "ALT_CLUSTERS": {
+        "training": _queue_settings(
+            "training", workers=Q_WORKERS, timeout=Q_TIMEOUT, retry=Q_RETRY
+        ),
+        "work": _queue_settings(
+            "work", workers=max(2, Q_WORKERS), timeout=Q_TIMEOUT, retry=Q_RETRY
+        ),
+    },
 }
 _redis_url = env_str("REDIS_URL")
 if _redis_url:

@@ -1,4 +1,4 @@
-"""Django admin for projects, members, items, annotations, tasks, jobs and events."""
+"""Django admin for projects, members, items, annotations, tasks and events."""
 
 from django.contrib import admin
 
@@ -6,7 +6,6 @@ from annotate.models import (
     Annotation,
     Event,
     Item,
-    Job,
     Membership,
     Pipeline,
     Project,
@@ -95,20 +94,6 @@ class TaskAdmin(admin.ModelAdmin):
     ]
     list_filter = ["kind", "status", "project"]
     raw_id_fields = ["item"]
-
-
-@admin.register(Job)
-class JobAdmin(admin.ModelAdmin):
-    list_display = [
-        "id",
-        "project",
-        "kind",
-        "status",
-        "progress",
-        "created_at",
-        "finished_at",
-    ]
-    list_filter = ["kind", "status", "project"]
 
 
 @admin.register(Event)

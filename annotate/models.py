@@ -1,4 +1,5 @@
-"""Projects, members, items, annotations, tasks, background jobs and the event log."""
+"""Projects, members, items, annotations, tasks and the event log (background runs
+live in the runs app)."""
 
 import uuid
 
@@ -336,83 +337,6 @@ class Task(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} task {self.pk} on item {self.item_id}"
-
-
-class JobKind(models.TextChoices):
-    TRAIN = "train", "Training"
-    SCORE = "score", "Scoring"
-    EVALUATE = "evaluate", "Evaluation"
-    EXPORT = "export", "Export"
-    IMPORT = "import", "Import"
-
-
-class JobStatus(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    RUNNING = "running", "Running"
-    SUCCEEDED = "succeeded", "Succeeded"
-    FAILED = "failed", "Failed"
-    CANCELLED = "cancelled", "Cancelled"
-
-
-ACTIVE_JOB_STATUSES = [JobStatus.QUEUED, JobStatus.RUNNING]
-
-
-class Job(models.Model):
-    """A background run (training, scoring, export, ...) with status the UI polls."""
-
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="jobs")
-    kind = models.CharField(max_length=12, choices=JobKind.choices)
-    status = models.CharField(
-        max_length=12, choices=JobStatus.choices, default=JobStatus.QUEUED
-    )
-    progress = models.FloatField(default=0.0)  # 0..1
-    message = models.CharField(max_length=500, blank=True)
-    error = models.TextField(blank=True)
-    params = models.JSONField(default=dict, blank=True)
-    result = models.JSONField(default=dict, blank=True)
-    # models_mgmt.ModelVersion id for train/score/evaluate runs (no FK, see Item).
-    model_version_id = models.PositiveBigIntegerField(null=True, blank=True)
-    attempts = models.PositiveIntegerField(default=0)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-        constraints = [
-            # At most one active run of a kind per project (e.g. one training run).
-            models.UniqueConstraint(
-                fields=["project", "kind"],
-                condition=Q(status__in=["queued", "running"]),
-                name="job_one_active_per_kind",
-            ),
-            models.CheckConstraint(
-                condition=Q(status__in=[s.value for s in JobStatus]),
-                name="job_status_valid",
-            ),
-            models.CheckConstraint(
-                condition=Q(progress__gte=0) & Q(progress__lte=1),
-                name="job_progress_range",
-            ),
-        ]
-        indexes = [
-            models.Index(fields=["status", "heartbeat_at"], name="job_heartbeat_idx")
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.kind} job {self.pk} ({self.status})"
-
-    @property
-    def is_active(self) -> bool:
-        return self.status in ACTIVE_JOB_STATUSES
 
 
 class Event(models.Model):

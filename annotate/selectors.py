@@ -11,7 +11,6 @@ from annotate.models import (
     Event,
     Item,
     ItemStatus,
-    Job,
     Membership,
     Project,
     Split,
@@ -83,10 +82,6 @@ def event_list(*, project: Project, limit: int = 20) -> list[Event]:
     return list(
         Event.objects.filter(project=project).select_related("actor", "item")[:limit]
     )
-
-
-def job_list_active(*, project: Project) -> QuerySet[Job]:
-    return Job.objects.filter(project=project, status__in=["queued", "running"])
 
 
 ITEM_ORDERINGS = {

@@ -14,6 +14,7 @@ from annotate import selectors
 from annotate.forms import MemberForm, MemberRemoveForm, ProjectCreateForm
 from annotate.services import pipeline as pipeline_services
 from annotate.services import projects as project_services
+from runs.selectors import run_list_active
 
 
 def project_context(request, project, active: str) -> dict:
@@ -64,7 +65,7 @@ def project_detail(request, project_id):
     context["split_counts"] = selectors.project_split_counts(project=project)
     if context["can"].get("view_dashboard"):
         context["events"] = selectors.event_list(project=project)
-        context["active_jobs"] = list(selectors.job_list_active(project=project))
+        context["active_jobs"] = list(run_list_active(project=project))
     if context["can"].get("assign_tasks"):
         claims = selectors.task_list_active(project=project)
         context["claims"], context["claims_count"] = claims[:50], claims.count()

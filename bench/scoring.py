@@ -67,11 +67,12 @@ def main() -> None:
     setup_django("scoring")
     from django.conf import settings
 
-    from annotate.models import Annotation, Item, ItemStatus, Job
+    from annotate.models import Annotation, Item, ItemStatus
     from models_mgmt.services import scoring
     from models_mgmt.services.backend import get_backend
     from models_mgmt.services.training import training_start
     from models_mgmt.services.versions import best_model
+    from runs.models import Job
 
     backend = get_backend()  # offline set-up before ultralytics is imported
     from ultralytics import YOLO
@@ -136,7 +137,7 @@ def main() -> None:
     wrap(inference, "_to_prediction", times, "result -> ImagePrediction")
     wrap(scoring, "image_uncertainty", times, "uncertainty")
     wrap(scoring, "_pre_annotations", times, "pre-annotation rows")
-    wrap(scoring, "job_heartbeat", times, "heartbeats")
+    wrap(scoring, "run_heartbeat_or_stop", times, "heartbeats")
     wrap(scoring, "prioritise_project", times, "prioritise_project")
     wrap(scoring, "_store_scores", times, "_store_scores (scores + DB writes)")
     from django.db.models.query import QuerySet

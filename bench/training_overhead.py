@@ -58,12 +58,13 @@ def main() -> None:
     setup_django("training")
     from django.conf import settings
 
-    from annotate.models import Item, Job
+    from annotate.models import Item
     from ml import config as ml_config
     from ml.datasets import write_yolo_dataset
     from models_mgmt.models import ModelVersion
     from models_mgmt.services import data, scoring, training
     from models_mgmt.services.backend import get_backend
+    from runs.models import Job
 
     backend = get_backend()  # offline set-up before ultralytics is imported
     from ultralytics import YOLO
@@ -137,7 +138,7 @@ def main() -> None:
     wrap(backend, "train", times, "backend.train (ultralytics)")
     wrap(backend, "validate", times, "eval: backend.validate")
     wrap(training, "evaluate_on_test", times, "evaluation (total)")
-    wrap(training, "job_heartbeat", times, "DB: heartbeats")
+    wrap(training, "run_heartbeat", times, "DB: heartbeats")
     wrap(scoring, "scoring_run", times, "re-score after promotion")
     orig_writer = training._progress_writer
 

@@ -1,4 +1,5 @@
-"""Listens to annotate's domain events and starts scoring or training."""
+"""Listens to annotate's domain events (starts scoring or training) and to the
+runs' lifecycle (keeps a training run's model version in step with its run)."""
 
 from django.db.models.signals import post_save
 from django.dispatch import receiver
@@ -6,7 +7,13 @@ from django.dispatch import receiver
 from annotate import signals
 from annotate.models import Pipeline, Project
 from models_mgmt.services.scoring import scoring_request
+from models_mgmt.services.training import (
+    training_version_reset_for_retry,
+    training_version_stop,
+)
 from models_mgmt.services.triggers import cron_schedule_sync, on_items_approved
+from runs.models import JobKind, JobStatus
+from runs.signals import run_finished, run_retried
 
 
 @receiver(signals.item_created)
@@ -26,3 +33,21 @@ def check_training_triggers(sender, project_id, item_ids, **kwargs):
 @receiver(post_save, sender=Pipeline)
 def sync_cron_schedule(sender, instance, **kwargs):
     cron_schedule_sync(pipeline=instance)
+
+
+@receiver(run_finished)
+def stop_version_of_ended_training(
+    sender, kind, status, model_version_id, reason, **kwargs
+):
+    """A training run cancelled, reaped or failed: its version ends failed too."""
+    if kind == JobKind.TRAIN and model_version_id and status != JobStatus.SUCCEEDED:
+        training_version_stop(version_id=model_version_id, reason=reason or status)
+
+
+@receiver(run_retried)
+def queue_version_of_retried_training(sender, job, previous, **kwargs):
+    """A retried training run trains the same frozen version again."""
+    if job.kind == JobKind.TRAIN and job.model_version_id:
+        training_version_reset_for_retry(
+            version_id=job.model_version_id, actor=job.created_by
+        )

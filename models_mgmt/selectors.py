@@ -4,7 +4,6 @@ from django.db.models import QuerySet
 from django.http import Http404
 
 from alweb.roles import Perm
-from annotate.models import Job, JobStatus
 from annotate.selectors import project_get_for_user
 from models_mgmt.models import Comparison, Evaluation, ModelVersion
 
@@ -32,20 +31,4 @@ def evaluation_list(*, project) -> QuerySet[Evaluation]:
 def comparison_list(*, project) -> QuerySet[Comparison]:
     return Comparison.objects.filter(project=project).select_related(
         "candidate", "incumbent"
-    )
-
-
-def runs_active(*, project) -> bool:
-    return Job.objects.filter(
-        project=project,
-        kind__in=["train", "score", "evaluate"],
-        status__in=[JobStatus.QUEUED, JobStatus.RUNNING],
-    ).exists()
-
-
-def recent_runs(*, project, limit: int = 10):
-    return list(
-        Job.objects.filter(project=project, kind__in=["train", "score", "evaluate"])[
-            :limit
-        ]
     )

@@ -1,7 +1,7 @@
 """django-q2 entry points: load a row by id, call one service."""
 
 from annotate.models import Project
-from models_mgmt.services import reaper, scoring, training, triggers
+from models_mgmt.services import scoring, training, triggers
 
 
 def run_training(job_id: int) -> None:
@@ -22,7 +22,3 @@ def cron_train(project_id) -> None:
     project = Project.objects.filter(pk=int(project_id)).first()
     if project is not None:
         triggers._start(project, "cron")
-
-
-def reap() -> list[int]:
-    return reaper.reap()

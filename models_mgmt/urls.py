@@ -14,4 +14,14 @@ urlpatterns = [
         views.promote,
         name="promote",
     ),
+    path(
+        "projects/<int:project_id>/runs/<int:run_id>/cancel/",
+        views.run_cancel,
+        name="run-cancel",
+    ),
+    path(
+        "projects/<int:project_id>/runs/<int:run_id>/retry/",
+        views.run_retry,
+        name="run-retry",
+    ),
 ]

@@ -1,8 +1,11 @@
-"""HTML page of a project's models: versions, live training, comparisons, promote."""
+"""HTML page of a project's models: versions, live training, comparisons, promote,
+and the project's background runs with Cancel and Retry."""
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from alweb.roles import Perm
@@ -12,6 +15,8 @@ from annotate.views import project_context
 from models_mgmt import selectors
 from models_mgmt.services.training import training_start
 from models_mgmt.services.versions import best_model, model_version_promote
+from runs import selectors as run_selectors
+from runs import services as run_services
 
 
 @require_http_methods(["GET"])
@@ -23,8 +28,8 @@ def models_page(request, project_id):
     context.update(
         versions=list(selectors.model_version_list(project=project)[:50]),
         comparisons=list(selectors.comparison_list(project=project)[:20]),
-        runs=selectors.recent_runs(project=project),
-        polling=selectors.runs_active(project=project),
+        runs=run_selectors.run_list_recent(project=project),
+        polling=run_selectors.runs_active(project=project),
         best=best_model(project),
     )
     if request.htmx:
@@ -61,3 +66,43 @@ def promote(request, project_id, model_id):
     except ValidationError as exc:
         messages.error(request, "; ".join(exc.messages))
     return redirect("models_mgmt:models", project_id=project.pk)
+
+
+def _back(request, project_id):
+    """Where the form came from (same site only), else the Models page."""
+    target = request.POST.get("next") or ""
+    if url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return redirect(target)
+    return redirect(reverse("models_mgmt:models", args=[project_id]))
+
+
+@require_POST
+def run_cancel(request, project_id, run_id):
+    """Cancel a run (the permission of its kind: train, export or upload)."""
+    job = run_selectors.run_get_for_user(
+        user=request.user, run_id=run_id, act=True, project_id=project_id
+    )
+    try:
+        run_services.run_cancel(job=job, actor=request.user)
+        messages.success(request, f"{job.get_kind_display()} run {job.pk} cancelled.")
+    except Conflict as exc:
+        messages.error(request, exc.message)
+    return _back(request, project_id)
+
+
+@require_POST
+def run_retry(request, project_id, run_id):
+    """Queue a failed or cancelled run again as a new attempt."""
+    job = run_selectors.run_get_for_user(
+        user=request.user, run_id=run_id, act=True, project_id=project_id
+    )
+    try:
+        new = run_services.run_retry(job=job, actor=request.user)
+        messages.success(
+            request, f"{job.get_kind_display()} run {job.pk} queued again as {new.pk}."
+        )
+    except Conflict as exc:
+        messages.error(request, exc.message)
+    return _back(request, project_id)

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Prepare the database and start gunicorn (web) and a qcluster (worker) together.
-# Ctrl-C stops both.
+# Prepare the database and start gunicorn (web) and one qcluster per queue:
+# housekeeping (the default cluster: reaper and schedules), training, and work
+# (scoring, exports, imports, KPI checks). Ctrl-C stops them all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
 HOST="${ALWEB_HOST:-127.0.0.1}"
 PORT="${ALWEB_PORT:-8000}"
+QUEUES=(alweb training work) # Q_CLUSTER_NAME of each qcluster (alweb/settings.py)
 
 $PY manage.py migrate --noinput -v0
 $PY manage.py createcachetable
@@ -18,28 +20,33 @@ fi
 pids=()
 cleanup() {
   trap - INT TERM EXIT
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  # Give both 20 s to finish their current request or task, then stop them hard
-  # (a run cut short is marked failed by the reaper and can be retried).
+  # SIGTERM to each server process only: gunicorn's master and each qcluster's
+  # sentinel stop their own workers (a qcluster whose workers get the signal
+  # too waits forever).
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  # Give them 20 s to finish their current request or task, then stop each
+  # process group hard (a run cut short is marked failed by the reaper and can
+  # be retried).
   for _ in $(seq 20); do
     alive=0
     for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
-    [ "$alive" = 0 ] && return
+    [ "$alive" = 0 ] && break
     sleep 1
   done
-  for pid in "${pids[@]}"; do
-    pkill -KILL -P "$pid" 2>/dev/null || true
-    kill -KILL "$pid" 2>/dev/null || true
-  done
+  for pid in "${pids[@]}"; do kill -KILL -- "-$pid" 2>/dev/null || true; done
 }
 trap cleanup INT TERM EXIT
 
-$PY manage.py qcluster &
-pids+=($!)
-.venv/bin/gunicorn alweb.wsgi:application \
+# Each server in a process group of its own (setsid): Ctrl-C reaches this
+# script only, and the hard stop reaches every process a server started.
+for queue in "${QUEUES[@]}"; do
+  Q_CLUSTER_NAME="$queue" setsid $PY manage.py qcluster &
+  pids+=($!)
+done
+setsid .venv/bin/gunicorn alweb.wsgi:application \
   --bind "$HOST:$PORT" \
   --workers "${ALWEB_WEB_WORKERS:-2}" --threads "${ALWEB_WEB_THREADS:-4}" \
   --timeout 120 --access-logfile - &
 pids+=($!)
-echo "alweb is running on http://$HOST:$PORT/ (Ctrl-C stops web and worker)"
+echo "alweb is running on http://$HOST:$PORT/ with queues ${QUEUES[*]} (Ctrl-C stops all)"
 wait -n "${pids[@]}"

@@ -183,10 +183,12 @@ def test_label_review_and_upload_flow_and_its_images_work_without_network(client
         assert image.status_code == 200 and b"".join(image.streaming_content)
 
     client.login(username="annotator", password="alweb-demo")
-    page = client.get(reverse("annotate:label", args=[project.pk]))
+    label_url = reverse("annotate:label", args=[project.pk])
+    assert client.post(label_url).status_code == 302  # the claim is a POST
+    page = client.get(label_url)
     assert page.status_code == 200
     task = page.context["page_config"]["task"]
-    assert task is not None, "the label page claimed nothing"
+    assert task is not None, "the label page shows no claimed task"
     image = client.get(task["item"]["image_url"])
     assert image.status_code == 200 and b"".join(image.streaming_content)
     box = {"kind": "box", "label": DEMO_LABELS[0], "bbox": [2, 2, 20, 20]}
@@ -199,7 +201,9 @@ def test_label_review_and_upload_flow_and_its_images_work_without_network(client
     assert Item.objects.get(pk=task["item"]["id"]).status == ItemStatus.REVIEW
 
     client.login(username="reviewer", password="alweb-demo")
-    page = client.get(reverse("annotate:review", args=[project.pk]))
+    review_url = reverse("annotate:review", args=[project.pk])
+    assert client.post(review_url).status_code == 302
+    page = client.get(review_url)
     assert page.status_code == 200
     review = page.context["page_config"]["task"]
     assert review is not None and review["item"]["id"] == task["item"]["id"]

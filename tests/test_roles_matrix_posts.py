@@ -259,6 +259,46 @@ class ReleaseClaim:
         return state.status == "released"
 
 
+class RunAction:
+    """Cancel or retry an export run (the permission of its kind: EXPORT;
+    training runs are covered in tests/runs/test_runs_api.py)."""
+
+    ok = 302
+
+    def __init__(self, route, status):
+        self.route, self.status = route, status
+
+    def setup(self, ctx, n):
+        from runs.models import Job
+
+        # One active run per kind: end what an earlier attempt left queued.
+        Job.objects.filter(
+            project=ctx.project, kind="export", status__in=["queued", "running"]
+        ).update(status="cancelled")
+        return Job.objects.create(
+            project=ctx.project,
+            kind="export",
+            status=self.status,
+            task="annotate.tasks.export_run",
+            queue="work",
+            params={"format": "coco"},
+        )
+
+    def url(self, ctx, state):
+        return reverse(self.route, args=[ctx.project.pk, state.pk])
+
+    def data(self, ctx, state):
+        return {}
+
+    def happened(self, ctx, state, user):
+        from runs.models import Job
+
+        state.refresh_from_db()
+        if self.route.endswith("cancel"):
+            return state.status == "cancelled"
+        return Job.objects.filter(retry_of=state).exists()
+
+
 # route -> (permission, or None for any signed-in user; its actions)
 FORM_POSTS = {
     "annotate:project-list": (None, {"create": CreateProject()}),
@@ -282,6 +322,14 @@ FORM_POSTS = {
         {"claim": Claim("annotate:review", "review", "review")},
     ),
     "annotate:task-release": (Perm.ASSIGN_TASKS, {"release": ReleaseClaim()}),
+    "models_mgmt:run-cancel": (
+        Perm.EXPORT,
+        {"cancel": RunAction("models_mgmt:run-cancel", "queued")},
+    ),
+    "models_mgmt:run-retry": (
+        Perm.EXPORT,
+        {"retry": RunAction("models_mgmt:run-retry", "failed")},
+    ),
 }
 CASES = [(route, name) for route, (_, acts) in FORM_POSTS.items() for name in acts]
 

@@ -18,8 +18,9 @@ from rest_framework.views import APIView
 from alweb.api import SafeJSONParser, project_for
 from alweb.roles import Perm
 from annotate.api.items import PayloadTooLarge
-from annotate.models import Job, JobKind, JobStatus
 from annotate.services import exports, imports
+from runs.models import Job, JobKind, JobStatus
+from runs.selectors import run_get
 
 OBJ = OpenApiTypes.OBJECT
 BIN = OpenApiTypes.BINARY
@@ -33,6 +34,7 @@ def _job_as_dict(request, job: Job) -> dict:
         "status": job.status,
         "progress": job.progress,
         "error": job.error,
+        "attempt": job.attempt,
         "status_url": request.build_absolute_uri(
             reverse("api-export-job", args=[job.project_id, job.pk])
         ),
@@ -112,10 +114,7 @@ class ExportApi(APIView):
 
 
 def _export_job(project, job_id) -> Job:
-    try:
-        return Job.objects.get(project=project, kind=JobKind.EXPORT, pk=int(job_id))
-    except (Job.DoesNotExist, ValueError, OverflowError):
-        raise Http404("no such export") from None
+    return run_get(project=project, kind=JobKind.EXPORT, run_id=job_id)
 
 
 class ExportJobApi(APIView):

@@ -1,10 +1,9 @@
-"""Domain errors raised by services and mapped to HTTP codes by the views."""
+"""Domain errors raised by services and mapped to HTTP codes by the views.
 
+Conflict lives in runs (the base app every app may import) so that runs' own
+services raise the same class; it is re-exported here for annotate's callers.
+"""
 
-class Conflict(Exception):
-    """State changed under the caller: lease lost, stale version, done (409)."""
+from runs.errors import Conflict
 
-    def __init__(self, message: str, **extra):
-        super().__init__(message)
-        self.message = message
-        self.extra = extra
+__all__ = ["Conflict"]

@@ -1,5 +1,11 @@
 """Exports of ground truth: COCO JSON (streamed) and a YOLO dataset zip; background
-export runs for large projects (Job kind export)."""
+export runs for large projects (runs.Job kind export).
+
+Rows are read in keyset chunks that are fetched whole before anything else
+happens: no read cursor stays open while a heartbeat writes (SQLite answers a
+write from a stale read snapshot with "database is locked" at once) or while a
+slow client downloads the stream.
+"""
 
 import json
 import logging
@@ -7,28 +13,31 @@ import re
 import shutil
 import tempfile
 import uuid
+from array import array
 from collections.abc import Callable, Iterator
 
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
-from django.db import transaction
 
-from annotate.models import (
-    Annotation,
-    Item,
-    ItemStatus,
-    Job,
-    JobKind,
-    JobStatus,
-    Project,
-)
-from annotate.services import jobs
+from annotate.models import Annotation, Item, ItemStatus, Project
 from ml.geometry import box_to_points, polygon_bbox, to_yolo_box, to_yolo_polygon
+from runs import queues
+from runs.errors import RunStopped
+from runs.models import Job, JobKind, JobStatus
+from runs.selectors import run_get
+from runs.services import (
+    run_claim,
+    run_create,
+    run_enqueue,
+    run_finish,
+    run_heartbeat_or_stop,
+)
 
 logger = logging.getLogger(__name__)
 
 EXPORT_FORMATS = ("coco", "yolo")
+ITEM_CHUNK = 1000  # items per read; their annotations are read next, also whole
 EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "BMP": "bmp"}
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 Progress = Callable[[float], None]
@@ -52,19 +61,26 @@ def coco_file_name(item_id: int, original_name: str, image_format: str) -> str:
     return name
 
 
-def _ground_truth_items(project: Project):
-    return (
-        Item.objects.filter(project=project, status=ItemStatus.DONE)
-        .order_by("id")
-        .values_list(
-            "id", "original_name", "width", "height", "split", "image_format", "file"
-        )
-    )
+def _ground_truth_item_chunks(project: Project) -> Iterator[list[tuple]]:
+    """Ground-truth items in id order as lists of ITEM_CHUNK rows (id, name, width,
+    height, split, format, file); each list is fetched whole (keyset on id)."""
+    rows = Item.objects.filter(project=project, status=ItemStatus.DONE).order_by("id")
+    fields = ("id", "original_name", "width", "height", "split", "image_format")
+    last = 0
+    while True:
+        chunk = list(rows.filter(id__gt=last).values_list(*fields, "file")[:ITEM_CHUNK])
+        if not chunk:
+            return
+        yield chunk
+        if len(chunk) < ITEM_CHUNK:
+            return
+        last = chunk[-1][0]
 
 
-def _ground_truth_annotations(project: Project):
-    return (
-        Annotation.objects.filter(item__project=project, item__status=ItemStatus.DONE)
+def _annotations_of(item_ids) -> list[tuple]:
+    """(item_id, kind, label, geometry, area) of these items, in (item, id) order."""
+    return list(
+        Annotation.objects.filter(item_id__in=list(item_ids))
         .order_by("item_id", "id")
         .values_list("item_id", "kind", "label", "geometry", "area")
     )
@@ -73,10 +89,13 @@ def _ground_truth_annotations(project: Project):
 def coco_chunks(*, project: Project, progress: Progress | None = None) -> Iterator[str]:
     """The COCO document of the project's ground truth as text chunks.
 
-    Memory stays bounded: rows are read with server-side iterators and written one
-    by one. Annotation ids are renumbered 1..N in (image, shape) order so that an
-    export -> import -> export round trip is byte-identical. Images carry their
-    split and size; boxes have an empty segmentation, polygons one ring.
+    Memory stays bounded: rows are read ITEM_CHUNK items at a time (the image ids
+    written are kept as 8-byte integers, so the annotations written are exactly
+    those of the images listed) and written one by one. Annotation ids are
+    renumbered 1..N in (image, shape) order so that an export -> import -> export
+    round trip is byte-identical. Images carry their split and size; boxes have
+    an empty segmentation, polygons one ring. `progress` is called between chunks,
+    never while a read is open.
     """
     labels = list(project.labels)
     category_ids = {name: i + 1 for i, name in enumerate(labels)}
@@ -93,53 +112,53 @@ def coco_chunks(*, project: Project, progress: Progress | None = None) -> Iterat
     }
     yield json.dumps(head)[:-1] + ', "images": ['
     total_items = max(1, export_item_count(project=project))
-    for n, (pk, name, width, height, split, fmt, _file) in enumerate(
-        _ground_truth_items(project).iterator(chunk_size=2000)
-    ):
-        image = {
-            "id": pk,
-            "file_name": coco_file_name(pk, name, fmt),
-            "width": width,
-            "height": height,
-            "split": split,
-        }
-        yield ("," if n else "") + json.dumps(image)
-        if progress and n % 2000 == 0:
-            progress(0.3 * n / total_items)
+    written = array("q")
+    for chunk in _ground_truth_item_chunks(project):
+        parts = []
+        for pk, name, width, height, split, fmt, _file in chunk:
+            image = {
+                "id": pk,
+                "file_name": coco_file_name(pk, name, fmt),
+                "width": width,
+                "height": height,
+                "split": split,
+            }
+            parts.append(("," if written else "") + json.dumps(image))
+            written.append(pk)
+        yield "".join(parts)
+        if progress:
+            progress(0.3 * len(written) / total_items)
     yield '], "annotations": ['
-    total = max(
-        1,
-        Annotation.objects.filter(
-            item__project=project, item__status=ItemStatus.DONE
-        ).count(),
-    )
     n = 0
-    for item_id, kind, label, geometry, area in _ground_truth_annotations(
-        project
-    ).iterator(chunk_size=5000):
-        category = category_ids.get(label)
-        if category is None:
-            continue
-        if kind == "polygon":
-            points = geometry.get("points") or []
-            bbox = list(polygon_bbox(points)) if points else [0, 0, 0, 0]
-            segmentation = [[c for point in points for c in point]]
-        else:
-            bbox = list(geometry.get("bbox") or [0, 0, 0, 0])
-            segmentation = []
-        n += 1
-        record = {
-            "id": n,
-            "image_id": item_id,
-            "category_id": category,
-            "bbox": bbox,
-            "area": area,
-            "segmentation": segmentation,
-            "iscrowd": 0,
-        }
-        yield ("," if n > 1 else "") + json.dumps(record)
-        if progress and n % 10000 == 0:
-            progress(0.3 + 0.7 * n / total)
+    for start in range(0, len(written), ITEM_CHUNK):
+        parts = []
+        for item_id, kind, label, geometry, area in _annotations_of(
+            written[start : start + ITEM_CHUNK]
+        ):
+            category = category_ids.get(label)
+            if category is None:
+                continue
+            if kind == "polygon":
+                points = geometry.get("points") or []
+                bbox = list(polygon_bbox(points)) if points else [0, 0, 0, 0]
+                segmentation = [[c for point in points for c in point]]
+            else:
+                bbox = list(geometry.get("bbox") or [0, 0, 0, 0])
+                segmentation = []
+            n += 1
+            record = {
+                "id": n,
+                "image_id": item_id,
+                "category_id": category,
+                "bbox": bbox,
+                "area": area,
+                "segmentation": segmentation,
+                "iscrowd": 0,
+            }
+            parts.append(("," if n > 1 else "") + json.dumps(record))
+        yield "".join(parts)
+        if progress:
+            progress(0.3 + 0.7 * min(1.0, (start + ITEM_CHUNK) / len(written)))
     yield "]}\n"
 
 
@@ -180,37 +199,36 @@ def yolo_write(*, project: Project, fileobj, progress: Progress | None = None) -
     segment = "polygon" in project.kinds
     storage = Item._meta.get_field("file").storage
     total = max(1, export_item_count(project=project))
-    written = missing = 0
-    annotations = _ground_truth_annotations(project).iterator(chunk_size=5000)
-    pending = next(annotations, None)
+    written = missing = seen = 0
     with zipfile.ZipFile(fileobj, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        for n, (pk, name, width, height, split, fmt, file_name) in enumerate(
-            _ground_truth_items(project).iterator(chunk_size=2000)
-        ):
-            shapes = []
-            while pending is not None and pending[0] <= pk:
-                if pending[0] == pk:
-                    shapes.append(pending[1:4])
-                pending = next(annotations, None)
-            stem = _UNSAFE.sub("_", name.rsplit(".", 1)[0])[:40].strip("_")
-            base = f"{pk:08d}_{stem}" if stem else f"{pk:08d}"
-            split = split or "train"
-            try:
-                with (
-                    storage.open(file_name, "rb") as src,
-                    zf.open(
-                        f"images/{split}/{base}.{EXTENSIONS.get(fmt, 'bin')}", "w"
-                    ) as dst,
-                ):
-                    shutil.copyfileobj(src, dst, 1024 * 1024)
-            except (OSError, ValueError):
-                missing += 1
-                continue
-            text = "\n".join(_yolo_lines(shapes, labels, width, height, segment))
-            zf.writestr(f"labels/{split}/{base}.txt", text + "\n" if text else "")
-            written += 1
-            if progress and n % 500 == 0:
-                progress(n / total)
+        for chunk in _ground_truth_item_chunks(project):
+            shapes_of: dict[int, list] = {}
+            for item_id, kind, label, geometry, _area in _annotations_of(
+                row[0] for row in chunk
+            ):
+                shapes_of.setdefault(item_id, []).append((kind, label, geometry))
+            for pk, name, width, height, split, fmt, file_name in chunk:
+                stem = _UNSAFE.sub("_", name.rsplit(".", 1)[0])[:40].strip("_")
+                base = f"{pk:08d}_{stem}" if stem else f"{pk:08d}"
+                split = split or "train"
+                try:
+                    with (
+                        storage.open(file_name, "rb") as src,
+                        zf.open(
+                            f"images/{split}/{base}.{EXTENSIONS.get(fmt, 'bin')}", "w"
+                        ) as dst,
+                    ):
+                        shutil.copyfileobj(src, dst, 1024 * 1024)
+                except (OSError, ValueError):
+                    missing += 1
+                    continue
+                shapes = shapes_of.get(pk, [])
+                text = "\n".join(_yolo_lines(shapes, labels, width, height, segment))
+                zf.writestr(f"labels/{split}/{base}.txt", text + "\n" if text else "")
+                written += 1
+            seen += len(chunk)
+            if progress:
+                progress(seen / total)
         lines = [f"# alweb export of project {project.pk}"]
         if missing:
             lines.append(f"# {missing} images missing on disk were left out")
@@ -229,29 +247,34 @@ def yolo_write(*, project: Project, fileobj, progress: Progress | None = None) -
 
 
 def export_start(*, project: Project, actor, fmt: str) -> Job:
-    """Queue a background export (Job kind export). Raises Conflict while another
-    export of the project is queued or running. Enqueues after commit."""
-    from django_q.tasks import async_task
-
-    job = jobs.job_create(
-        project=project, kind=JobKind.EXPORT, actor=actor, params={"format": fmt}
+    """Queue a background export (runs.Job kind export, on the work queue). Raises
+    Conflict while another export of the project is queued or running. Enqueues
+    after commit."""
+    job = run_create(
+        project=project,
+        kind=JobKind.EXPORT,
+        task="annotate.tasks.export_run",
+        queue=queues.WORK,
+        actor=actor,
+        params={"format": fmt},
     )
-    transaction.on_commit(lambda: async_task("annotate.tasks.export_run", job.pk))
+    run_enqueue(job=job)
     return job
 
 
 def export_job_run(*, job_id: int) -> None:
     """Run a queued export once: write the file to a temporary file, then store it
     under exports/ and record it in the job's result. A failure marks the job failed
-    with the reason; no partial file is ever offered (the result names a file only
-    once it is complete)."""
-    if not jobs.job_claim(job_id):
+    with the reason; a cancelled job stops at its next heartbeat (between chunks);
+    no partial file is ever offered (the result names a file only once it is
+    complete)."""
+    if not run_claim(job_id):
         return
-    job = Job.objects.select_related("project").get(pk=job_id)
+    job = run_get(run_id=job_id)
     fmt = job.params.get("format")
 
     def progress(value: float) -> None:
-        jobs.job_heartbeat(job_id, progress=value)
+        run_heartbeat_or_stop(job_id, progress=value)
 
     stored = None
     try:
@@ -269,19 +292,27 @@ def export_job_run(*, job_id: int) -> None:
             stored = default_storage.save(
                 f"exports/{job.project_id}/{uuid.uuid4().hex}.{ext}", File(tmp)
             )
+    except RunStopped:
+        logger.info("export run %s stopped: cancelled or reaped", job_id)
+        return
     except Exception as exc:  # noqa: BLE001 - the job row records any failure
-        logger.exception("export job %s failed", job_id)
+        logger.exception("export run %s failed", job_id)
         if stored:
             default_storage.delete(stored)
-        jobs.job_finish(job_id, status=JobStatus.FAILED, error=str(exc) or repr(exc))
+        run_finish(job_id, status=JobStatus.FAILED, error=str(exc) or repr(exc))
         return
-    if not jobs.job_finish(
-        job_id,
-        status=JobStatus.SUCCEEDED,
-        result={
-            "file": stored,
-            "format": fmt,
-            "filename": f"project-{job.project_id}.{ext}",
-        },
-    ):
+    try:
+        finished = run_finish(
+            job_id,
+            status=JobStatus.SUCCEEDED,
+            result={
+                "file": stored,
+                "format": fmt,
+                "filename": f"project-{job.project_id}.{ext}",
+            },
+        )
+    except BaseException:
+        default_storage.delete(stored)  # the reaper fails the run: offer nothing
+        raise
+    if not finished:
         default_storage.delete(stored)  # cancelled or reaped meanwhile

@@ -12,14 +12,10 @@ from annotate.models import (
     AnnotationSource,
     Item,
     ItemStatus,
-    Job,
-    JobKind,
-    JobStatus,
     Pipeline,
     Project,
 )
 from annotate.services.errors import Conflict
-from annotate.services.jobs import job_claim, job_create, job_finish, job_heartbeat
 from ml import config as ml_config
 from ml import selection
 from ml.embeddings import pixel_embedding
@@ -28,6 +24,18 @@ from ml.uncertainty import image_uncertainty
 from models_mgmt.models import ModelVersion
 from models_mgmt.services.backend import get_backend
 from models_mgmt.services.versions import best_model
+from runs import queues
+from runs.db import retry_busy
+from runs.errors import RunStopped
+from runs.models import Job, JobKind, JobStatus
+from runs.selectors import run_get
+from runs.services import (
+    run_claim,
+    run_create,
+    run_enqueue,
+    run_finish,
+    run_heartbeat_or_stop,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -41,17 +49,14 @@ def scoring_request(*, project: Project, actor=None) -> Job | None:
     """
     try:
         with transaction.atomic():
-            job = job_create(project=project, kind=JobKind.SCORE, actor=actor)
-            from django_q.tasks import async_task
-
-            transaction.on_commit(
-                lambda: async_task(
-                    "models_mgmt.tasks.run_scoring",
-                    job.pk,
-                    task_name=f"score-{job.pk}",
-                    group="scoring",
-                )
+            job = run_create(
+                project=project,
+                kind=JobKind.SCORE,
+                task="models_mgmt.tasks.run_scoring",
+                queue=queues.WORK,
+                actor=actor,
             )
+            run_enqueue(job=job)
             return job
     except Conflict:
         return None
@@ -66,19 +71,24 @@ def _pending_items(project: Project, model: ModelVersion | None):
 
 
 def scoring_run(job_id: int) -> None:
-    """Worker side of a scoring run; idempotent. Ends succeeded or failed."""
-    if not job_claim(job_id):
+    """Worker side of a scoring run; idempotent. Ends succeeded or failed; a
+    cancelled or reaped run stops at its next heartbeat (after a batch)."""
+    if not run_claim(job_id):
         return
-    job = Job.objects.select_related("project").get(pk=job_id)
+    job = run_get(run_id=job_id)
     try:
         scored = _score_project(job)
         prioritise_project(project=job.project)
-        job_finish(job_id, status=JobStatus.SUCCEEDED, result={"scored": scored})
+    except RunStopped:
+        logger.info("scoring run %s stopped: cancelled or reaped", job_id)
+        return
     except Exception as exc:  # visible failure, never stuck "running"
         logger.exception("scoring job %s failed", job_id)
-        job_finish(
+        run_finish(
             job_id, status=JobStatus.FAILED, error=f"{type(exc).__name__}: {exc}"
         )
+        return
+    run_finish(job_id, status=JobStatus.SUCCEEDED, result={"scored": scored})
 
 
 def _score_project(job: Job) -> int:
@@ -104,19 +114,18 @@ def _score_project(job: Job) -> int:
             else:
                 _store_scores(project, model, chunk, predictions)
             done += len(chunk)
-            if not job_heartbeat(
+            run_heartbeat_or_stop(
                 job.pk,
                 progress=0.95 * done / max(total, 1),
                 message=f"{done}/{total} items",
-            ):
-                return done  # cancelled or reaped
+            )
 
 
 def _embed_cold(items: list[Item]) -> None:
     """Before any model: cheap pixel embeddings for the diversity cold start."""
     for item in items:
         item.embedding = list(pixel_embedding(item.file.path))
-    Item.objects.bulk_update(items, ["embedding"])
+    retry_busy(lambda: Item.objects.bulk_update(items, ["embedding"]))
 
 
 def _predicted_chunks(
@@ -163,7 +172,9 @@ def _store_scores(
         item.scored_by = model.pk
         item.scored_at = now
         new_annotations.extend(_pre_annotations(project, model, item, pred.detections))
-    with transaction.atomic():
+
+    @transaction.atomic
+    def write() -> None:
         # Only items still unlabelled get new pre-annotations; claimed ones are left.
         ids = set(
             Item.objects.filter(
@@ -173,11 +184,16 @@ def _store_scores(
         Annotation.objects.filter(
             item_id__in=ids, source=AnnotationSource.MODEL
         ).delete()
-        Annotation.objects.bulk_create([a for a in new_annotations if a.item_id in ids])
+        fresh = [a for a in new_annotations if a.item_id in ids]
+        for annotation in fresh:  # ids of a rolled-back attempt are not taken
+            annotation.pk = None
+        Annotation.objects.bulk_create(fresh)
         Item.objects.bulk_update(
             [i for i in items if i.pk in ids],
             ["uncertainty", "embedding", "scored_by", "scored_at"],
         )
+
+    retry_busy(write)
 
 
 def _pre_annotations(project, model, item, detections) -> list[Annotation]:
@@ -281,5 +297,5 @@ def prioritise_project(*, project: Project) -> int:
         logger.warning("strategy %s failed; falling back to random", strategy)
         priorities = selection.prioritise("random", candidates, {}, pipeline.split_seed)
     items = [Item(pk=pk, priority=float(p)) for pk, p in priorities.items()]
-    Item.objects.bulk_update(items, ["priority"], batch_size=2000)
+    retry_busy(lambda: Item.objects.bulk_update(items, ["priority"], batch_size=2000))
     return len(items)

@@ -7,18 +7,23 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.files import File
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from annotate.models import Item, ItemStatus, Job, JobKind, JobStatus, Pipeline, Project
+from annotate.models import Item, ItemStatus, Pipeline, Project
 from annotate.services.errors import Conflict
 from annotate.services.events import event_log
-from annotate.services.jobs import job_claim, job_create, job_finish, job_heartbeat
 from ml import config as ml_config
 from ml.comparison import compare
 from ml.datasets import write_yolo_dataset
 from ml.training import TrainingCancelled, TrainProgress
-from models_mgmt.models import Comparison, Evaluation, ModelStatus, ModelVersion
+from models_mgmt.models import (
+    ACTIVE_MODEL_STATUSES,
+    Comparison,
+    Evaluation,
+    ModelStatus,
+    ModelVersion,
+)
 from models_mgmt.services.backend import get_backend
 from models_mgmt.services.data import ground_truth_images, run_dir
 from models_mgmt.services.versions import (
@@ -27,8 +32,22 @@ from models_mgmt.services.versions import (
     model_version_promote,
     next_number,
 )
+from runs import queues
+from runs.db import retry_busy
+from runs.models import Job, JobKind, JobStatus
+from runs.selectors import run_get
+from runs.services import (
+    run_claim,
+    run_create,
+    run_enqueue,
+    run_finish,
+    run_heartbeat,
+)
 
 logger = logging.getLogger(__name__)
+# The cancel hook polls the run's row (a heartbeat) at most this often, so a
+# cancelled training stops within a few seconds and beats keep the reaper away.
+CANCEL_POLL_SECONDS = 2.0
 
 
 def _split_ids(project: Project, split: str) -> list[int]:
@@ -69,24 +88,35 @@ def training_start(
     raw.setdefault("device", settings.ALWEB_ML_DEVICE)
     cfg = ml_config.validate_model_config(raw)
     number = next_number(project)
-    job = job_create(
-        project=project, kind=JobKind.TRAIN, actor=actor, params={"trigger": trigger}
-    )
-    version = ModelVersion.objects.create(
+    try:
+        with transaction.atomic():
+            version = ModelVersion.objects.create(
+                project=project,
+                number=number,
+                name=f"v{number}",
+                parent=parent,
+                architecture=cfg["architecture"],
+                task=ml_config.architecture_task(cfg["architecture"]),
+                config=cfg,
+                class_names=list(project.labels),
+                train_item_ids=train_ids,
+                val_item_ids=_split_ids(project, "val"),
+                epochs=cfg["epochs"],
+                created_by=actor
+                if actor is not None and actor.is_authenticated
+                else None,
+            )
+    except IntegrityError:  # another version is queued or training
+        raise Conflict("a training run is already active for this project") from None
+    job = run_create(
         project=project,
-        number=number,
-        name=f"v{number}",
-        parent=parent,
-        architecture=cfg["architecture"],
-        task=ml_config.architecture_task(cfg["architecture"]),
-        config=cfg,
-        class_names=list(project.labels),
-        train_item_ids=train_ids,
-        val_item_ids=_split_ids(project, "val"),
-        epochs=cfg["epochs"],
-        created_by=actor if actor is not None and actor.is_authenticated else None,
+        kind=JobKind.TRAIN,
+        task="models_mgmt.tasks.run_training",
+        queue=queues.TRAINING,
+        actor=actor,
+        params={"trigger": trigger},
+        model_version_id=version.pk,
     )
-    Job.objects.filter(pk=job.pk).update(model_version_id=version.pk)
     event_log(
         project_id=project.pk,
         actor=actor,
@@ -94,29 +124,82 @@ def training_start(
         model=version.pk,
         trigger=trigger,
     )
-    from django_q.tasks import async_task
+    run_enqueue(job=job)
+    return version
 
-    transaction.on_commit(
-        lambda: async_task(
-            "models_mgmt.tasks.run_training",
-            job.pk,
-            task_name=f"train-{version.pk}",
-            group="training",
+
+def training_version_stop(*, version_id: int, reason: str) -> bool:
+    """Mark a queued, training or evaluating version failed with `reason` (its run
+    was cancelled, reaped or failed). True when it changed; finished ones stay."""
+    return bool(
+        ModelVersion.objects.filter(
+            pk=version_id, status__in=ACTIVE_MODEL_STATUSES
+        ).update(
+            status=ModelStatus.FAILED,
+            error=reason or "failed",
+            finished_at=timezone.now(),
         )
     )
+
+
+def training_version_reset_for_retry(*, version_id: int, actor=None) -> ModelVersion:
+    """Put a failed version back to queued for a new run attempt: the same frozen
+    train/val ids, configuration and parent; progress, metrics, log, weights and
+    its own evaluations of the failed attempt are dropped.
+
+    Raises Conflict when the version is gone, did not fail (a done version is
+    not trained again), or another version of the project is training."""
+    version = ModelVersion.objects.filter(pk=version_id).first()
+    if version is None:
+        raise Conflict("the model version of this run no longer exists")
+    if version.status != ModelStatus.FAILED:
+        raise Conflict(f"model version {version.name} is {version.status}: not failed")
+    old_weights = version.weights.name
+    try:
+        with transaction.atomic():
+            ModelVersion.objects.filter(pk=version.pk).update(
+                status=ModelStatus.QUEUED,
+                progress=0.0,
+                epoch=0,
+                losses={},
+                eta_seconds=None,
+                metrics={},
+                error="",
+                log="",
+                weights="",
+                started_at=None,
+                finished_at=None,
+            )
+    except IntegrityError:  # model_one_active_training_per_project
+        raise Conflict("another model version of this project is training") from None
+    Evaluation.objects.filter(model_version=version).delete()
+    if old_weights:
+        storage = version.weights.storage
+        transaction.on_commit(lambda: storage.delete(old_weights))
+    event_log(
+        project_id=version.project_id,
+        actor=actor,
+        verb="training_retried",
+        model=version.pk,
+    )
+    version.refresh_from_db()
     return version
 
 
 def _progress_writer(job_id: int, version_id: int):
     def report(progress: TrainProgress) -> None:
-        ModelVersion.objects.filter(pk=version_id).update(
-            epoch=progress.epoch,
-            epochs=progress.epochs,
-            progress=progress.fraction * 0.9,
-            losses={**progress.losses, **progress.metrics},
-            eta_seconds=progress.eta_seconds,
+        retry_busy(
+            lambda: ModelVersion.objects.filter(
+                pk=version_id, status=ModelStatus.TRAINING
+            ).update(
+                epoch=progress.epoch,
+                epochs=progress.epochs,
+                progress=progress.fraction * 0.9,
+                losses={**progress.losses, **progress.metrics},
+                eta_seconds=progress.eta_seconds,
+            )
         )
-        job_heartbeat(
+        run_heartbeat(
             job_id,
             progress=progress.fraction * 0.9,
             message=f"epoch {progress.epoch}/{progress.epochs}",
@@ -125,37 +208,52 @@ def _progress_writer(job_id: int, version_id: int):
     return report
 
 
+def _move(version: ModelVersion, frm: str, to: str, **values) -> None:
+    """Conditional status change of the version; TrainingCancelled when it is not
+    in `frm` any more (its run was cancelled or reaped: it is failed already)."""
+    moved = retry_busy(
+        lambda: ModelVersion.objects.filter(pk=version.pk, status=frm).update(
+            status=to, **values
+        )
+    )
+    if not moved:
+        raise TrainingCancelled()
+
+
 def training_run(job_id: int) -> None:
     """Worker side of a training run; idempotent (a re-delivered job is a no-op).
 
     Ends with the version `done` (evaluated, compared, maybe promoted) or `failed`
-    with the error, and the job in a terminal state.
+    with the error (or "cancelled"), and the job in a terminal state. A cancelled
+    or reaped job stops at its next heartbeat and changes the version no more.
     """
-    if not job_claim(job_id):
+    if not run_claim(job_id):
         logger.info("training job %s is not queued any more; skipping", job_id)
         return
-    job = Job.objects.get(pk=job_id)
+    job = run_get(run_id=job_id)
     version = ModelVersion.objects.select_related("parent", "project").get(
         pk=job.model_version_id
     )
     try:
         _train_and_evaluate(job, version)
     except TrainingCancelled:
-        ModelVersion.objects.filter(pk=version.pk).update(
-            status=ModelStatus.FAILED, error="cancelled", finished_at=timezone.now()
-        )
-        job_finish(job_id, status=JobStatus.CANCELLED, error="cancelled")
+        logger.info("training job %s stopped: cancelled or reaped", job_id)
+        run_finish(job_id, status=JobStatus.CANCELLED, error="cancelled")
     except Exception as exc:  # the run must end visibly failed, never stuck
         logger.exception("training of model version %s failed", version.pk)
-        ModelVersion.objects.filter(pk=version.pk).update(
-            status=ModelStatus.FAILED,
-            error=f"{type(exc).__name__}: {exc}",
-            log=traceback.format_exc()[-20000:],
-            finished_at=timezone.now(),
+        error = f"{type(exc).__name__}: {exc}"
+        log = traceback.format_exc()[-20000:]
+        retry_busy(
+            lambda: ModelVersion.objects.filter(
+                pk=version.pk, status__in=ACTIVE_MODEL_STATUSES
+            ).update(
+                status=ModelStatus.FAILED,
+                error=error,
+                log=log,
+                finished_at=timezone.now(),
+            )
         )
-        job_finish(
-            job_id, status=JobStatus.FAILED, error=f"{type(exc).__name__}: {exc}"
-        )
+        run_finish(job_id, status=JobStatus.FAILED, error=error)
 
 
 def _base_source(version: ModelVersion) -> str | Path:
@@ -167,8 +265,12 @@ def _base_source(version: ModelVersion) -> str | Path:
 
 def _train_and_evaluate(job: Job, version: ModelVersion) -> None:
     backend = get_backend()
-    ModelVersion.objects.filter(pk=version.pk).update(
-        status=ModelStatus.TRAINING, started_at=timezone.now(), error=""
+    _move(
+        version,
+        ModelStatus.QUEUED,
+        ModelStatus.TRAINING,
+        started_at=timezone.now(),
+        error="",
     )
     workdir = run_dir("model", version.pk)
     split_of = {i: "train" for i in version.train_item_ids}
@@ -185,13 +287,13 @@ def _train_and_evaluate(job: Job, version: ModelVersion) -> None:
     last_beat = [0.0]
 
     def cancelled() -> bool:
-        # Polled after every batch: beat at most every 10 s so the reaper sees a
-        # live worker even in long epochs; a cancelled or reaped job stops.
+        # Polled after every batch: beat every CANCEL_POLL_SECONDS so the reaper
+        # sees a live worker even in long epochs; a cancelled or reaped job stops.
         now = time.monotonic()
-        if now - last_beat[0] < 10:
+        if now - last_beat[0] < CANCEL_POLL_SECONDS:
             return False
         last_beat[0] = now
-        return not job_heartbeat(job.pk)
+        return not run_heartbeat(job.pk)
 
     result = backend.train(
         data_yaml,
@@ -203,14 +305,17 @@ def _train_and_evaluate(job: Job, version: ModelVersion) -> None:
     )
     with open(result.weights_path, "rb") as fh:
         version.weights.save(f"v{version.number}.pt", File(fh), save=False)
-    ModelVersion.objects.filter(pk=version.pk).update(
+    _move(
+        version,
+        ModelStatus.TRAINING,
+        ModelStatus.EVALUATING,
         weights=version.weights.name,
-        status=ModelStatus.EVALUATING,
         progress=0.9,
         log=result.log[-200000:],
         metrics={"train": result.metrics},
     )
-    job_heartbeat(job.pk, progress=0.92, message="evaluating")
+    if not run_heartbeat(job.pk, progress=0.92, message="evaluating"):
+        raise TrainingCancelled()
     version.refresh_from_db()
     _evaluate_compare_promote(job, version)
 
@@ -252,6 +357,8 @@ def _evaluate_compare_promote(job: Job, version: ModelVersion) -> None:
         test_ids, basis = list(version.val_item_ids or version.train_item_ids), "val"
     incumbent = best_model(project)
     cand_eval = evaluate_on_test(version, test_ids)
+    if not run_heartbeat(job.pk, progress=0.95, message="evaluating the incumbent"):
+        raise TrainingCancelled()
     inc_eval = evaluate_on_test(incumbent, test_ids) if incumbent else None
     pipeline = Pipeline.objects.get(project=project)
     cfg = ml_config.validate_comparison_config(pipeline.comparison_config or {})
@@ -259,7 +366,17 @@ def _evaluate_compare_promote(job: Job, version: ModelVersion) -> None:
     reason = decision.reason + (
         "" if basis == "test" else " (no test items yet: compared on validation items)"
     )
-    with transaction.atomic():
+
+    @transaction.atomic
+    def conclude() -> None:
+        # The run ends first: when it was cancelled or reaped meanwhile, nothing
+        # below happens (the version stays failed, nothing is promoted).
+        if not run_finish(
+            job.pk,
+            status=JobStatus.SUCCEEDED,
+            result={"model_version": version.pk, "promoted": decision.promote},
+        ):
+            raise TrainingCancelled()
         comparison = Comparison.objects.create(
             project=project,
             candidate=version,
@@ -273,8 +390,10 @@ def _evaluate_compare_promote(job: Job, version: ModelVersion) -> None:
             reason=reason,
             test_item_ids=test_ids,
         )
-        ModelVersion.objects.filter(pk=version.pk).update(
-            status=ModelStatus.DONE,
+        _move(
+            version,
+            ModelStatus.EVALUATING,
+            ModelStatus.DONE,
             progress=1.0,
             finished_at=timezone.now(),
             metrics={**version.metrics, **cand_eval.metrics},
@@ -291,8 +410,5 @@ def _evaluate_compare_promote(job: Job, version: ModelVersion) -> None:
             winner=decision.winner,
             promoted=decision.promote,
         )
-        job_finish(
-            job.pk,
-            status=JobStatus.SUCCEEDED,
-            result={"model_version": version.pk, "promoted": decision.promote},
-        )
+
+    retry_busy(conclude)

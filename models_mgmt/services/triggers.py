@@ -11,6 +11,7 @@ from annotate.services.events import event_log
 from models_mgmt.models import ModelVersion
 from models_mgmt.services.training import evaluate_on_test, training_start
 from models_mgmt.services.versions import best_model
+from runs import queues
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +42,10 @@ def on_items_approved(*, project: Project) -> str | None:
 
         transaction.on_commit(
             lambda: async_task(
-                "models_mgmt.tasks.run_kpi_check", project.pk, group="kpi"
+                "models_mgmt.tasks.run_kpi_check",
+                project.pk,
+                group="kpi",
+                cluster=queues.WORK,
             )
         )
         return "kpi check queued"
@@ -81,7 +85,9 @@ def _start(project: Project, trigger: str) -> str | None:
 
 
 def cron_schedule_sync(*, pipeline: Pipeline) -> Schedule | None:
-    """Keep one django-q2 Schedule per project in step with its cron trigger."""
+    """Keep one django-q2 Schedule per project in step with its cron trigger. The
+    schedule runs on the housekeeping (default) cluster; the training it starts
+    goes to the training queue."""
     name = f"alweb-train-project-{pipeline.project_id}"
     if not pipeline.trigger_cron:
         Schedule.objects.filter(name=name).delete()

@@ -16,17 +16,9 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from alweb.roles import ROLE_TABLE, Perm, Role
-from annotate.models import (
-    Item,
-    Job,
-    JobKind,
-    JobStatus,
-    Membership,
-    Project,
-    Task,
-    TaskKind,
-)
+from annotate.models import Item, Membership, Project, Task, TaskKind
 from models_mgmt.models import ModelStatus, ModelVersion
+from runs.models import Job, JobKind, JobStatus
 from tests.api.helpers import client_for, png, upload_file
 from tests.factories import UserFactory, add_member, make_items
 
@@ -67,6 +59,12 @@ API_ROUTES: dict[str, dict[str, object]] = {
     "api-model-promote": {"POST": Perm.PROMOTE},
     "api-project-evaluations": {"GET": Perm.VIEW_DASHBOARD},
     "api-project-comparisons": {"GET": Perm.VIEW_DASHBOARD},
+    # The context's run is an export: cancel and retry need the perm of its kind
+    # (tests/runs/test_runs_api.py covers training runs: Perm.TRAIN).
+    "api-project-runs": {"GET": Perm.VIEW_DASHBOARD},
+    "api-run-detail": {"GET": Perm.VIEW_DASHBOARD},
+    "api-run-cancel": {"POST": Perm.EXPORT},
+    "api-run-retry": {"POST": Perm.EXPORT},
 }
 
 
@@ -130,6 +128,7 @@ KWARGS = {
     "item_id": lambda c: c.item.pk,
     "user_id": lambda c: c.target.pk,
     "job_id": lambda c: c.job.pk,
+    "run_id": lambda c: c.job.pk,
     "model_id": lambda c: c.extra["model"].pk,
     "task_id": lambda c: c.extra["task"].pk,
 }

@@ -12,9 +12,10 @@ from hypothesis import strategies as st
 
 from alweb.roles import Role
 from annotate.demo_data import synthetic_image
-from annotate.models import Annotation, Item, Job
+from annotate.models import Annotation, Item
 from annotate.services.annotations import annotations_replace, shapes_validate
 from annotate.services.labeling import items_make_ground_truth
+from runs.models import Job
 from tests.api.helpers import client_for, upload_file
 from tests.factories import make_items
 
@@ -331,7 +332,7 @@ def export_coco_direct(project):
 
 
 def test_failed_background_export_offers_no_file(gt, settings, monkeypatch):
-    from annotate.services import exports, jobs
+    from annotate.services import exports
 
     project, client, _ = gt
 
@@ -340,7 +341,7 @@ def test_failed_background_export_offers_no_file(gt, settings, monkeypatch):
         yield ""
 
     monkeypatch.setattr(exports, "coco_chunks", boom)
-    job = jobs.job_create(project=project, kind="export", params={"format": "coco"})
+    job = exports.export_start(project=project, actor=None, fmt="coco")
     exports.export_job_run(job_id=job.pk)
     job.refresh_from_db()
     assert job.status == "failed" and "disk full" in job.error
@@ -348,7 +349,7 @@ def test_failed_background_export_offers_no_file(gt, settings, monkeypatch):
     assert client.get(url).status_code == 404
     # a re-run works
     monkeypatch.undo()
-    job2 = jobs.job_create(project=project, kind="export", params={"format": "coco"})
+    job2 = exports.export_start(project=project, actor=None, fmt="coco")
     exports.export_job_run(job_id=job2.pk)
     job2.refresh_from_db()
     assert job2.status == "succeeded"

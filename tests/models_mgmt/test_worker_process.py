@@ -11,20 +11,21 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from annotate.models import Job
 from annotate.services.pipeline import pipeline_update
 from models_mgmt.models import ModelStatus, ModelVersion
-from models_mgmt.services.reaper import reap
 from models_mgmt.services.training import training_start
+from runs.models import Job
+from runs.services import runs_reap as reap
 from tests.factories import UserFactory, make_project
 from tests.models_mgmt.test_loop_real import TINY, _ground_truth
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _start_cluster():
+def _start_cluster(name="training"):
     env = {
         **os.environ,
+        "Q_CLUSTER_NAME": name,  # training runs on the training queue
         "DJANGO_SETTINGS_MODULE": "alweb.settings_test",
         "ALWEB_Q_SYNC": "0",
         "ALWEB_VAR_DIR": str(settings.VAR_DIR),
@@ -41,8 +42,13 @@ def _start_cluster():
 
 
 def _stop(proc, sig=signal.SIGTERM):
+    # SIGTERM to the qcluster process only (its sentinel stops the workers; a
+    # SIGTERM to the whole group leaves it waiting); SIGKILL to the whole group.
     try:
-        os.killpg(proc.pid, sig)
+        if sig == signal.SIGKILL:
+            os.killpg(proc.pid, sig)
+        else:
+            proc.send_signal(sig)
     except ProcessLookupError:
         return
     try:

@@ -1,0 +1,8 @@
+"""App config for runs: background runs (Job rows) and their lifecycle."""
+
+from django.apps import AppConfig
+
+
+class RunsConfig(AppConfig):
+    name = "runs"
+    verbose_name = "Background runs"
