@@ -147,7 +147,9 @@ def main() -> None:
             last[0] = time.monotonic()
             print(f"[{time.monotonic() - t0:6.0f} s] {frac:5.1%} {msg}", flush=True)
 
-    result = run_backtest(pool, test, names, specs, backend, out / "runs", config, progress)
+    result = run_backtest(
+        pool, test, names, specs, backend, out / "runs", config, progress
+    )
     wall = time.monotonic() - t0
     result.write_csv(out / "curves.csv")
     plot(result, out / "curves.png", f"{len(pool)}-image pool, {args.seeds} seeds")
@@ -162,12 +164,14 @@ def main() -> None:
         lines.append(
             f"{spec.label}: images share {eff['images_share']}, boxes share "
             f"{eff['boxes_share']}; paired diff per round: "
-            + ", ".join(f"r{d.round} {d.mean:+.4f} [{d.low:+.4f},{d.high:+.4f}]" for d in diffs)
+            + ", ".join(
+                f"r{d.round} {d.mean:+.4f} [{d.low:+.4f},{d.high:+.4f}]" for d in diffs
+            )
         )
     hard = sum(1 for t in tags if not t.startswith("easy"))
     lines.append(
-        f"\npool {len(pool)} ({hard} hard), test {len(test)}, wall {wall / 60:.1f} min, "
-        f"cpus {os.cpu_count()}"
+        f"\npool {len(pool)} ({hard} hard), test {len(test)}, "
+        f"wall {wall / 60:.1f} min, cpus {os.cpu_count()}"
     )
     text = "\n".join(lines)
     (out / "summary.md").write_text(text + "\n")

@@ -203,7 +203,11 @@ class _StrategyRun:
             "seed": self.seed,
             **self.config.train,
         }
-        base = self.weights if (self.config.warm_start and self.weights) else self.config.base
+        base = (
+            self.weights
+            if (self.config.warm_start and self.weights)
+            else self.config.base
+        )
         t0 = time.monotonic()
         result = self.backend.train(data_yaml, base, rdir, cfg)
         seconds = time.monotonic() - t0
@@ -214,7 +218,9 @@ class _StrategyRun:
         self.weights = kept
         return kept, seconds
 
-    def select(self, labelled: list[int], weights: Path, rnd: int) -> tuple[list[int], int]:
+    def select(
+        self, labelled: list[int], weights: Path, rnd: int
+    ) -> tuple[list[int], int]:
         strategy = STRATEGIES[self.spec.strategy]
         taken = set(labelled)
         rest = [i for i in range(len(self.pool)) if i not in taken]
@@ -236,9 +242,13 @@ class _StrategyRun:
         cands = []
         for k, i in enumerate(rest):
             p = preds[k]
-            comp = {"rare": scores.rare_boost(p.detections, self.class_names, weights_c)}
+            comp = {
+                "rare": scores.rare_boost(p.detections, self.class_names, weights_c)
+            }
             if prev is not None:
-                comp["disagreement"] = scores.disagreement(p.detections, prev[k].detections)
+                comp["disagreement"] = scores.disagreement(
+                    p.detections, prev[k].detections
+                )
             if flip is not None:
                 comp["instability"] = scores.instability(
                     p.detections, flip[k].detections, p.width
@@ -268,7 +278,12 @@ class _StrategyRun:
         return batch, n_control
 
     def _predict(
-        self, weights: Path, idx: list[int], *, flip: bool = False, embed_only: bool = False
+        self,
+        weights: Path,
+        idx: list[int],
+        *,
+        flip: bool = False,
+        embed_only: bool = False,
     ) -> list[ImagePrediction]:
         return list(
             self.backend.score_images(

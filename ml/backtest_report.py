@@ -22,8 +22,10 @@ from pathlib import Path
 from ml.backtest import BacktestResult, RoundResult
 
 # Two-sided 95 % Student t critical values by degrees of freedom.
-_T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365,
-        8: 2.306, 9: 2.262, 10: 2.228, 12: 2.179, 15: 2.131, 20: 2.086, 30: 2.042}  # fmt: skip
+_T95 = {
+    1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365,
+    8: 2.306, 9: 2.262, 10: 2.228, 12: 2.179, 15: 2.131, 20: 2.086, 30: 2.042,
+}  # fmt: skip
 
 
 def t95(df: int) -> float:
@@ -84,7 +86,9 @@ def _sd(xs: Sequence[float]) -> float:
     return math.sqrt(sum((x - m) ** 2 for x in xs) / (len(xs) - 1))
 
 
-def labels_to_reach(curve: Sequence[CurvePoint], target: float, axis: str) -> float | None:
+def labels_to_reach(
+    curve: Sequence[CurvePoint], target: float, axis: str
+) -> float | None:
     """Labels (``images`` or ``boxes``) at which the curve first reaches
     ``target``, linearly interpolated; None if it never does."""
     prev = None
@@ -143,7 +147,11 @@ def paired_differences(
         if not diffs:
             continue
         m, sd = _mean(diffs), _sd(diffs)
-        half = t95(len(diffs) - 1) * sd / math.sqrt(len(diffs)) if len(diffs) > 1 else math.inf
+        half = (
+            t95(len(diffs) - 1) * sd / math.sqrt(len(diffs))
+            if len(diffs) > 1
+            else math.inf
+        )
         out.append(Paired(rnd, m, m - half, m + half, len(diffs)))
     return out
 
@@ -165,7 +173,8 @@ def summary_table(result: BacktestResult, baseline: str = "random") -> str:
             worst = f"round {w.round}: {w.mean:+.4f} [{w.low:+.4f}, {w.high:+.4f}]"
         lines.append(
             f"| {name} | {curve[-1].map50_95:.4f} ± {curve[-1].map50_95_sd:.4f} "
-            f"| {auc(curve):.4f} | {_fmt(eff.get('images_needed'), eff.get('images_share'))} "
+            f"| {auc(curve):.4f} "
+            f"| {_fmt(eff.get('images_needed'), eff.get('images_share'))} "
             f"| {_fmt(eff.get('boxes_needed'), eff.get('boxes_share'))} | {worst} |"
         )
     return "\n".join(lines)

@@ -35,9 +35,16 @@ def read_coco(
         if label is None:
             raise ValueError(f"annotation {ann.get('id')}: unknown category_id")
         seg = ann.get("segmentation")
-        if isinstance(seg, list) and seg and isinstance(seg[0], list) and len(seg[0]) >= 6:
+        if (
+            isinstance(seg, list)
+            and seg
+            and isinstance(seg[0], list)
+            and len(seg[0]) >= 6
+        ):
             flat = seg[0]
-            pts = tuple((float(flat[i]), float(flat[i + 1])) for i in range(0, len(flat) - 1, 2))
+            pts = tuple(
+                (float(flat[i]), float(flat[i + 1])) for i in range(0, len(flat) - 1, 2)
+            )
             shape = PolygonShape(label, pts)
         else:
             x, y, w, h = (float(v) for v in ann["bbox"])

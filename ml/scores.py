@@ -146,7 +146,9 @@ def unflip(detections: Sequence[Detection], width: float) -> tuple[Detection, ..
         if d.points:
             points = tuple((width - px, py) for px, py in d.points)
         out.append(
-            Detection(d.label, d.confidence, d.class_scores, (width - x - w, y, w, h), points)
+            Detection(
+                d.label, d.confidence, d.class_scores, (width - x - w, y, w, h), points
+            )
         )
     return tuple(out)
 

@@ -90,7 +90,9 @@ class Selection:
         return [i for _, i in sorted(rows)]
 
 
-Ranker = Callable[["_Pool", dict[str, Any], int], tuple[list[int], dict[str, np.ndarray]]]
+Ranker = Callable[
+    ["_Pool", dict[str, Any], int], tuple[list[int], dict[str, np.ndarray]]
+]
 
 
 @dataclass(frozen=True)
@@ -147,7 +149,11 @@ def hash_uniform(ids: np.ndarray, seed: int) -> np.ndarray:
 
 def _informativeness(pool: _Pool, params: dict[str, Any], score: str) -> np.ndarray:
     """The score a strategy ranks by, boosted for rare classes (NaN = unknown)."""
-    if score != "uncertainty" and score in pool.comp and np.isnan(pool.comp[score]).all():
+    if (
+        score != "uncertainty"
+        and score in pool.comp
+        and np.isnan(pool.comp[score]).all()
+    ):
         score = "uncertainty"  # e.g. no previous version yet for the committee
     if score == "uncertainty":
         base = pool.unc
@@ -395,16 +401,19 @@ def validate_strategy_params(strategy: str, params: dict[str, Any] | None) -> di
         raise ValueError(f"params.aggregate: must be one of {', '.join(AGGREGATES)}")
     if "method" in out and out["method"] not in METHODS:
         raise ValueError(f"params.method: must be one of {', '.join(METHODS)}")
-    if "score" in out and out["score"] not in ("uncertainty", "disagreement", "instability", "mean"):
+    if "score" in out and out["score"] not in (
+        "uncertainty",
+        "disagreement",
+        "instability",
+        "mean",
+    ):
         raise ValueError(
             "params.score: must be one of uncertainty, disagreement, instability, mean"
         )
     return out
 
 
-def _pool(
-    cands: Sequence[Candidate], spec: Strategy, seed: int, reference
-) -> _Pool:
+def _pool(cands: Sequence[Candidate], spec: Strategy, seed: int, reference) -> _Pool:
     ids = np.fromiter((c.item_id for c in cands), dtype=np.int64, count=len(cands))
     if len(ids) > 1 and np.any(ids[1:] == ids[:-1]):
         raise ValueError("candidates: duplicate item_id")

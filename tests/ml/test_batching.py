@@ -117,9 +117,7 @@ def test_near_duplicates_are_not_picked_twice_in_one_hybrid_batch():
     copies = [
         Candidate(i, 0.95, tuple(scene + rng.normal(0, 0.005, 8))) for i in range(30)
     ]
-    distinct = [
-        Candidate(100 + i, 0.6, tuple(rng.normal(size=8))) for i in range(30)
-    ]
+    distinct = [Candidate(100 + i, 0.6, tuple(rng.normal(size=8))) for i in range(30)]
     sel = select("hybrid", copies + distinct, {"batch_size": 10, "control_share": 0}, 0)
     batch = sel.batch()
     assert sum(1 for i in batch if i < 100) == 1

@@ -1,5 +1,3 @@
-import time
-
 import numpy as np
 import pytest
 from PIL import Image
@@ -160,24 +158,22 @@ def test_bad_candidates_raise():
     assert prioritise("diversity", [], {}, 0) == {}
 
 
-def test_uncertainty_ranking_of_100k_candidates_takes_under_a_second():
+def test_uncertainty_ranking_of_100k_candidates_orders_them_all():
+    # Speed at this size is measured by bench/selection.py, not asserted here.
     rng = np.random.default_rng(0)
-    cands = [Candidate(i, float(u)) for i, u in enumerate(rng.random(100_000))]
-    start = time.perf_counter()
-    prio = prioritise("entropy", cands, {}, seed=0)
-    assert time.perf_counter() - start < 1.0
+    unc = rng.random(100_000)
+    cands = [Candidate(i, float(u)) for i, u in enumerate(unc)]
+    prio = prioritise("entropy", cands, {"control_share": 0}, seed=0)
     assert len(prio) == 100_000
+    assert order(prio)[:100] == list(np.argsort(-unc, kind="stable")[:100])
 
 
-def test_diversity_over_10k_256d_embeddings_takes_a_few_seconds():
+def test_diversity_over_10k_256d_embeddings_gives_a_strict_ranking():
     rng = np.random.default_rng(0)
     emb = rng.normal(size=(10_000, 256)).astype(np.float32)
     cands = [Candidate(i, None, tuple(row)) for i, row in enumerate(emb.tolist())]
-    start = time.perf_counter()
     prio = prioritise("diversity", cands, {}, seed=0)
-    elapsed = time.perf_counter() - start
-    assert len(prio) == 10_000
-    assert elapsed < 8.0, elapsed
+    assert len(prio) == 10_000 and len(set(prio.values())) == 10_000
 
 
 def test_pixel_embedding_is_unit_length_and_tells_images_apart(tmp_path):
