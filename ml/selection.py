@@ -1,79 +1,140 @@
-"""Selection strategies: turn uncertainty and embeddings into queue priorities.
+"""Selection strategies: turn scores and embeddings into a batch and a queue order.
 
-A priority is a float; higher means "label sooner". All strategies are
-deterministic for a given seed and independent of the order of the
-candidates (they are sorted by ``item_id`` first, and per-item randomness is a
-hash of ``(seed, item_id)``), so re-prioritising an unchanged pool gives the
-same queue.
+A strategy picks the next **batch** (``batch_size`` images, in pick order),
+then orders the rest of the pool behind it. Every strategy but ``random``
+gives a share of each batch (``control_share``, default 10 %) to seeded random
+**control** picks, interleaved with its own, so that the strategy's picks can
+be compared with random ones on the user's own data.
 
-* ``random``: a seeded hash of the item id, in [0, 1).
-* ``entropy`` / ``margin`` / ``least_confidence``: the candidate's
-  ``uncertainty`` (computed by scoring with that method and the ``aggregate``
-  param); candidates not scored yet get [-1, 0), i.e. after every scored one,
-  in random order.
-* ``diversity``: greedy k-center (farthest-first) on L2-normalised
-  embeddings, starting from ``reference_embeddings`` (already labelled items)
-  when given, else from a seeded random candidate. The first ``k`` picks are
-  ranked in pick order; the rest by their distance to the picked set.
-  Candidates without an embedding come last.
-* ``hybrid``: the same greedy loop, but each pick maximises
-  ``alpha * uncertainty + (1 - alpha) * distance / 2`` (distance between unit
-  vectors is at most 2); a missing uncertainty counts as the neutral 0.5.
+Priorities are ranks: ``1 - rank / n`` in (0, 1] for every candidate the
+strategy can rank, ``[-1, 0)`` (seeded random order) for those it cannot
+(no score, no embedding). ``random`` gives a seeded hash in [0, 1).
 
-Ranked strategies report ``1 - rank / n`` in (0, 1].
+Registered strategies (``STRATEGIES``):
+
+* ``random``: seeded random order (the control everything is measured against).
+* ``least_confidence`` / ``margin`` / ``entropy``: top-k by the image's
+  uncertainty (computed at scoring time with that measure and ``aggregate``),
+  optionally boosted for rare classes (``rare_boost``) and with near-duplicate
+  suppression (``dedup``).
+* ``committee``: top-k by the disagreement between the best and the previous
+  model version.
+* ``stability``: top-k by localisation instability under a horizontal flip.
+* ``diversity``: k-center greedy on the embeddings, away from labelled images.
+* ``hybrid``: a shortlist of the ``shortlist`` x ``batch_size`` most
+  informative images (uncertainty, boosted for rare classes), then a diverse
+  batch from it (k-center against the labelled set and earlier picks, each pick
+  weighing informativeness by ``alpha``), near-duplicates suppressed.
+* ``typicality``: the cold start of TypiClust: k-means into ``batch_size``
+  clusters, the most typical image of each, largest clusters first.
+
+Per-item randomness is a hash of ``(seed, item_id)``, so the order does not
+depend on the order of the candidates.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from ml.uncertainty import AGGREGATES, METHODS
+from ml import batching
+from ml.scores import AGGREGATES, typicality
+from ml.uncertainty import METHODS
 
-DEFAULT_K = 1000
-MAX_K = 100_000
+DEFAULT_BATCH = 50
+MAX_BATCH = 100_000
+DEFAULT_CONTROL_SHARE = 0.1
+SCORE_COMPONENTS = ("uncertainty", "disagreement", "instability", "rare")
 
 
 @dataclass(frozen=True)
 class Candidate:
-    """An unlabelled item; ``uncertainty`` in [0, 1] or None when not scored."""
+    """An unlabelled item. ``uncertainty`` in [0, 1] or None when not scored;
+    ``components`` holds further scores in [0, 1] (``disagreement``,
+    ``instability``, ``rare``) where scoring computed them."""
 
     item_id: int
     uncertainty: float | None = None
     embedding: tuple[float, ...] | None = None
+    components: Mapping[str, float] = field(default_factory=dict)
 
 
-Scorer = Callable[..., np.ndarray]
+@dataclass(frozen=True)
+class Pick:
+    """Why an item has its priority: its rank, whether it is in the batch and
+    whether it is a random control pick, and the scores behind it."""
+
+    priority: float
+    rank: int | None
+    in_batch: bool
+    control: bool
+    components: dict[str, float]
+
+
+@dataclass(frozen=True)
+class Selection:
+    strategy: str
+    params: dict[str, Any]
+    picks: dict[int, Pick]
+
+    @property
+    def priorities(self) -> dict[int, float]:
+        return {i: p.priority for i, p in self.picks.items()}
+
+    def batch(self) -> list[int]:
+        """The batch in pick order."""
+        rows = [(p.rank, i) for i, p in self.picks.items() if p.in_batch]
+        return [i for _, i in sorted(rows)]
+
+
+Ranker = Callable[
+    ["_Pool", dict[str, Any], int], tuple[list[int], dict[str, np.ndarray]]
+]
 
 
 @dataclass(frozen=True)
 class Strategy:
-    """A registered strategy: its parameter defaults and its scoring function.
+    """A registered strategy: parameter defaults and its ranking function.
 
     ``uncertainty_method`` names the measure scoring must compute for it
     (None: uncertainty is not used); ``needs_embeddings`` tells scoring to
-    store embeddings.
+    store embeddings; ``needs_committee`` / ``needs_flip`` ask scoring for
+    the previous version's and the mirror image's predictions.
     """
 
     name: str
     description: str
-    score: Scorer
+    rank: Ranker
     defaults: dict[str, Any] = field(default_factory=dict)
     uncertainty_method: str | None = None
     needs_embeddings: bool = False
+    needs_committee: bool = False
+    needs_flip: bool = False
+    controlled: bool = True
 
     def method_for(self, params: dict[str, Any]) -> str | None:
         """The uncertainty method scoring must use with these (validated) params."""
         return params.get("method", self.uncertainty_method)
 
 
-# ---- per-item seeded randomness ------------------------------------------------
+# ---- the pool as arrays -----------------------------------------------------------
 
 
-def _hash_uniform(ids: np.ndarray, seed: int) -> np.ndarray:
+@dataclass
+class _Pool:
+    ids: np.ndarray
+    unc: np.ndarray  # NaN = unknown
+    comp: dict[str, np.ndarray]  # NaN = unknown
+    emb: np.ndarray | None  # unit rows (zeros where missing)
+    has_emb: np.ndarray
+    reference: np.ndarray | None  # unit rows of labelled items
+    jitter: np.ndarray  # seeded per-item uniform [0, 1)
+
+
+def hash_uniform(ids: np.ndarray, seed: int) -> np.ndarray:
     """splitmix64 of (seed, id) mapped to [0, 1): stable per item, any order."""
     with np.errstate(over="ignore"):
         z = ids.astype(np.uint64) + np.uint64(seed & 0xFFFFFFFFFFFFFFFF) * np.uint64(
@@ -86,125 +147,227 @@ def _hash_uniform(ids: np.ndarray, seed: int) -> np.ndarray:
     return (z >> np.uint64(11)).astype(np.float64) / float(1 << 53)
 
 
-# ---- scorers -----------------------------------------------------------------
-# Each gets sorted arrays: ids (n,), uncertainty (n,) with NaN for None, and
-# embeddings (n, d) float32 unit rows or None, a boolean has_emb mask, and
-# returns priorities (n,).
+def _informativeness(pool: _Pool, params: dict[str, Any], score: str) -> np.ndarray:
+    """The score a strategy ranks by, boosted for rare classes (NaN = unknown)."""
+    if (
+        score != "uncertainty"
+        and score in pool.comp
+        and np.isnan(pool.comp[score]).all()
+    ):
+        score = "uncertainty"  # e.g. no previous version yet for the committee
+    if score == "uncertainty":
+        base = pool.unc
+    elif score == "mean":
+        parts = [pool.unc, pool.comp["disagreement"], pool.comp["instability"]]
+        base = np.nanmean(np.vstack(parts), axis=0) if len(pool.ids) else pool.unc
+    else:
+        base = pool.comp[score]
+    beta = float(params.get("rare_boost", 0.0))
+    if beta:
+        rare = np.nan_to_num(pool.comp["rare"], nan=0.0)
+        base = base * (1.0 + beta * rare) / (1.0 + beta)
+    return np.clip(base, 0.0, 1.0)
 
 
-def _score_random(ids, unc, emb, has_emb, params, seed, reference):
-    return _hash_uniform(ids, seed)
+def _by_value(values: np.ndarray, pool: _Pool) -> list[int]:
+    """Known values high to low (ties: seeded jitter); unknown ones excluded."""
+    known = np.flatnonzero(~np.isnan(values))
+    order = np.lexsort((pool.jitter[known], -values[known]))
+    return known[order].tolist()
 
 
-def _score_uncertainty(ids, unc, emb, has_emb, params, seed, reference):
-    jitter = _hash_uniform(ids, seed)
-    return np.where(np.isnan(unc), jitter - 1.0, np.clip(unc, 0.0, 1.0))
+def _topk(score: str) -> Ranker:
+    def rank(pool: _Pool, params: dict[str, Any], seed: int):
+        info = _informativeness(pool, params, score)
+        order = _by_value(info, pool)
+        if params.get("dedup", 0) and pool.emb is not None:
+            with_emb = [i for i in order if pool.has_emb[i]]
+            order = batching.dedup_order(pool.emb, with_emb, params["dedup"]) + [
+                i for i in order if not pool.has_emb[i]
+            ]
+        return order, {"informativeness": info}
 
-
-def _greedy_rank(
-    emb: np.ndarray,
-    gain: np.ndarray | None,
-    alpha: float,
-    k: int,
-    start: int,
-    reference: np.ndarray | None,
-) -> np.ndarray:
-    """Pick order of farthest-first traversal, optionally weighted by ``gain``.
-
-    Returns a rank per row (0 = first). Each step costs one (n, d) matrix
-    vector product; after ``k`` picks the rest are ranked by the same score
-    against the picked set, which is what the next picks would favour.
-    """
-    n = emb.shape[0]
-    # Distance between unit vectors is sqrt(2 - 2 cos) <= 2; with no
-    # reference set every candidate starts at that maximum.
-    min_d = np.full(n, 2.0, dtype=np.float64)
-    if reference is not None and len(reference):
-        for chunk in range(0, len(reference), 512):
-            sims = emb @ reference[chunk : chunk + 512].T
-            min_d = np.minimum(min_d, np.sqrt(np.clip(2.0 - 2.0 * sims.max(1), 0, 4)))
-    rank = np.full(n, -1, dtype=np.int64)
-    picked = np.zeros(n, dtype=bool)
-
-    def objective() -> np.ndarray:
-        dist = min_d / 2.0
-        return dist if gain is None else alpha * gain + (1.0 - alpha) * dist
-
-    nxt = start if (reference is None or not len(reference)) and gain is None else -1
-    for r in range(min(k, n)):
-        if nxt < 0:
-            obj = objective()
-            obj[picked] = -np.inf
-            nxt = int(np.argmax(obj))
-        rank[nxt], picked[nxt] = r, True
-        # einsum runs single-threaded: a multi-threaded BLAS mat-vec, called
-        # a thousand times on a busy 2-core box, was up to 10x slower.
-        sims = np.einsum("ij,j->i", emb, emb[nxt])
-        min_d = np.minimum(min_d, np.sqrt(np.clip(2.0 - 2.0 * sims, 0.0, 4.0)))
-        nxt = -1
-    rest = np.flatnonzero(~picked)
-    if len(rest):
-        obj = objective()[rest]
-        order = rest[np.argsort(-obj, kind="stable")]
-        rank[order] = np.arange(min(k, n), n)
     return rank
 
 
-def _ranked(ids, emb, has_emb, gain, alpha, params, seed, reference):
-    n = len(ids)
-    prio = _hash_uniform(ids, seed) - 1.0  # no embedding: last, in random order
-    idx = np.flatnonzero(has_emb)
-    if len(idx):
-        jitter = _hash_uniform(ids[idx], seed)
-        start = int(np.argmax(jitter))
-        g = None if gain is None else gain[idx]
-        rank = _greedy_rank(emb[idx], g, alpha, params["k"], start, reference)
-        prio[idx] = 1.0 - rank / n
-    return prio
+def _rank_random(pool: _Pool, params: dict[str, Any], seed: int):
+    return _by_value(pool.jitter, pool), {}
 
 
-def _score_diversity(ids, unc, emb, has_emb, params, seed, reference):
-    return _ranked(ids, emb, has_emb, None, 0.0, params, seed, reference)
+def _rank_diversity(pool: _Pool, params: dict[str, Any], seed: int):
+    idx = np.flatnonzero(pool.has_emb)
+    if not len(idx):
+        return [], {}
+    emb = pool.emb[idx]
+    start = int(np.argmax(pool.jitter[idx]))
+    k = params["batch_size"]
+    picks = batching.kcenter_greedy(emb, k, reference=pool.reference, start=start)
+    dist = batching.min_distances(emb, _stack(pool.reference, emb[picks]))
+    taken = set(picks)
+    rest = [i for i in np.argsort(-dist, kind="stable").tolist() if i not in taken]
+    d_all = np.full(len(pool.ids), np.nan)
+    d_all[idx] = batching.min_distances(emb, pool.reference) / batching.MAX_DISTANCE
+    return [int(idx[i]) for i in picks + rest], {"distance": d_all}
 
 
-def _score_hybrid(ids, unc, emb, has_emb, params, seed, reference):
-    gain = np.where(np.isnan(unc), 0.5, np.clip(unc, 0.0, 1.0))
-    alpha = params["alpha"]
-    prio = _ranked(ids, emb, has_emb, gain, alpha, params, seed, reference)
-    # Without an embedding, fall back to uncertainty alone, still after ranked ones.
-    no_emb = ~has_emb
-    prio[no_emb] = gain[no_emb] - 1.0 - 1e-9
-    return prio
+def _stack(a: np.ndarray | None, b: np.ndarray) -> np.ndarray:
+    return b if a is None or not len(a) else np.vstack([a, b])
 
 
-_UNC_DEFAULTS = {"aggregate": "max"}
+def _rank_hybrid(pool: _Pool, params: dict[str, Any], seed: int):
+    info = _informativeness(pool, params, params.get("score", "uncertainty"))
+    order = _by_value(info, pool)
+    k = params["batch_size"]
+    # The shortlist skips near-duplicates, so that one redundant scene cannot
+    # fill it (and the batch drawn from it).
+    short = batching.distinct_prefix(
+        pool.emb,
+        [i for i in order if pool.has_emb[i]],
+        params["dedup"],
+        max(k, k * params["shortlist"]),
+    )
+    if not short:
+        return order, {"informativeness": info}
+    emb = pool.emb[short]
+    gain = info[short]
+    rel = gain / gain.max() if gain.max() > 0 else gain
+    picks = batching.kcenter_greedy(
+        emb, k, reference=pool.reference, gain=rel, alpha=params["alpha"]
+    )
+    chosen = [short[i] for i in picks]
+    taken = set(chosen)
+    return chosen + [i for i in order if i not in taken], {"informativeness": info}
+
+
+def _rank_typicality(pool: _Pool, params: dict[str, Any], seed: int):
+    idx = np.flatnonzero(pool.has_emb)
+    if not len(idx):
+        return [], {}
+    emb = pool.emb[idx]
+    # Density from at most 5,000 sampled neighbours: exact TypiClust is O(n^2).
+    sample = idx if len(idx) <= 5000 else idx[np.argsort(pool.jitter[idx])[:5000]]
+    typ = _typicality_against(emb, pool.emb[sample], params["neighbours"])
+    k = min(params["batch_size"], len(idx))
+    labels, centres = batching.kmeans(emb, k, seed)
+    covered = None
+    if pool.reference is not None and len(pool.reference):
+        ref_labels = np.argmax(pool.reference @ centres.T, axis=1)
+        covered = np.zeros(len(centres), dtype=bool)
+        covered[np.unique(ref_labels)] = True
+    picks = batching.typical_picks(labels, typ, covered)
+    taken = set(picks)
+    rest = [i for i in np.argsort(-typ, kind="stable").tolist() if i not in taken]
+    t_all = np.full(len(pool.ids), np.nan)
+    t_all[idx] = typ
+    return [int(idx[i]) for i in picks + rest], {"typicality": t_all}
+
+
+def _typicality_against(emb: np.ndarray, sample: np.ndarray, k: int) -> np.ndarray:
+    if len(sample) == len(emb):
+        return typicality(emb, k)
+    # Not exact for rows inside the sample (they count themselves): harmless
+    # for ranking at this size.
+    d2 = np.clip(2.0 - 2.0 * emb @ sample.T, 0.0, 4.0)
+    kk = max(1, min(k, sample.shape[0] - 1))
+    nearest = np.partition(d2, kk, axis=1)[:, 1 : kk + 1]
+    typ = 1.0 / np.maximum(np.sqrt(nearest).mean(axis=1), 1e-9)
+    return typ / typ.max()
+
+
+_COMMON = {"batch_size": DEFAULT_BATCH, "control_share": DEFAULT_CONTROL_SHARE}
+_UNC = {**_COMMON, "aggregate": "max", "rare_boost": 0.0, "dedup": 0.0}
 STRATEGIES: dict[str, Strategy] = {
-    "random": Strategy("random", "Seeded random order.", _score_random),
+    "random": Strategy(
+        "random",
+        "Seeded random order (no model needed).",
+        _rank_random,
+        {"batch_size": DEFAULT_BATCH},
+        controlled=False,
+    ),
     **{
         m: Strategy(
             m,
             f"Most uncertain first ({m.replace('_', ' ')}).",
-            _score_uncertainty,
-            dict(_UNC_DEFAULTS),
+            _topk("uncertainty"),
+            dict(_UNC),
             uncertainty_method=m,
+            needs_embeddings=True,
         )
         for m in METHODS
     },
+    "committee": Strategy(
+        "committee",
+        "Where the best and the previous model version disagree most.",
+        _topk("disagreement"),
+        {**_COMMON, "rare_boost": 0.0, "dedup": 0.0},
+        needs_embeddings=True,
+        needs_committee=True,
+    ),
+    "stability": Strategy(
+        "stability",
+        "Where boxes move most when the image is mirrored.",
+        _topk("instability"),
+        {**_COMMON, "rare_boost": 0.0, "dedup": 0.0},
+        needs_embeddings=True,
+        needs_flip=True,
+    ),
     "diversity": Strategy(
         "diversity",
-        "Greedy k-center on image embeddings (works before any model exists).",
-        _score_diversity,
-        {"k": DEFAULT_K},
+        "Greedy k-center on image embeddings, away from labelled images.",
+        _rank_diversity,
+        dict(_COMMON),
         needs_embeddings=True,
     ),
     "hybrid": Strategy(
         "hybrid",
-        "Uncertainty weighted with diversity by alpha.",
-        _score_hybrid,
-        {"alpha": 0.5, "method": "entropy", "aggregate": "max", "k": DEFAULT_K},
+        "An uncertainty shortlist, then a diverse batch from it.",
+        _rank_hybrid,
+        {
+            **_COMMON,
+            "method": "entropy",
+            "aggregate": "max",
+            "score": "uncertainty",
+            "shortlist": 3,
+            "alpha": 0.5,
+            "rare_boost": 0.0,
+            "dedup": 0.05,
+        },
         uncertainty_method="entropy",
         needs_embeddings=True,
     ),
+    "typicality": Strategy(
+        "typicality",
+        "Typical images of every cluster first (cold start, no model needed).",
+        _rank_typicality,
+        {**_COMMON, "neighbours": 20},
+        needs_embeddings=True,
+    ),
+}
+COLD_START_STRATEGIES = ("typicality", "diversity", "random")
+
+
+def _number(key: str, value: Any, lo: float, hi: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"params.{key}: must be a number from {lo} to {hi}")
+    if not lo <= value <= hi:
+        raise ValueError(f"params.{key}: must be a number from {lo} to {hi}")
+    return float(value)
+
+
+def _integer(key: str, value: Any, lo: int, hi: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+        raise ValueError(f"params.{key}: must be an integer from {lo} to {hi}")
+    return value
+
+
+_CHECKS: dict[str, Callable[[str, Any], Any]] = {
+    "batch_size": lambda k, v: _integer(k, v, 1, MAX_BATCH),
+    "control_share": lambda k, v: _number(k, v, 0.0, 0.5),
+    "rare_boost": lambda k, v: _number(k, v, 0.0, 10.0),
+    "dedup": lambda k, v: _number(k, v, 0.0, 2.0),
+    "alpha": lambda k, v: _number(k, v, 0.0, 1.0),
+    "shortlist": lambda k, v: _integer(k, v, 1, 100),
+    "neighbours": lambda k, v: _integer(k, v, 1, 1000),
 }
 
 
@@ -212,7 +375,8 @@ def validate_strategy_params(strategy: str, params: dict[str, Any] | None) -> di
     """Return ``params`` with defaults filled in.
 
     Raises ValueError naming the field and the reason: unknown strategy,
-    unknown parameter, wrong type or out of range.
+    unknown parameter, wrong type or out of range. ``k`` is accepted as the
+    old name of ``batch_size``.
     """
     if strategy not in STRATEGIES:
         raise ValueError(
@@ -225,22 +389,144 @@ def validate_strategy_params(strategy: str, params: dict[str, Any] | None) -> di
     spec = STRATEGIES[strategy]
     out = dict(spec.defaults)
     for key, value in params.items():
+        if key == "k" and "batch_size" in spec.defaults:
+            key = "batch_size"
         if key not in spec.defaults:
             raise ValueError(f"params.{key}: unknown parameter for {strategy!r}")
         out[key] = value
-    if "aggregate" in out and out["aggregate"] not in AGGREGATES:
+    for key, value in out.items():
+        if key in _CHECKS:
+            out[key] = _CHECKS[key](key, value)
+    if "aggregate" in out and out["aggregate"] not in (*AGGREGATES, "sum"):
         raise ValueError(f"params.aggregate: must be one of {', '.join(AGGREGATES)}")
     if "method" in out and out["method"] not in METHODS:
         raise ValueError(f"params.method: must be one of {', '.join(METHODS)}")
-    if "k" in out:
-        k = out["k"]
-        if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= MAX_K:
-            raise ValueError(f"params.k: must be an integer from 1 to {MAX_K}")
-    if "alpha" in out:
-        a = out["alpha"]
-        if isinstance(a, bool) or not isinstance(a, int | float) or not 0 <= a <= 1:
-            raise ValueError("params.alpha: must be a number from 0 to 1")
-        out["alpha"] = float(a)
+    if "score" in out and out["score"] not in (
+        "uncertainty",
+        "disagreement",
+        "instability",
+        "mean",
+    ):
+        raise ValueError(
+            "params.score: must be one of uncertainty, disagreement, instability, mean"
+        )
+    return out
+
+
+def _pool(cands: Sequence[Candidate], spec: Strategy, seed: int, reference) -> _Pool:
+    ids = np.fromiter((c.item_id for c in cands), dtype=np.int64, count=len(cands))
+    if len(ids) > 1 and np.any(ids[1:] == ids[:-1]):
+        raise ValueError("candidates: duplicate item_id")
+    unc = np.fromiter(
+        (np.nan if c.uncertainty is None else c.uncertainty for c in cands),
+        dtype=np.float64,
+        count=len(cands),
+    )
+    comp = {
+        name: np.fromiter(
+            (float(c.components.get(name, np.nan)) for c in cands),
+            dtype=np.float64,
+            count=len(cands),
+        )
+        for name in SCORE_COMPONENTS
+        if name != "uncertainty"
+    }
+    for arr in (unc, *comp.values()):
+        bad = ~np.isnan(arr) & ~np.isfinite(arr)
+        arr[bad] = np.nan
+    emb = has_emb = ref = None
+    if spec.needs_embeddings:
+        emb, has_emb = _embedding_matrix(cands)
+        if reference is not None and len(reference):
+            ref = batching_unit(np.asarray(reference, dtype=np.float64))
+            if emb.shape[1] and ref.shape[1] != emb.shape[1]:
+                raise ValueError("reference_embeddings: length differs from candidates")
+    else:
+        has_emb = np.zeros(len(cands), dtype=bool)
+    return _Pool(ids, unc, comp, emb, has_emb, ref, hash_uniform(ids, seed))
+
+
+def batching_unit(m: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(m, axis=1, keepdims=True)
+    return m / np.where(norms > 0, norms, 1.0)
+
+
+def select(
+    strategy: str,
+    candidates: Sequence[Candidate],
+    params: dict[str, Any] | None,
+    seed: int,
+    *,
+    reference_embeddings: Sequence[Sequence[float]] | None = None,
+    batch_index: int = 0,
+) -> Selection:
+    """The batch and the queue order of ``candidates`` under ``strategy``.
+
+    ``reference_embeddings`` (labelled items) steer diversity away from what
+    is labelled; ``batch_index`` (how many batches were selected before)
+    keeps the random control share exact across batches. Raises ValueError
+    for bad params, duplicate item ids, or embeddings of different lengths.
+    """
+    params = validate_strategy_params(strategy, params)
+    spec = STRATEGIES[strategy]
+    if not candidates:
+        return Selection(strategy, params, {})
+    cands = sorted(candidates, key=lambda c: c.item_id)
+    pool = _pool(cands, spec, seed, reference_embeddings)
+    n = len(cands)
+    if strategy == "random":
+        prio = pool.jitter
+        order = np.argsort(-prio, kind="stable")
+        batch = set(order[: params["batch_size"]].tolist())
+        picks = {
+            int(pool.ids[i]): Pick(float(prio[i]), r, i in batch, False, {})
+            for r, i in enumerate(order.tolist())
+        }
+        return Selection(strategy, params, picks)
+    ranked, extra = spec.rank(pool, params, seed)
+    k = min(params["batch_size"], n)
+    n_control = batching.control_slots(k, params.get("control_share", 0.0), batch_index)
+    ranked_set = set(ranked)
+    # Items the strategy cannot rank (not scored yet) stay behind every ranked
+    # one: the batch may be smaller than batch_size until scoring catches up.
+    head = ranked[: k - n_control]
+    head_set = set(head)
+    others = [i for i in range(n) if i not in head_set]
+    # Control picks: seeded random among everything outside the strategy's
+    # picks (including items it cannot rank).
+    control = sorted(others, key=lambda i: pool.jitter[i])[:n_control]
+    batch = batching.interleave(head, control)
+    control_set = set(control)
+    rest = [i for i in ranked if i not in head_set and i not in control_set]
+    order = [i for i, _ in batch] + rest
+    unranked = [
+        i
+        for i in np.argsort(pool.jitter, kind="stable").tolist()
+        if i not in ranked_set and i not in control_set and i not in head_set
+    ]
+    picks: dict[int, Pick] = {}
+    for rank, i in enumerate(order):
+        picks[int(pool.ids[i])] = Pick(
+            1.0 - rank / n,
+            rank,
+            rank < len(batch),
+            rank < len(batch) and i in control_set,
+            _components(pool, extra, i),
+        )
+    for i in unranked:
+        picks[int(pool.ids[i])] = Pick(
+            float(pool.jitter[i]) - 1.0, None, False, False, _components(pool, extra, i)
+        )
+    return Selection(strategy, params, picks)
+
+
+def _components(pool: _Pool, extra: dict[str, np.ndarray], i: int) -> dict[str, float]:
+    out = {}
+    if not np.isnan(pool.unc[i]):
+        out["uncertainty"] = round(float(pool.unc[i]), 6)
+    for name, arr in (*pool.comp.items(), *extra.items()):
+        if not np.isnan(arr[i]):
+            out[name] = round(float(arr[i]), 6)
     return out
 
 
@@ -251,40 +537,17 @@ def prioritise(
     seed: int,
     *,
     reference_embeddings: Sequence[Sequence[float]] | None = None,
+    batch_index: int = 0,
 ) -> dict[int, float]:
-    """Priority per item id (higher = label sooner) for ``candidates``.
-
-    ``reference_embeddings`` (already labelled items) make diversity prefer
-    what is unlike the labelled set. Raises ValueError for bad params,
-    duplicate item ids, or embeddings of different lengths.
-    """
-    params = validate_strategy_params(strategy, params)
-    if not candidates:
-        return {}
-    cands = sorted(candidates, key=lambda c: c.item_id)
-    ids = np.fromiter((c.item_id for c in cands), dtype=np.int64, count=len(cands))
-    if len(ids) > 1 and np.any(ids[1:] == ids[:-1]):
-        raise ValueError("candidates: duplicate item_id")
-    unc = np.fromiter(
-        (np.nan if c.uncertainty is None else c.uncertainty for c in cands),
-        dtype=np.float64,
-        count=len(cands),
-    )
-    spec = STRATEGIES[strategy]
-    emb = has_emb = ref = None
-    if spec.needs_embeddings:
-        emb, has_emb = _embedding_matrix(cands)
-        if reference_embeddings is not None and len(reference_embeddings):
-            ref = _unit_rows(np.asarray(reference_embeddings, dtype=np.float32))
-            if emb.shape[1] and ref.shape[1] != emb.shape[1]:
-                raise ValueError("reference_embeddings: length differs from candidates")
-    prio = spec.score(ids, unc, emb, has_emb, params, seed, ref)
-    return dict(zip(ids.tolist(), prio.tolist(), strict=True))
-
-
-def _unit_rows(m: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(m, axis=1, keepdims=True)
-    return m / np.where(norms > 0, norms, 1.0)
+    """Priority per item id (higher = label sooner); see :func:`select`."""
+    return select(
+        strategy,
+        candidates,
+        params,
+        seed,
+        reference_embeddings=reference_embeddings,
+        batch_index=batch_index,
+    ).priorities
 
 
 def _embedding_matrix(cands: Sequence[Candidate]) -> tuple[np.ndarray, np.ndarray]:
@@ -293,11 +556,11 @@ def _embedding_matrix(cands: Sequence[Candidate]) -> tuple[np.ndarray, np.ndarra
     if len(dims) > 1:
         raise ValueError("candidates: embeddings have different lengths")
     d = dims.pop() if dims else 0
-    m = np.zeros((len(cands), d), dtype=np.float32)
+    m = np.zeros((len(cands), d), dtype=np.float64)
     if d:
         rows = np.flatnonzero(has)
-        m[rows] = np.asarray([cands[i].embedding for i in rows], dtype=np.float32)
+        m[rows] = np.asarray([cands[i].embedding for i in rows], dtype=np.float64)
         if not np.all(np.isfinite(m)):
             raise ValueError("candidates: embeddings must be finite")
-        m = _unit_rows(m)
+        m = batching_unit(m)
     return m, has

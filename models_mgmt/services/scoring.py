@@ -20,7 +20,7 @@ from ml import config as ml_config
 from ml import selection
 from ml.embeddings import pixel_embedding
 from ml.geometry import GeometryError, validate_shape
-from ml.uncertainty import image_uncertainty
+from ml.scores import uncertainty as image_uncertainty
 from models_mgmt.models import ModelVersion
 from models_mgmt.services.backend import get_backend
 from models_mgmt.services.versions import best_model

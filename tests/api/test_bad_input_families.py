@@ -251,7 +251,7 @@ def test_the_pipeline_walk_finds_its_integer_inputs():
     leaves = {leaf for _, leaf in PIPELINE_INTS}
     assert {("split", "seed"), ("triggers", "every_n_approved")} <= leaves
     assert ("triggers", "kpi", "min_items") in leaves
-    assert ("strategy_params", "k") in leaves
+    assert ("strategy_params", "batch_size") in leaves
     assert ("model_config", "epochs") in leaves
 
 

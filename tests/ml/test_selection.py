@@ -1,11 +1,15 @@
-import time
-
 import numpy as np
 import pytest
 from PIL import Image
 
 from ml.embeddings import EMBEDDING_DIM, pixel_embedding
-from ml.selection import STRATEGIES, Candidate, prioritise, validate_strategy_params
+from ml.selection import (
+    STRATEGIES,
+    Candidate,
+    prioritise,
+    select,
+    validate_strategy_params,
+)
 
 
 def order(prio):
@@ -30,8 +34,11 @@ def test_registry_has_the_documented_strategies():
         "entropy",
         "margin",
         "least_confidence",
+        "committee",
+        "stability",
         "diversity",
         "hybrid",
+        "typicality",
     }
     assert STRATEGIES["margin"].uncertainty_method == "margin"
     assert STRATEGIES["hybrid"].method_for({"method": "margin"}) == "margin"
@@ -55,10 +62,12 @@ def test_uncertainty_strategies_put_the_most_uncertain_first_and_unscored_last()
         Candidate(3, None),
         Candidate(4, 0.5),
     ]
-    prio = prioritise("entropy", cands, {}, seed=0)
+    sel = select("entropy", cands, {}, seed=0)
+    prio = sel.priorities
     assert order(prio) == [2, 4, 1, 3]
-    assert prio[2] == 0.9
-    assert prio[3] < 0
+    # Priorities are ranks; the score behind each is kept with it.
+    assert prio[2] == 1.0 and sel.picks[2].components["uncertainty"] == 0.9
+    assert prio[3] < 0 and sel.picks[3].rank is None
 
 
 def test_diversity_first_picks_cover_every_cluster():
@@ -78,7 +87,8 @@ def test_diversity_starts_away_from_already_labelled_items():
 def test_diversity_ranks_candidates_without_embedding_last():
     cands, _ = clustered(n_per=3)
     cands.append(Candidate(99, None, None))
-    prio = prioritise("diversity", cands, {}, seed=0)
+    # Without a control share: a random control pick may be any item.
+    prio = prioritise("diversity", cands, {"control_share": 0}, seed=0)
     assert order(prio)[-1] == 99
 
 
@@ -95,9 +105,10 @@ def test_hybrid_alpha_one_follows_uncertainty_and_alpha_zero_follows_diversity()
         Candidate(c.item_id, 0.9 if cluster_of[c.item_id] == 0 else 0.1, c.embedding)
         for c in cands
     ]
-    by_unc = prioritise("hybrid", scored, {"alpha": 1.0}, 0)
+    plain = {"dedup": 0, "control_share": 0}
+    by_unc = prioritise("hybrid", scored, {"alpha": 1.0, **plain}, 0)
     assert {cluster_of[i] for i in order(by_unc)[:5]} == {0}
-    by_div = prioritise("hybrid", scored, {"alpha": 0.0}, 0)
+    by_div = prioritise("hybrid", scored, {"alpha": 0.0, **plain}, 0)
     assert {cluster_of[i] for i in order(by_div)[:3]} == {0, 1, 2}
 
 
@@ -106,16 +117,27 @@ def test_validate_strategy_params_fills_defaults_and_names_bad_fields():
         "alpha": 1.0,
         "method": "entropy",
         "aggregate": "max",
-        "k": 1000,
+        "score": "uncertainty",
+        "shortlist": 3,
+        "rare_boost": 0.0,
+        "dedup": 0.05,
+        "batch_size": 50,
+        "control_share": 0.1,
     }
-    assert validate_strategy_params("random", None) == {}
+    assert validate_strategy_params("random", None) == {"batch_size": 50}
+    # `k` is the old name of batch_size.
+    assert validate_strategy_params("diversity", {"k": 7})["batch_size"] == 7
     cases = [
         ("nope", {}, "strategy"),
         ("random", {"alpha": 0.5}, "params.alpha"),
         ("hybrid", {"alpha": 1.5}, "params.alpha"),
         ("hybrid", {"alpha": True}, "params.alpha"),
-        ("diversity", {"k": 0}, "params.k"),
-        ("diversity", {"k": 2.5}, "params.k"),
+        ("diversity", {"k": 0}, "params.batch_size"),
+        ("diversity", {"batch_size": 2.5}, "params.batch_size"),
+        ("hybrid", {"control_share": 0.9}, "params.control_share"),
+        ("hybrid", {"shortlist": 0}, "params.shortlist"),
+        ("hybrid", {"score": "vibes"}, "params.score"),
+        ("entropy", {"rare_boost": -1}, "params.rare_boost"),
         ("entropy", {"aggregate": "median"}, "params.aggregate"),
         ("hybrid", {"method": "bald"}, "params.method"),
         ("entropy", [1], "params"),
@@ -136,24 +158,22 @@ def test_bad_candidates_raise():
     assert prioritise("diversity", [], {}, 0) == {}
 
 
-def test_uncertainty_ranking_of_100k_candidates_takes_under_a_second():
+def test_uncertainty_ranking_of_100k_candidates_orders_them_all():
+    # Speed at this size is measured by bench/selection.py, not asserted here.
     rng = np.random.default_rng(0)
-    cands = [Candidate(i, float(u)) for i, u in enumerate(rng.random(100_000))]
-    start = time.perf_counter()
-    prio = prioritise("entropy", cands, {}, seed=0)
-    assert time.perf_counter() - start < 1.0
+    unc = rng.random(100_000)
+    cands = [Candidate(i, float(u)) for i, u in enumerate(unc)]
+    prio = prioritise("entropy", cands, {"control_share": 0}, seed=0)
     assert len(prio) == 100_000
+    assert order(prio)[:100] == list(np.argsort(-unc, kind="stable")[:100])
 
 
-def test_diversity_over_10k_256d_embeddings_takes_a_few_seconds():
+def test_diversity_over_10k_256d_embeddings_gives_a_strict_ranking():
     rng = np.random.default_rng(0)
     emb = rng.normal(size=(10_000, 256)).astype(np.float32)
     cands = [Candidate(i, None, tuple(row)) for i, row in enumerate(emb.tolist())]
-    start = time.perf_counter()
     prio = prioritise("diversity", cands, {}, seed=0)
-    elapsed = time.perf_counter() - start
-    assert len(prio) == 10_000
-    assert elapsed < 8.0, elapsed
+    assert len(prio) == 10_000 and len(set(prio.values())) == 10_000
 
 
 def test_pixel_embedding_is_unit_length_and_tells_images_apart(tmp_path):

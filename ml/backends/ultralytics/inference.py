@@ -172,13 +172,16 @@ def score_images(
     device: str = "cpu",
     batch: int = 8,
     embed: bool = True,
+    flip: bool = False,
 ) -> Iterator[ImagePrediction]:
     """Predict (and, with ``embed``, embed) images in one batched forward pass.
 
     Yields one ImagePrediction per path, in the order given and with the
     path as given. Each Detection has the full per-class score vector
     (``len == nc``); polygons come from segmentation models. The embedding
-    pools the second-to-last layer exactly like ``YOLO.embed``. Raises
+    pools the second-to-last layer exactly like ``YOLO.embed``. ``flip``
+    predicts on the horizontally mirrored images instead (coordinates of the
+    mirror image; see ml.scores.instability). Raises
     ValueError for a model task other than detect/segment; an unreadable
     image raises from ultralytics and ends the stream.
     """
@@ -195,8 +198,9 @@ def score_images(
         # 10,000 paths would be one giant forward pass: feed it chunks.
         for start in range(0, len(paths), batch):
             chunk = paths[start : start + batch]
+            source = _mirrored(chunk) if flip else chunk
             stream = model.predict(
-                source=chunk,
+                source=source,
                 stream=True,
                 imgsz=imgsz,
                 conf=conf,
@@ -219,6 +223,20 @@ def score_images(
     finally:
         if handle is not None:
             handle.remove()
+
+
+def _mirrored(paths: Sequence[str]) -> list:
+    """The images of ``paths`` mirrored left-right, as BGR arrays (ultralytics'
+    input convention for arrays)."""
+    import numpy as np
+    from PIL import Image, ImageOps
+
+    out = []
+    for path in paths:
+        with Image.open(path) as img:
+            rgb = ImageOps.mirror(img.convert("RGB"))
+        out.append(np.ascontiguousarray(np.asarray(rgb)[:, :, ::-1]))
+    return out
 
 
 def predict(

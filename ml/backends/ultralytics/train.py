@@ -134,6 +134,8 @@ def train(
             workers=0,
             plots=False,
             verbose=False,
+            # False: validate only after the last epoch (faster small runs).
+            val=bool(config.get("val", True)),
         )
     finally:
         ul_logger.removeHandler(capture)
