@@ -4,14 +4,17 @@
 //   base    every shape but the selected one (redrawn when those change)
 //   over    selected shape, handles, hover, drawing in progress (every frame)
 // Dragging one shape among hundreds therefore repaints only `over`.
+// Captions are laid out without overlap (captions.js); in review, shapes
+// edited since they were loaded get an amber outline and a marked caption.
 
+import { captionOf, createGrid, drawCaption, placeCaption, textWidth } from "./captions.js";
 import { boxHandles, imageToScreen, shapeBBox } from "./geometry.js";
-import { isModel, UNKNOWN_COLOR, visibility } from "./state.js";
+import { editState, isModel, UNKNOWN_COLOR, visibility } from "./state.js";
 
 const FONT = "12px system-ui, -apple-system, 'Segoe UI', sans-serif";
 const HANDLE = 8; // handle size, CSS px
+const EDIT_COLOR = "#f59e0b";
 const pathCache = new WeakMap();
-const textWidths = new Map();
 
 function pathOf(shape) {
   let p = pathCache.get(shape);
@@ -29,27 +32,13 @@ function pathOf(shape) {
   return p;
 }
 
-function readableOn(hex) {
-  const m = /^#?([0-9a-f]{6})$/i.exec(hex || "");
-  if (!m) return "#fff";
-  const n = parseInt(m[1], 16);
-  const lum = 0.299 * (n >> 16) + 0.587 * ((n >> 8) & 255) + 0.114 * (n & 255);
-  return lum > 150 ? "#111" : "#fff";
-}
+export { captionOf };
 
-export function captionOf(shape) {
-  return isModel(shape) && shape.confidence != null
-    ? `${shape.label} ${shape.confidence.toFixed(2)}` : shape.label;
-}
-
-function measure(ctx, text) {
-  let w = textWidths.get(text);
-  if (w === undefined) {
-    w = ctx.measureText(text).width;
-    if (textWidths.size > 5000) textWidths.clear();
-    textWidths.set(text, w);
-  }
-  return w;
+/** Caption order: edited first (review), then human shapes, then model shapes
+ *  by confidence, so the captions that matter most get the free spots. */
+function captionRank(s, shape) {
+  if (s.markEdits && editState(s, shape)) return 3;
+  return isModel(shape) ? (shape.confidence ?? 0) : 2;
 }
 
 export function createRenderer(layers, store, { onRender } = {}) {
@@ -73,7 +62,9 @@ export function createRenderer(layers, store, { onRender } = {}) {
 
   function baseChanged(s, p) {
     if (s.labels !== p.labels || s.modelVisible !== p.modelVisible ||
-        s.threshold !== p.threshold || s.selected !== p.selected) return true;
+        s.threshold !== p.threshold || s.selected !== p.selected ||
+        s.hidden !== p.hidden || s.locked !== p.locked || s.originals !== p.originals ||
+        s.markEdits !== p.markEdits) return true;
     if (s.shapes === p.shapes) return false;
     if (s.shapes.length !== p.shapes.length) return true;
     for (let i = 0; i < s.shapes.length; i++) {
@@ -149,19 +140,19 @@ export function createRenderer(layers, store, { onRender } = {}) {
     c.stroke(path);
   }
 
-  function drawCaption(c, s, shape) {
-    const text = captionOf(shape);
-    const b = shapeBBox(shape);
-    const [sx, sy] = imageToScreen(s.view, b[0], b[1]);
-    const w = measure(c, text) + 6;
-    const y = sy >= 16 ? sy - 16 : sy;
-    const color = colorOf(s, shape);
-    c.fillStyle = color;
-    c.globalAlpha = isModel(shape) ? 0.7 : 0.9;
-    c.fillRect(sx, y, w, 16);
-    c.globalAlpha = 1;
-    c.fillStyle = readableOn(color);
-    c.fillText(text, sx + 3, y + 12);
+  function captionText(s, shape, locked) {
+    const mark = s.markEdits ? editState(s, shape) : "";
+    return [captionOf(shape, mark) + (locked ? " · locked" : ""), mark];
+  }
+
+  function caption(c, s, shape, grid, opts = {}) {
+    const [text, mark] = captionText(s, shape, opts.locked);
+    const r = placeCaption(s.view, shape, textWidth(c, text), s.viewW, s.viewH, grid);
+    if (r) {
+      drawCaption(c, r, text, colorOf(s, shape),
+        { alpha: opts.alpha ?? (isModel(shape) ? 0.7 : 0.9), mark });
+    }
+    return r;
   }
 
   function drawBase(s) {
@@ -189,6 +180,21 @@ export function createRenderer(layers, store, { onRender } = {}) {
     }
     toImageSpace(c, s);
     c.lineJoin = "round";
+    if (s.markEdits) {
+      const edited = new Path2D();
+      let any = false;
+      for (const shape of drawn) {
+        if (editState(s, shape)) {
+          edited.addPath(pathOf(shape));
+          any = true;
+        }
+      }
+      if (any) {
+        c.strokeStyle = EDIT_COLOR;
+        c.lineWidth = 5 / scale;
+        c.stroke(edited);
+      }
+    }
     c.lineWidth = 1.5 / scale;
     for (const g of groups.values()) {
       c.strokeStyle = c.fillStyle = g.color;
@@ -203,7 +209,16 @@ export function createRenderer(layers, store, { onRender } = {}) {
     c.setLineDash([]);
     c.setTransform(dpr, 0, 0, dpr, 0, 0);
     c.font = FONT;
-    for (const shape of drawn) drawCaption(c, s, shape);
+    const grid = createGrid();
+    const sel = s.shapes[s.selected];
+    if (sel && visible(sel)) {
+      // Keep the selected shape's caption spot (drawn on `over`) free.
+      const [text] = captionText(s, sel, s.locked.has(sel.uid));
+      grid.add(placeCaption(s.view, sel, textWidth(c, text), s.viewW, s.viewH));
+    }
+    const ranked = drawn.map((shape) => [captionRank(s, shape), shape]);
+    ranked.sort((x, y) => y[0] - x[0]);
+    for (const [, shape] of ranked) caption(c, s, shape, grid);
   }
 
   function drawHandles(c, s, shape) {
@@ -252,8 +267,8 @@ export function createRenderer(layers, store, { onRender } = {}) {
     });
   }
 
-  function drawCrosshair(c, s) {
-    const [x, y] = imageToScreen(s.view, s.pointer[0], s.pointer[1]);
+  function drawCrosshair(c, s, at) {
+    const [x, y] = imageToScreen(s.view, at[0], at[1]);
     const [x0, y0] = imageToScreen(s.view, 0, 0);
     const [x1, y1] = imageToScreen(s.view, s.width, s.height);
     c.strokeStyle = "rgba(255,255,255,0.6)";
@@ -265,27 +280,45 @@ export function createRenderer(layers, store, { onRender } = {}) {
     c.stroke();
   }
 
+  function drawCursor(c, s, at) {
+    const [x, y] = imageToScreen(s.view, at[0], at[1]);
+    c.strokeStyle = "#fff";
+    c.lineWidth = 1.5;
+    c.setLineDash([]);
+    c.beginPath();
+    c.arc(x, y, 6, 0, Math.PI * 2);
+    c.moveTo(x - 12, y); c.lineTo(x + 12, y);
+    c.moveTo(x, y - 12); c.lineTo(x, y + 12);
+    c.stroke();
+  }
+
   function drawOverlay(s) {
     const c = ctx.over;
     clear(c, s);
     const visible = visibility(s);
     const hover = s.shapes[s.hover];
     const sel = s.shapes[s.selected];
+    const showHover = hover && s.hover !== s.selected && visible(hover);
+    const showSel = sel && visible(sel);
     toImageSpace(c, s);
     c.lineJoin = "round";
-    if (hover && s.hover !== s.selected && visible(hover)) {
-      strokeShape(c, s, hover, { width: 3, fillAlpha: 0.15 });
-    }
-    if (sel && visible(sel)) strokeShape(c, s, sel, { width: 3, fillAlpha: 0.28 });
+    if (showHover) strokeShape(c, s, hover, { width: 3, fillAlpha: 0.15 });
+    if (showSel) strokeShape(c, s, sel, { width: 3, fillAlpha: 0.28 });
     c.setTransform(dpr, 0, 0, dpr, 0, 0);
     c.setLineDash([]);
     c.font = FONT;
-    if (sel && visible(sel)) {
-      drawCaption(c, s, sel);
-      if (!s.readOnly) drawHandles(c, s, sel);
+    if (showHover) caption(c, s, hover, null, { alpha: 1 });
+    if (showSel) {
+      const locked = s.locked.has(sel.uid);
+      caption(c, s, sel, null, { alpha: 1, locked });
+      if (!s.readOnly && !locked) drawHandles(c, s, sel);
     }
     if (s.draft) drawDraft(c, s);
-    if (s.pointer && s.tool === "box" && !s.readOnly) drawCrosshair(c, s);
+    if (s.pointer && s.tool === "box" && !s.readOnly) drawCrosshair(c, s, s.pointer);
+    if (s.kbCursor) {
+      drawCrosshair(c, s, s.kbCursor);
+      drawCursor(c, s, s.kbCursor);
+    }
   }
 
   return {
