@@ -5,20 +5,13 @@ delete, review edit marks, caption layout and the polygon draft API."""
 
 import pytest
 
-from tests.browser.test_canvas import (  # noqa: F401 (fixtures)
-    browser,
-    click_image,
-    drag,
-    events,
-    page,
-    shapes,
-    static_server,
-    sync_api,
-    to_page,
-)
+from tests.browser import test_canvas as base
+from tests.browser.test_canvas import click_image, drag, events, shapes, to_page
 
 pytestmark = [pytest.mark.browser]
-expect = sync_api.expect if sync_api else None
+expect = base.sync_api.expect
+# The harness page's fixtures (a loopback static server, one Chromium, a page).
+static_server, browser, page = base.static_server, base.browser, base.page
 
 
 def selection(page):
@@ -26,7 +19,7 @@ def selection(page):
 
 
 def focused(page):
-    return page.evaluate("document.activeElement && document.activeElement.dataset.testid")
+    return page.evaluate("document.activeElement?.dataset.testid")
 
 
 def pressed_label(page):
@@ -54,9 +47,9 @@ def test_a_new_shape_does_not_take_the_next_label_key(page):
     page.keyboard.press("v")
     click_image(page, 450, 340)
     assert selection(page) == 4
-    expect(page.locator("[data-testid=label-option][aria-pressed=true]")).to_have_attribute(
-        "data-label", "person"
-    )
+    expect(
+        page.locator("[data-testid=label-option][aria-pressed=true]")
+    ).to_have_attribute("data-label", "person")
     expect(page.get_by_test_id("label-picker-title")).to_have_text(
         "Label of the selected shape"
     )
@@ -243,13 +236,15 @@ def test_captions_are_laid_out_without_overlap(page):
         const grid = c.createGrid();
         const placed = [];
         for (let i = 0; i < 40; i++) {
-          const shape = {kind: 'box', label: 'circle', bbox: [10 + 4 * i, 10 + 3 * i, 80, 60],
-                         source: 'model:1', confidence: 0.5};
+          const shape = {kind: 'box', label: 'circle', source: 'model:1',
+                         confidence: 0.5, bbox: [10 + 4 * i, 10 + 3 * i, 80, 60]};
           const r = c.placeCaption(view, shape, 70, 400, 300, grid);
           if (r) placed.push(r);
         }
+        const hit = (a, b) => a[0] < b[0] + b[2] && b[0] < a[0] + a[2] &&
+          a[1] < b[1] + b[3] && b[1] < a[1] + a[3];
         const overlaps = placed.some((a, i) => placed.some((b, j) => i < j &&
-          a[0] < b[0] + b[2] && b[0] < a[0] + a[2] && a[1] < b[1] + b[3] && b[1] < a[1] + a[3]));
+          hit(a, b)));
         const inside = placed.every(r => r[0] >= 0 && r[1] >= 0 && r[0] + r[2] <= 400 &&
           r[1] + r[3] <= 300);
         return {n: placed.length, overlaps, inside};
