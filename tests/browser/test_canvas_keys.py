@@ -226,31 +226,38 @@ def test_review_marks_edited_added_and_removed_shapes(page):
     expect(page.locator("[data-testid=shape-item][data-edited=no]")).to_have_count(4)
 
 
-def test_captions_are_laid_out_without_overlap(page):
-    """Forty overlapping model boxes: every caption placed is on screen and no
-    two overlap (the others show on hover or selection)."""
+def test_pre_annotation_captions_never_overlap(page):
+    """Forty overlapping model boxes: every caption drawn is on screen and no two
+    overlap (the ones left out show on hover or selection)."""
     got = page.evaluate(
-        """async () => {
-        const c = await import('/static/annotate/canvas/captions.js');
-        const view = {scale: 1, ox: 0, oy: 0};
-        const grid = c.createGrid();
-        const placed = [];
+        """() => new Promise((resolve) => {
+        const shapes = [];
         for (let i = 0; i < 40; i++) {
-          const shape = {kind: 'box', label: 'circle', source: 'model:1',
-                         confidence: 0.5, bbox: [10 + 4 * i, 10 + 3 * i, 80, 60]};
-          const r = c.placeCaption(view, shape, 70, 400, 300, grid);
-          if (r) placed.push(r);
+          shapes.push({kind: 'box', label: 'car', source: 'model:1',
+                       confidence: 0.5 + i / 100,
+                       bbox: [100 + 8 * i, 100 + 6 * i, 160, 120]});
         }
-        const hit = (a, b) => a[0] < b[0] + b[2] && b[0] < a[0] + a[2] &&
-          a[1] < b[1] + b[3] && b[1] < a[1] + a[3];
-        const overlaps = placed.some((a, i) => placed.some((b, j) => i < j &&
-          hit(a, b)));
-        const inside = placed.every(r => r[0] >= 0 && r[1] >= 0 && r[0] + r[2] <= 400 &&
-          r[1] + r[3] <= 300);
-        return {n: placed.length, overlaps, inside};
-    }"""
+        window.harness.mount({shapes, onRender(ms, info) {
+          if (info.base && window.imageReady) resolve({n: info.captions.length,
+            rects: info.captions, w: innerWidth, h: innerHeight});
+        }});
+    })"""
     )
-    assert got["n"] >= 5 and not got["overlaps"] and got["inside"], got
+    rects = got["rects"]
+
+    def hit(a, b):
+        return (
+            a[0] < b[0] + b[2]
+            and b[0] < a[0] + a[2]
+            and a[1] < b[1] + b[3]
+            and b[1] < a[1] + a[3]
+        )
+
+    assert got["n"] >= 5
+    assert not [
+        (a, b) for i, a in enumerate(rects) for b in rects[i + 1 :] if hit(a, b)
+    ]
+    assert all(r[0] >= 0 and r[1] >= 0 for r in rects)
 
 
 def test_a_polygon_in_progress_can_be_read_and_resumed(page):

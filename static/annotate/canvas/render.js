@@ -52,6 +52,7 @@ export function createRenderer(layers, store, { onRender } = {}) {
   let raf = 0;
   let forceAll = true;
   let dpr = 1;
+  let captions = []; // caption rectangles on `base` (CSS px), for onRender
 
   const unsubscribe = store.subscribe(schedule);
   schedule();
@@ -88,7 +89,7 @@ export function createRenderer(layers, store, { onRender } = {}) {
     drawOverlay(s);
     forceAll = false;
     prev = s;
-    if (onRender) onRender(performance.now() - t0, { all, base });
+    if (onRender) onRender(performance.now() - t0, { all, base, captions });
   }
 
   function resize(s) {
@@ -218,7 +219,11 @@ export function createRenderer(layers, store, { onRender } = {}) {
     }
     const ranked = drawn.map((shape) => [captionRank(s, shape), shape]);
     ranked.sort((x, y) => y[0] - x[0]);
-    for (const [, shape] of ranked) caption(c, s, shape, grid);
+    captions = [];
+    for (const [, shape] of ranked) {
+      const r = caption(c, s, shape, grid);
+      if (r) captions.push(r);
+    }
   }
 
   function drawHandles(c, s, shape) {
