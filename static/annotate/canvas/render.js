@@ -3,7 +3,11 @@
 //   bg      the image            (redrawn when the view or size changes)
 //   base    every shape but the selected one (redrawn when those change)
 //   over    selected shape, handles, hover, drawing in progress (every frame)
-// Dragging one shape among hundreds therefore repaints only `over`.
+// Selecting repaints only `over` (the selected shape is drawn there on top of
+// its copy in `base`); editing a shape "lifts" it out of `base` once (one
+// repaint), so dragging, resizing or adding vertices repaints only `over`.
+// Zoom and pan move the `bg` and `base` bitmaps with a CSS transform at once
+// and repaint them sharp when the view has been still for SETTLE_MS.
 // Captions are laid out without overlap (captions.js); in review, shapes
 // edited since they were loaded get an amber outline and a marked caption.
 
@@ -14,6 +18,7 @@ import { editState, isModel, UNKNOWN_COLOR, visibility } from "./state.js";
 const FONT = "12px system-ui, -apple-system, 'Segoe UI', sans-serif";
 const HANDLE = 8; // handle size, CSS px
 const EDIT_COLOR = "#f59e0b";
+const SETTLE_MS = 120;
 const pathCache = new WeakMap();
 
 function pathOf(shape) {
@@ -53,6 +58,10 @@ export function createRenderer(layers, store, { onRender } = {}) {
   let forceAll = true;
   let dpr = 1;
   let captions = []; // caption rectangles on `base` (CSS px), for onRender
+  let lifted = -1; // the shape being edited: drawn on `over` only
+  let drawnView = null; // the view `bg` and `base` were painted at
+  let settleTimer = 0;
+  let settleDue = false;
 
   const unsubscribe = store.subscribe(schedule);
   schedule();
@@ -61,17 +70,47 @@ export function createRenderer(layers, store, { onRender } = {}) {
     if (!raf) raf = requestAnimationFrame(frame);
   }
 
-  function baseChanged(s, p) {
+  /** The shape to keep out of `base`: the selected one once it is edited (the
+   *  only shape that changed), until the selection moves elsewhere. */
+  function nextLifted(s, p) {
+    let l = lifted >= 0 && s.selected === lifted && lifted < s.shapes.length ? lifted : -1;
+    const sel = s.selected;
+    if (p && sel >= 0 && s.shapes !== p.shapes && s.shapes.length === p.shapes.length &&
+        s.shapes[sel] !== p.shapes[sel]) {
+      let others = false;
+      for (let i = 0; i < s.shapes.length && !others; i++) {
+        others = i !== sel && s.shapes[i] !== p.shapes[i];
+      }
+      if (!others) l = sel;
+    }
+    return l;
+  }
+
+  function baseChanged(s, p, keep) {
     if (s.labels !== p.labels || s.modelVisible !== p.modelVisible ||
-        s.threshold !== p.threshold || s.selected !== p.selected ||
-        s.hidden !== p.hidden || s.locked !== p.locked || s.originals !== p.originals ||
-        s.markEdits !== p.markEdits) return true;
+        s.threshold !== p.threshold || s.hidden !== p.hidden || s.locked !== p.locked ||
+        s.originals !== p.originals || s.markEdits !== p.markEdits) return true;
     if (s.shapes === p.shapes) return false;
     if (s.shapes.length !== p.shapes.length) return true;
     for (let i = 0; i < s.shapes.length; i++) {
-      if (i !== s.selected && s.shapes[i] !== p.shapes[i]) return true;
+      if (i !== keep && s.shapes[i] !== p.shapes[i]) return true;
     }
     return false;
+  }
+
+  function transformLayers(v) {
+    const d = drawnView;
+    const k = v.scale / d.scale;
+    const css = `matrix(${k},0,0,${k},${v.ox - d.ox * k},${v.oy - d.oy * k})`;
+    layers.bg.style.transform = layers.base.style.transform = css;
+  }
+
+  function settleLater() {
+    clearTimeout(settleTimer);
+    settleTimer = setTimeout(() => {
+      settleDue = true;
+      schedule();
+    }, SETTLE_MS);
   }
 
   function frame() {
@@ -79,17 +118,35 @@ export function createRenderer(layers, store, { onRender } = {}) {
     const t0 = performance.now();
     const s = store.get();
     const p = prev;
-    let all = forceAll || !p || s.viewW !== p.viewW || s.viewH !== p.viewH ||
-      s.view !== p.view || s.width !== p.width || s.height !== p.height;
-    if (all && (!p || s.viewW !== p.viewW || s.viewH !== p.viewH ||
-        dpr !== (window.devicePixelRatio || 1))) resize(s);
-    if (all) drawImageLayer(s);
-    const base = all || baseChanged(s, p);
+    const sized = !p || s.viewW !== p.viewW || s.viewH !== p.viewH ||
+      dpr !== (window.devicePixelRatio || 1);
+    if (sized) resize(s);
+    const keep = nextLifted(s, p);
+    const settle = settleDue;
+    settleDue = false;
+    let all = forceAll || sized || s.width !== p.width || s.height !== p.height ||
+      (settle && drawnView !== s.view);
+    let base = all || keep !== lifted || baseChanged(s, p, keep);
+    lifted = keep;
+    if (!all && drawnView !== s.view) {
+      if (base) all = true; // repaint both at the new view
+      else {
+        transformLayers(s.view);
+        settleLater();
+      }
+    }
+    if (all) {
+      clearTimeout(settleTimer);
+      drawnView = s.view;
+      layers.bg.style.transform = layers.base.style.transform = "";
+      drawImageLayer(s);
+      base = true;
+    }
     if (base) drawBase(s);
     drawOverlay(s);
     forceAll = false;
     prev = s;
-    if (onRender) onRender(performance.now() - t0, { all, base, captions });
+    if (onRender) onRender(performance.now() - t0, { all, base, captions, settle: settle && all });
   }
 
   function resize(s) {
@@ -169,7 +226,7 @@ export function createRenderer(layers, store, { onRender } = {}) {
     const groups = new Map();
     for (let i = 0; i < s.shapes.length; i++) {
       const shape = s.shapes[i];
-      if (i === s.selected || !visible(shape)) continue;
+      if (i === lifted || !visible(shape)) continue;
       const b = shapeBBox(shape);
       if (b[0] > vx1 || b[1] > vy1 || b[0] + b[2] < vx0 || b[1] + b[3] < vy0) continue;
       const model = isModel(shape);
@@ -211,12 +268,6 @@ export function createRenderer(layers, store, { onRender } = {}) {
     c.setTransform(dpr, 0, 0, dpr, 0, 0);
     c.font = FONT;
     const grid = createGrid();
-    const sel = s.shapes[s.selected];
-    if (sel && visible(sel)) {
-      // Keep the selected shape's caption spot (drawn on `over`) free.
-      const [text] = captionText(s, sel, s.locked.has(sel.uid));
-      grid.add(placeCaption(s.view, sel, textWidth(c, text), s.viewW, s.viewH));
-    }
     const ranked = drawn.map((shape) => [captionRank(s, shape), shape]);
     ranked.sort((x, y) => y[0] - x[0]);
     captions = [];
@@ -337,6 +388,7 @@ export function createRenderer(layers, store, { onRender } = {}) {
       schedule();
     },
     destroy() {
+      clearTimeout(settleTimer);
       unsubscribe();
       if (raf) cancelAnimationFrame(raf);
       raf = 0;
