@@ -48,11 +48,9 @@ export const localDrawings = {
   },
 };
 
-/** Canvas options from the stored settings, and listeners that keep them. */
+/** Keep the canvas settings up to date as they change on the canvas `root`. */
 export function wireSettings(root, settings) {
-  const root_ = root;
-  const save = (patch) => settings.update(patch);
-  root_.addEventListener("labelChanged", (e) => save({ label: e.detail.label }));
-  root_.addEventListener("toolChanged", (e) => save({ tool: e.detail.tool }));
-  root_.addEventListener("modelFilterChanged", (e) => save(e.detail));
+  root.addEventListener("labelChanged", (e) => settings.update({ label: e.detail.label }));
+  root.addEventListener("toolChanged", (e) => settings.update({ tool: e.detail.tool }));
+  root.addEventListener("modelFilterChanged", (e) => settings.update(e.detail));
 }

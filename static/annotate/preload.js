@@ -10,10 +10,16 @@ import { apiCall } from "./task-client.js";
 export function createPreloader(config) {
   let ready = null; // {peek, image}
   let generation = 0;
+  let settled = Promise.resolve(null); // the latest look-ahead, done or not
   const enabled = () => window.alwebPreload !== false && !!config.peekUrl;
 
   /** Start looking ahead (drops what was preloaded before). */
-  async function refresh(exclude = []) {
+  function refresh(exclude = []) {
+    settled = lookAhead(exclude);
+    return settled;
+  }
+
+  async function lookAhead(exclude) {
     const gen = ++generation;
     ready = null;
     if (!enabled()) return null;
@@ -46,6 +52,10 @@ export function createPreloader(config) {
     },
     get ready() {
       return ready;
+    },
+    /** Resolves when the latest look-ahead has finished (its result or null). */
+    get settled() {
+      return settled;
     },
   };
 }

@@ -32,12 +32,16 @@ export function createApi({
     getSelection: () => get().selected,
     select: (i) => edits.select(i),
     getLabel: () => get().label,
-    /** The drawing label; a selected (unlocked) shape is relabelled too. */
+    /** With a shape selected: relabel it (unless locked or read-only) and keep
+     *  the drawing label; with none: the label of the next shape drawn. */
     setLabel(name) {
       const s = get();
       if (!s.labels.some((l) => l.name === name)) return false;
+      if (s.shapes[s.selected] && !s.readOnly) {
+        edits.relabelSelected(name);
+        return true;
+      }
       if (s.label !== name) store.update({ label: name });
-      edits.relabelSelected(name);
       return true;
     },
     getTool: () => get().tool,

@@ -12,11 +12,11 @@
 // edited since they were loaded get an amber outline and a marked caption.
 
 import { captionOf, createGrid, drawCaption, placeCaption, textWidth } from "./captions.js";
-import { boxHandles, imageToScreen, shapeBBox } from "./geometry.js";
+import { shapeBBox } from "./geometry.js";
+import { drawCrosshair, drawCursor, drawDraft, drawHandles } from "./overlay.js";
 import { editState, isModel, UNKNOWN_COLOR, visibility } from "./state.js";
 
 const FONT = "12px system-ui, -apple-system, 'Segoe UI', sans-serif";
-const HANDLE = 8; // handle size, CSS px
 const EDIT_COLOR = "#f59e0b";
 const SETTLE_MS = 120;
 const pathCache = new WeakMap();
@@ -277,77 +277,6 @@ export function createRenderer(layers, store, { onRender } = {}) {
     }
   }
 
-  function drawHandles(c, s, shape) {
-    const color = colorOf(s, shape);
-    c.fillStyle = "#fff";
-    c.strokeStyle = color;
-    c.lineWidth = 1.5;
-    c.setLineDash([]);
-    const pts = shape.kind === "box"
-      ? boxHandles(shape.bbox).map((h) => [h.x, h.y]) : shape.points;
-    for (const [x, y] of pts) {
-      const [sx, sy] = imageToScreen(s.view, x, y);
-      c.beginPath();
-      if (shape.kind === "box") c.rect(sx - HANDLE / 2, sy - HANDLE / 2, HANDLE, HANDLE);
-      else c.arc(sx, sy, HANDLE / 2, 0, Math.PI * 2);
-      c.fill();
-      c.stroke();
-    }
-  }
-
-  function drawDraft(c, s) {
-    const d = s.draft;
-    const color = s.labelColors.get(s.label) || UNKNOWN_COLOR;
-    c.strokeStyle = color;
-    c.lineWidth = 1.5;
-    c.setLineDash([4, 3]);
-    if (d.kind === "box") {
-      const [x, y] = imageToScreen(s.view, d.bbox[0], d.bbox[1]);
-      c.strokeRect(x, y, d.bbox[2] * s.view.scale, d.bbox[3] * s.view.scale);
-      return;
-    }
-    const pts = d.points.map(([x, y]) => imageToScreen(s.view, x, y));
-    if (d.cursor) pts.push(imageToScreen(s.view, d.cursor[0], d.cursor[1]));
-    c.beginPath();
-    pts.forEach(([x, y], i) => (i ? c.lineTo(x, y) : c.moveTo(x, y)));
-    c.stroke();
-    c.setLineDash([]);
-    c.fillStyle = "#fff";
-    d.points.forEach(([x, y], i) => {
-      const [sx, sy] = imageToScreen(s.view, x, y);
-      const r = i === 0 && d.closeHover ? 7 : 3.5;
-      c.beginPath();
-      c.arc(sx, sy, r, 0, Math.PI * 2);
-      c.fill();
-      c.stroke();
-    });
-  }
-
-  function drawCrosshair(c, s, at) {
-    const [x, y] = imageToScreen(s.view, at[0], at[1]);
-    const [x0, y0] = imageToScreen(s.view, 0, 0);
-    const [x1, y1] = imageToScreen(s.view, s.width, s.height);
-    c.strokeStyle = "rgba(255,255,255,0.6)";
-    c.lineWidth = 1;
-    c.setLineDash([3, 3]);
-    c.beginPath();
-    c.moveTo(x0, y); c.lineTo(x1, y);
-    c.moveTo(x, y0); c.lineTo(x, y1);
-    c.stroke();
-  }
-
-  function drawCursor(c, s, at) {
-    const [x, y] = imageToScreen(s.view, at[0], at[1]);
-    c.strokeStyle = "#fff";
-    c.lineWidth = 1.5;
-    c.setLineDash([]);
-    c.beginPath();
-    c.arc(x, y, 6, 0, Math.PI * 2);
-    c.moveTo(x - 12, y); c.lineTo(x + 12, y);
-    c.moveTo(x, y - 12); c.lineTo(x, y + 12);
-    c.stroke();
-  }
-
   function drawOverlay(s) {
     const c = ctx.over;
     clear(c, s);
@@ -367,7 +296,7 @@ export function createRenderer(layers, store, { onRender } = {}) {
     if (showSel) {
       const locked = s.locked.has(sel.uid);
       caption(c, s, sel, null, { alpha: 1, locked });
-      if (!s.readOnly && !locked) drawHandles(c, s, sel);
+      if (!s.readOnly && !locked) drawHandles(c, s, sel, colorOf(s, sel));
     }
     if (s.draft) drawDraft(c, s);
     if (s.pointer && s.tool === "box" && !s.readOnly) drawCrosshair(c, s, s.pointer);
