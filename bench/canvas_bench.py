@@ -55,7 +55,7 @@ def run(page, reps):
     page.keyboard.press("v")
     for _ in range(5):
         frame()
-    a, b = 37 * 10 + 12, 37 * 14 + 20  # two polygons near the middle
+    a, b = page.evaluate("window.bench.pair()")  # two polygons near the middle
     # select: alternate between two shapes
     page.evaluate("window.bench.record('select')")
     for i in range(reps):

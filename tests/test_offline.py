@@ -183,6 +183,8 @@ def test_label_review_and_upload_flow_and_its_images_work_without_network(client
         assert image.status_code == 200 and b"".join(image.streaming_content)
 
     client.login(username="annotator", password="alweb-demo")
+    # Claiming is a POST (the page's no-script form); the GET shows the held task.
+    assert client.post(reverse("annotate:label", args=[project.pk])).status_code == 302
     page = client.get(reverse("annotate:label", args=[project.pk]))
     assert page.status_code == 200
     task = page.context["page_config"]["task"]
@@ -199,6 +201,7 @@ def test_label_review_and_upload_flow_and_its_images_work_without_network(client
     assert Item.objects.get(pk=task["item"]["id"]).status == ItemStatus.REVIEW
 
     client.login(username="reviewer", password="alweb-demo")
+    assert client.post(reverse("annotate:review", args=[project.pk])).status_code == 302
     page = client.get(reverse("annotate:review", args=[project.pk]))
     assert page.status_code == 200
     review = page.context["page_config"]["task"]
