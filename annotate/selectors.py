@@ -1,5 +1,8 @@
 """Reads of the annotate app, with the visibility rules (non-members see nothing)."""
 
+from datetime import timedelta
+
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
@@ -15,6 +18,7 @@ from annotate.models import (
     Project,
     Split,
     Task,
+    TaskKind,
     TaskStatus,
 )
 
@@ -176,3 +180,115 @@ def task_get_for_release(*, user, task_id, project_id=None) -> Task:
     if task.assignee_id == user.pk or user.has_perm(Perm.ASSIGN_TASKS, task.project):
         return task
     raise Http404("no such task")
+
+
+# The queue order (claim and peek) -------------------------------------------------
+
+
+def _label_waiting(*, project: Project, user) -> QuerySet[Item]:
+    """Unlabeled items of the project that `user` may be offered: all but those
+    recently rejected from someone else's work (their annotator gets them first)."""
+    grace_start = timezone.now() - timedelta(
+        seconds=settings.ALWEB_REJECT_GRACE_SECONDS
+    )
+    return Item.objects.filter(project=project, status=ItemStatus.UNLABELED).exclude(
+        Q(rejected_at__gt=grace_start)
+        & ~Q(last_annotator=user)
+        & Q(last_annotator__isnull=False)
+    )
+
+
+def _label_candidates(*, project: Project, user, batch: int, exclude=()):
+    """Label candidates in queue order: the user's own rejected items first, then
+    by priority, skipping items recently rejected from someone else's work."""
+    # Filtered on (last_annotator, rejected_at) only, so that SQLite walks the
+    # small last_annotator index instead of every unlabeled item of the project
+    # (rejected_at is cleared on submit and approval: few rows match).
+    own = (
+        Item.objects.filter(last_annotator=user, rejected_at__isnull=False)
+        .order_by("rejected_at", "id")
+        .values_list("pk", "project_id", "status")[: batch * 4]
+    )
+    excluded = set(exclude)
+    yield from (
+        pk
+        for pk, project_id, status in own
+        if project_id == project.pk
+        and status == ItemStatus.UNLABELED
+        and pk not in excluded
+    )
+    others = _label_waiting(project=project, user=user)
+    if exclude:
+        others = others.exclude(pk__in=list(exclude))
+    last_priority, last_id = None, None
+    while True:
+        qs = others.order_by("-priority", "id")
+        if last_id is not None:
+            qs = qs.filter(
+                Q(priority__lt=last_priority)
+                | Q(priority=last_priority, id__gt=last_id)
+            )
+        rows = list(qs.values_list("pk", "priority")[:batch])
+        if not rows:
+            return
+        yield from (pk for pk, _ in rows)
+        last_id, last_priority = rows[-1][0], rows[-1][1]
+
+
+def _review_waiting(*, project: Project) -> QuerySet[Item]:
+    return Item.objects.filter(project=project, status=ItemStatus.REVIEW).exclude(
+        tasks__status=TaskStatus.ACTIVE
+    )
+
+
+def queue_candidates(*, project: Project, user, kind: str, exclude=(), batch=25):
+    """Item ids of the label or review queue in the order a claim tries them.
+
+    Label: the user's own rejected items first (oldest rejection first), then by
+    priority (highest first, then id), leaving out items rejected within
+    ALWEB_REJECT_GRACE_SECONDS from someone else's work. Review: submitted items
+    nobody holds, by priority then id (the first 200). `exclude`: item ids not to
+    offer (items the user just skipped). A read: claims happen in
+    annotate.services.queue.queue_claim_next, which tries these in order.
+    """
+    if kind == TaskKind.LABEL:
+        return _label_candidates(
+            project=project, user=user, batch=batch, exclude=list(exclude)
+        )
+    if kind == TaskKind.REVIEW:
+        return iter(
+            _review_waiting(project=project)
+            .exclude(pk__in=list(exclude))
+            .order_by("-priority", "id")
+            .values_list("pk", flat=True)[:200]
+        )
+    raise ValueError("kind must be label or review")
+
+
+def queue_peek(*, project: Project, user, kind: str, exclude=()) -> Item | None:
+    """The item the caller's next claim of `kind` would most likely get once the
+    task they hold is finished (that item is not waiting, so it is never the
+    answer), or None if the queue is empty. Read-only: no lease, no event; someone
+    else may claim it first."""
+    for item_id in queue_candidates(
+        project=project, user=user, kind=kind, exclude=exclude, batch=5
+    ):
+        item = Item.objects.filter(pk=item_id).defer("embedding").first()
+        if item is not None:
+            return item
+    return None
+
+
+def queue_item_claimable(*, project: Project, user, kind: str, item_id) -> Item:
+    """An item of `project` that waits in the `kind` queue for `user` now (what a
+    claim could give them): for the peek's image. Http404 otherwise."""
+    try:
+        item_id = int(item_id)
+        waiting = (
+            _label_waiting(project=project, user=user)
+            if kind == TaskKind.LABEL
+            else _review_waiting(project=project)
+        )
+        return waiting.defer("embedding").get(pk=item_id)
+    except (Item.DoesNotExist, ValueError, TypeError, OverflowError):
+        raise Http404("no such item in your queue") from None

@@ -56,6 +56,8 @@ def _page(request, project_id, *, kind: str, perm: Perm, template: str, tab: str
             for i, name in enumerate(project.labels)
         ],
         "nextUrl": reverse("api-task-next", args=[project.pk]),
+        # Read-only look-ahead at the next item, for preloading its image.
+        "peekUrl": reverse("api-task-peek", args=[project.pk]),
         # Prefix of /api/v1/tasks/<id>/<action>/ (the page appends id and action).
         "taskUrl": reverse("api-task-release", args=[0]).removesuffix("0/release/"),
         "loginUrl": reverse("login"),

@@ -1,7 +1,8 @@
-"""Task endpoints of the REST API: claim next, autosave, submit, review, release,
-and the active claims of a project (for holders of ASSIGN_TASKS)."""
+"""Task endpoints of the REST API: claim next, peek at the next (read-only, for
+preloading), autosave, submit, review, release, and the active claims of a project
+(for holders of ASSIGN_TASKS)."""
 
-from django.http import Http404
+from django.http import FileResponse, Http404
 from django.urls import reverse
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -18,6 +19,7 @@ from rest_framework.views import APIView
 from alweb.api import INT64_MAX, project_for
 from alweb.roles import Perm
 from annotate import selectors
+from annotate.api.items import BIN, IMAGE_TYPES
 from annotate.models import Annotation, AnnotationSource, Item, Task, TaskKind
 from annotate.services import labeling
 from annotate.services import queue as queue_services
@@ -33,6 +35,7 @@ MAX_EXCLUDE = 200
 def item_as_dict(item: Item) -> dict:
     return {
         "id": item.pk,
+        "name": item.original_name,
         "width": item.width,
         "height": item.height,
         "status": item.status,
@@ -113,6 +116,7 @@ class TaskNextInputSerializer(serializers.Serializer):
 
 class ItemOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
+    name = serializers.CharField(help_text="the uploaded file name (display only)")
     width = serializers.IntegerField()
     height = serializers.IntegerField()
     status = serializers.CharField()
@@ -132,6 +136,22 @@ class TaskOutputSerializer(serializers.Serializer):
     lease_expires_at = serializers.DateTimeField()
     version = serializers.IntegerField(help_text="draft version for PUT draft/")
     comment = serializers.CharField()
+
+
+class TaskPeekInputSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=TaskKind.choices, default=TaskKind.LABEL)
+    exclude = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=INT64_MAX),
+        required=False,
+        max_length=MAX_EXCLUDE,
+        help_text="item ids not to offer (repeat the parameter)",
+    )
+
+
+class TaskPeekOutputSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=TaskKind.choices)
+    item = ItemOutputSerializer()
+    annotations = serializers.ListField(child=serializers.JSONField())
 
 
 class DraftInputSerializer(serializers.Serializer):
@@ -225,6 +245,94 @@ class TaskClaimNextApi(APIView):
         if task is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
         return Response(task_as_dict(task))
+
+
+def _peek_query(request) -> dict:
+    query = request.query_params
+    data = {"exclude": query.getlist("exclude")}
+    if "kind" in query:
+        data["kind"] = query["kind"]
+    serializer = TaskPeekInputSerializer(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+PEEK_PARAMETERS = [
+    OpenApiParameter("kind", str, enum=list(TaskKind.values), default="label"),
+    OpenApiParameter("exclude", int, many=True, explode=True),
+]
+
+
+class TaskPeekApi(APIView):
+    @extend_schema(
+        operation_id="tasks_peek",
+        parameters=PEEK_PARAMETERS,
+        responses={
+            200: TaskPeekOutputSerializer,
+            204: OpenApiResponse(description="nothing else waits in the queue"),
+        },
+        summary="The item the next claim would most likely get (read-only)",
+        description=(
+            "For preloading: the item a claim of this kind would give the caller "
+            "once the task they hold is finished, with its pre-annotations and an "
+            "image URL valid while the item waits in the caller's queue. Claims "
+            "nothing: no lease, no event; someone else may claim it first."
+        ),
+    )
+    def get(self, request, project_id):
+        data = _peek_query(request)
+        project = project_for(request, project_id, _KIND_PERM[data["kind"]])
+        item = selectors.queue_peek(
+            project=project,
+            user=request.user,
+            kind=data["kind"],
+            exclude=data.get("exclude", ()),
+        )
+        if item is None:
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        payload = item_as_dict(item)
+        payload["image_url"] = (
+            reverse(
+                "api-task-peek-image",
+                kwargs={"project_id": project.pk, "item_id": item.pk},
+            )
+            + f"?kind={data['kind']}"
+        )
+        annotations = Annotation.objects.filter(item=item).select_related("author")
+        return Response(
+            {
+                "kind": data["kind"],
+                "item": payload,
+                "annotations": [annotation_as_dict(a) for a in annotations],
+            }
+        )
+
+
+class TaskPeekImageApi(APIView):
+    @extend_schema(
+        operation_id="tasks_peek_image",
+        parameters=[PEEK_PARAMETERS[0]],
+        summary="The image of an item waiting in the caller's queue (for preloading)",
+        responses={(200, "image/*"): OpenApiResponse(BIN, description="image")},
+    )
+    def get(self, request, project_id, item_id):
+        data = _peek_query(request)
+        project = project_for(request, project_id, _KIND_PERM[data["kind"]])
+        item = selectors.queue_item_claimable(
+            project=project, user=request.user, kind=data["kind"], item_id=item_id
+        )
+        try:
+            handle = item.file.open("rb")
+        except (FileNotFoundError, ValueError):
+            raise Http404("image file missing") from None
+        response = FileResponse(
+            handle,
+            content_type=IMAGE_TYPES.get(item.image_format, "application/octet-stream"),
+        )
+        response["X-Content-Type-Options"] = "nosniff"
+        response["Content-Disposition"] = "inline"
+        response["Cache-Control"] = "private, max-age=600"
+        return response
 
 
 class TaskDraftSaveApi(APIView):

@@ -16,6 +16,16 @@ urlpatterns = [
         name="api-task-next",
     ),
     path(
+        "projects/<int:project_id>/tasks/peek/",
+        tasks.TaskPeekApi.as_view(),
+        name="api-task-peek",
+    ),
+    path(
+        "projects/<int:project_id>/tasks/peek/<int:item_id>/image",
+        tasks.TaskPeekImageApi.as_view(),
+        name="api-task-peek-image",
+    ),
+    path(
         "tasks/<int:task_id>/draft/",
         tasks.TaskDraftSaveApi.as_view(),
         name="api-task-draft",

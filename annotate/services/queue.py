@@ -4,10 +4,10 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.http import Http404
 from django.utils import timezone
 
+from annotate import selectors
 from annotate.models import Item, ItemStatus, Project, Task, TaskKind, TaskStatus
 from annotate.services.errors import Conflict
 from annotate.services.events import event_log
@@ -92,51 +92,6 @@ def _active_task(*, project: Project, user, kind: str) -> Task | None:
     )
 
 
-def _label_candidates(project: Project, user, batch: int, exclude=()):
-    """Candidate item ids in queue order: the user's own rejected items first, then
-    by priority, skipping items recently rejected from someone else's work."""
-    grace_start = timezone.now() - timedelta(
-        seconds=settings.ALWEB_REJECT_GRACE_SECONDS
-    )
-    waiting = Item.objects.filter(project=project, status=ItemStatus.UNLABELED)
-    if exclude:
-        waiting = waiting.exclude(pk__in=exclude)
-    # Filtered on (last_annotator, rejected_at) only, so that SQLite walks the
-    # small last_annotator index instead of every unlabeled item of the project
-    # (rejected_at is cleared on submit and approval: few rows match).
-    own = (
-        Item.objects.filter(last_annotator=user, rejected_at__isnull=False)
-        .order_by("rejected_at", "id")
-        .values_list("pk", "project_id", "status")[: batch * 4]
-    )
-    excluded = set(exclude)
-    yield from (
-        pk
-        for pk, project_id, status in own
-        if project_id == project.pk
-        and status == ItemStatus.UNLABELED
-        and pk not in excluded
-    )
-    others = waiting.exclude(
-        Q(rejected_at__gt=grace_start)
-        & ~Q(last_annotator=user)
-        & Q(last_annotator__isnull=False)
-    )
-    last_priority, last_id = None, None
-    while True:
-        qs = others.order_by("-priority", "id")
-        if last_id is not None:
-            qs = qs.filter(
-                Q(priority__lt=last_priority)
-                | Q(priority=last_priority, id__gt=last_id)
-            )
-        rows = list(qs.values_list("pk", "priority")[:batch])
-        if not rows:
-            return
-        yield from (pk for pk, _ in rows)
-        last_id, last_priority = rows[-1][0], rows[-1][1]
-
-
 def queue_claim_next(
     *, project: Project, user, kind: str, exclude_item_ids=()
 ) -> Task | None:
@@ -158,18 +113,9 @@ def queue_claim_next(
             Task.objects.filter(pk=current.pk).update(lease_expires_at=_lease_end())
             current.refresh_from_db()
             return current
-    if kind == TaskKind.LABEL:
-        candidates = _label_candidates(
-            project, user, batch=25, exclude=list(exclude_item_ids)
-        )
-    else:
-        candidates = (
-            Item.objects.filter(project=project, status=ItemStatus.REVIEW)
-            .exclude(pk__in=list(exclude_item_ids))
-            .exclude(tasks__status=TaskStatus.ACTIVE)
-            .order_by("-priority", "id")
-            .values_list("pk", flat=True)[:200]
-        )
+    candidates = selectors.queue_candidates(
+        project=project, user=user, kind=kind, exclude=list(exclude_item_ids)
+    )
     for item_id in candidates:
         task = _try_claim(project=project, user=user, kind=kind, item_id=item_id)
         if task is not None:

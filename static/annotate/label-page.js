@@ -1,24 +1,70 @@
 // The labelling page: one claimed task at a time, autosaved (debounced, and
 // with keepalive when the page is hidden), submitted with the button or
-// Ctrl+Enter, then the next task is claimed without a page load. The page's GET
-// claims nothing: on load this script claims (or resumes, renewing the lease)
-// with a POST. When a save fails the draft is kept in localStorage and offered
-// back after re-login.
+// Ctrl+Enter (an item with no shapes asks first; Ctrl+Shift+Enter or "Nothing
+// here" submits it empty on purpose), then the next task: preloaded, so it is
+// on screen at once (task-runner.js). The page's GET claims nothing: on load
+// the runner claims (or resumes, renewing the lease) with a POST. When a save
+// fails the draft is kept in localStorage and offered back after re-login; the
+// polygon being drawn and the canvas settings are kept there too (page-state.js).
 
+import { confirmDialog } from "./confirm.js";
+import { localDrawings, uiSettings, wireSettings } from "./page-state.js";
+import { createTaskRunner } from "./task-runner.js";
 import {
-  $, announceReady, apiCall, claimRequest, errorText, localDrafts, mountTask, readConfig,
-  showAlert, showClaimError, showEmpty, showTaskInfo, wireClaimForms, wireModelControls,
+  $, apiCall, errorText, localDrafts, readConfig, showAlert, wireClaimForms, wireFocusReturn,
+  wirePageKeys,
 } from "./task-client.js";
 
 const AUTOSAVE_MS = 1500;
+const PAGE_KEYS = [["This page", [
+  ["Ctrl+Enter", "submit (an item with no shapes asks first)"],
+  ["Ctrl+Shift+Enter", "nothing here: submit the item with no shapes"],
+  ["Shift+S", "skip this item"],
+]]];
 const config = readConfig();
-let task = config.task;
-let canvas = null;
-let version = task ? task.version : 0;
+const settings = uiSettings(config.projectId, "label");
+let version = 0;
 let timer = null;
 let saving = null; // the save in flight (a promise)
-let busy = false; // submit / skip in progress
-const skipped = [];
+
+const runner = createTaskRunner(config, {
+  canvasOptions: () => ({ ...settings.get(), keyScope: $("task-work"), pageKeys: PAGE_KEYS }),
+  onShow(t, { pending }) {
+    clearTimeout(timer);
+    showAlert("");
+    $("relogin-link").classList.add("lp-hidden");
+    if (pending) setStatus("saving", "Claiming…");
+    else {
+      version = t.version;
+      setStatus("saved", "Saved");
+    }
+  },
+  onReady(t) {
+    offerRestore(t);
+    const drawing = localDrawings.get(t.id);
+    if (drawing && canvas()) {
+      if (drawing.label) canvas().setLabel(drawing.label);
+      canvas().setDrawing(drawing);
+    }
+    if (canvas() && canvas().isDirty()) schedule();
+  },
+  onDone(t) {
+    localDrafts.drop(t.id);
+    localDrawings.drop(t.id);
+  },
+  onFailed(action, res) {
+    if (action === "release") {
+      showAlert("Could not skip: " + errorText(res));
+    } else if (res.status === 400) {
+      setStatus("failed", "Not submitted");
+      showAlert("Not submitted: " + errorText(res));
+    } else {
+      keepLocally(res.network ? 0 : res.status, res);
+    }
+  },
+  keepLocal: (t, shapes) => localDrafts.put(t, shapes),
+});
+const canvas = () => runner.canvas;
 
 function setStatus(state, text) {
   const el = $("save-status");
@@ -29,8 +75,9 @@ function setStatus(state, text) {
 const draftUrl = (t) => `${config.taskUrl}${t.id}/draft/`;
 
 function keepLocally(reason, res) {
-  if (!task || !canvas) return;
-  localDrafts.put(task, canvas.api.getShapes());
+  const task = runner.task;
+  if (!task || !canvas()) return;
+  localDrafts.put(task, canvas().getShapes());
   const relogin = reason === 401 || reason === 403;
   showAlert(
     (reason === 409
@@ -45,24 +92,24 @@ function keepLocally(reason, res) {
 }
 
 async function save({ keepalive = false } = {}) {
-  if (!task || !canvas || !canvas.api.isDirty()) return true;
+  const current = runner.task;
+  if (!current || !canvas() || !canvas().isDirty()) return true;
   if (saving) {
     if (keepalive) return false; // the page is going away; the local copy stays
     await saving;
   }
-  if (!canvas.api.isDirty()) return true;
-  const current = task;
-  const shapes = canvas.api.getShapes();
+  if (runner.task !== current || !canvas().isDirty()) return true;
+  const shapes = canvas().getShapes();
   setStatus("saving", "Saving…");
   saving = apiCall("PUT", draftUrl(current), { annotations: shapes, version }, { keepalive });
   const res = await saving;
   saving = null;
-  if (current !== task) return res.ok;
+  if (current !== runner.task) return res.ok;
   if (res.ok) {
     version = res.data.version;
     // Only what was sent is saved; edits made meanwhile stay dirty.
-    if (JSON.stringify(canvas.api.getShapes()) === JSON.stringify(shapes)) {
-      canvas.api.markSaved();
+    if (JSON.stringify(canvas().getShapes()) === JSON.stringify(shapes)) {
+      canvas().markSaved();
       setStatus("saved", "Saved " + new Date().toLocaleTimeString());
       localDrafts.drop(current.id);
     } else {
@@ -85,14 +132,15 @@ function schedule() {
 }
 
 function saveOnLeave() {
-  if (!task || !canvas || !canvas.api.isDirty()) return;
+  const task = runner.task;
+  if (!task || !canvas() || !canvas().isDirty()) return;
   clearTimeout(timer);
   // Keep a local copy first: the answer of a keepalive request may never be seen.
-  localDrafts.put(task, canvas.api.getShapes());
+  localDrafts.put(task, canvas().getShapes());
   save({ keepalive: true });
 }
 
-function offerRestore() {
+function offerRestore(task) {
   const stored = localDrafts.find(task);
   const restore = $("restore-draft");
   const discard = $("discard-draft");
@@ -101,134 +149,90 @@ function offerRestore() {
   if (!stored) return;
   showAlert(`You have unsaved work on this item from ${new Date(stored.at).toLocaleString()}.`,
     "info");
-  restore.onclick = () => {
-    canvas.api.setShapes(stored.shapes);
+  const hide = () => {
     localStorage.removeItem(stored.key);
     restore.classList.add("lp-hidden");
     discard.classList.add("lp-hidden");
     showAlert("");
+  };
+  restore.onclick = () => {
+    hide();
+    canvas().replaceShapes(stored.shapes);
     setStatus("dirty", "Unsaved changes");
     save();
   };
-  discard.onclick = () => {
-    localStorage.removeItem(stored.key);
-    restore.classList.add("lp-hidden");
-    discard.classList.add("lp-hidden");
-    showAlert("");
-  };
+  discard.onclick = hide;
 }
 
-async function show(next, { announce = true } = {}) {
-  clearTimeout(timer);
-  task = next;
-  showAlert("");
-  $("relogin-link").classList.add("lp-hidden");
-  if (!task) {
-    if (canvas) canvas.api.destroy();
-    canvas = null;
-    showEmpty(true);
-    if (announce) announceReady(null);
+function plural(n, word) {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
+}
+
+/** Submit; `empty`: the "nothing here" submit, with no shapes on purpose. */
+async function submit({ empty = false } = {}) {
+  const c = canvas();
+  if (!runner.task || runner.busy || !c) return;
+  c.closeDrawing(); // Ctrl+Enter while drawing a polygon finishes it first
+  let shapes = c.getShapes();
+  if (empty && shapes.length) {
+    const human = shapes.filter((s) => !String(s.source || "").startsWith("model:")).length;
+    if (human && !(await confirmDialog({
+      title: "Submit as empty?",
+      text: `This removes the ${plural(shapes.length, "shape")} on this item ` +
+        `(${plural(human, "drawn or accepted shape")}) and submits it with nothing labelled.`,
+      yes: "Remove them and submit empty",
+    }))) {
+      c.focus();
+      return;
+    }
+    shapes = [];
+  } else if (!shapes.length && !empty && !(await confirmDialog({
+    title: "Nothing labelled on this item",
+    text: "Submit it with no shapes? Do so only if there is nothing to label in this " +
+      "image (Ctrl+Shift+Enter says so directly).",
+    yes: "Submit with no shapes",
+    no: "Keep labelling",
+  }))) {
+    c.focus();
     return;
   }
-  version = task.version;
-  showEmpty(false);
-  showTaskInfo(task);
-  canvas = mountTask(task, config.labels, canvas && canvas.api);
-  setStatus("saved", "Saved");
-  offerRestore();
-  await canvas.ready;
-  if (announce && task === next) announceReady(task);
-}
-
-async function claimNext() {
-  const res = await claimRequest(config, skipped);
-  if (res.status === 204) return show(null);
-  if (res.ok) return show(res.data);
-  showClaimError("Could not load the next item: " + errorText(res));
-  return null;
-}
-
-/** On load: show the task the page says the user holds (a read), then claim by
- *  POST. The same task back means resumed with a renewed lease: the canvas and
- *  any edits stay. Another task means the held one had expired: edits made
- *  meanwhile are kept locally and offered back if the item comes round again. */
-async function start() {
-  $("claim-status").textContent = "Getting the next item…";
-  const held = task;
-  const shown = held ? show(held, { announce: false }) : null;
-  const res = await claimRequest(config, skipped);
-  await shown;
-  if (held && res.ok && res.data && res.data.id === held.id) {
-    held.lease_expires_at = res.data.lease_expires_at;
-    announceReady(held);
-    return;
-  }
-  if (held && canvas && canvas.api.isDirty()) localDrafts.put(held, canvas.api.getShapes());
-  if (res.status === 204) return show(null);
-  if (res.ok) return show(res.data);
-  showClaimError("Could not load the next item: " + errorText(res));
-  return null;
-}
-
-async function submit() {
-  if (!task || busy) return;
-  busy = true;
   clearTimeout(timer);
   if (saving) await saving;
-  const shapes = canvas.api.getShapes();
   setStatus("saving", "Submitting…");
-  const res = await apiCall("POST", `${config.taskUrl}${task.id}/submit/`, { annotations: shapes });
-  if (res.ok) {
-    localDrafts.drop(task.id);
-    await claimNext();
-  } else if (res.status === 400) {
-    setStatus("failed", "Not submitted");
-    showAlert("Not submitted: " + errorText(res));
-  } else {
-    keepLocally(res.network ? 0 : res.status, res);
-  }
-  busy = false;
+  await runner.finish("submit", { annotations: shapes });
 }
 
 async function skip() {
-  if (!task || busy) return;
-  busy = true;
+  if (!runner.task || runner.busy) return;
   clearTimeout(timer);
   if (saving) await saving;
-  skipped.push(task.item.id);
-  const res = await apiCall("POST", `${config.taskUrl}${task.id}/release/`);
-  if (res.ok || res.status === 409) {
-    localDrafts.drop(task.id);
-    await claimNext();
-  } else {
-    showAlert("Could not skip: " + errorText(res));
-  }
-  busy = false;
+  await runner.finish("release", undefined, { accept: (res) => res.ok || res.status === 409 });
 }
 
-$("canvas-root").addEventListener("shapesChanged", () => {
-  if (!canvas || !canvas.api.isDirty()) return;
+const root = $("canvas-root");
+root.addEventListener("shapesChanged", () => {
+  if (!runner.task || !canvas() || !canvas().isDirty()) return;
   setStatus("dirty", "Unsaved changes");
   schedule();
 });
-$("submit-btn").addEventListener("click", submit);
-$("skip-btn").addEventListener("click", skip);
-document.addEventListener("keydown", (e) => {
-  if (e.key === "Enter" && (e.ctrlKey || e.metaKey) && !e.repeat) {
-    e.preventDefault();
-    submit();
-  }
+root.addEventListener("drawingChanged", (e) => {
+  const task = runner.task;
+  if (task && canvas()) localDrawings.put(task.id, e.detail.drawing, canvas().getLabel());
 });
+wireSettings(root, settings);
+$("submit-btn").addEventListener("click", () => submit());
+$("submit-empty-btn").addEventListener("click", () => submit({ empty: true }));
+$("skip-btn").addEventListener("click", skip);
+wirePageKeys({
+  "ctrl+enter": () => submit(),
+  "ctrl+shift+enter": () => submit({ empty: true }),
+  "shift+s": skip,
+});
+wireFocusReturn($("label-page"), canvas);
 document.addEventListener("visibilitychange", () => {
   if (document.visibilityState === "hidden") saveOnLeave();
 });
 window.addEventListener("pagehide", saveOnLeave);
-wireClaimForms(async () => {
-  if (busy) return;
-  busy = true;
-  await claimNext();
-  busy = false;
-});
-wireModelControls(() => canvas && canvas.api);
-window.alwebPage = { canvas: () => canvas && canvas.api, save, submit, skip };
-start();
+wireClaimForms(() => runner.claimNext());
+window.alwebPage = { canvas, save, submit, skip, runner };
+runner.start();

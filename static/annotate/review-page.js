@@ -1,19 +1,23 @@
-// The review page: one claimed review task at a time, shown with its shapes
-// and their authors; Approve (with the reviewer's corrections, if any) or
-// Reject with a required comment, then the next task loads without a reload.
-// The page's GET claims nothing: on load this script claims (or resumes,
-// renewing the lease) with a POST.
+// The review page: one claimed review task at a time, shown with its shapes and
+// their authors. The select tool is active; edits are allowed, marked on the
+// canvas and in the list, and saved only on Approve (Ctrl+Enter). Reject (R
+// focuses the reason, Ctrl+Enter in it rejects) needs a comment and discards
+// edits. Then the next task: preloaded, so it is on screen at once
+// (task-runner.js). The page's GET claims nothing: the runner claims by POST.
 
+import { uiSettings, wireSettings } from "./page-state.js";
+import { createTaskRunner } from "./task-runner.js";
 import {
-  $, announceReady, apiCall, claimRequest, errorText, mountTask, readConfig, showAlert,
-  showClaimError, showEmpty, showTaskInfo, wireClaimForms, wireModelControls,
+  $, errorText, readConfig, showAlert, wireClaimForms, wireFocusReturn, wirePageKeys,
 } from "./task-client.js";
 
+const PAGE_KEYS = [["This page", [
+  ["Ctrl+Enter", "approve (with your edits)"],
+  ["R", "reject: type the reason, then Ctrl+Enter (Escape goes back to the canvas)"],
+  ["Shift+S", "skip this item"],
+]]];
 const config = readConfig();
-let task = config.task;
-let canvas = null;
-let busy = false;
-const skipped = [];
+const settings = uiSettings(config.projectId, "review");
 
 function showAuthors(t) {
   const authors = new Set();
@@ -29,102 +33,83 @@ function showAuthors(t) {
   $("authors").textContent = parts.join(" · ");
 }
 
-async function show(next, { announce = true } = {}) {
-  task = next;
-  showAlert("");
-  $("reject-comment").value = "";
-  $("reject-error").textContent = "";
-  if (!task) {
-    if (canvas) canvas.api.destroy();
-    canvas = null;
-    showEmpty(true);
-    if (announce) announceReady(null);
-    return;
-  }
-  showEmpty(false);
-  showTaskInfo(task);
-  // The reviewer sees the comment of an earlier rejection as history.
-  if (task.item.review_comment) {
-    $("review-comment").textContent = `Earlier review: ${task.item.review_comment}`;
-  }
-  showAuthors(task);
-  canvas = mountTask(task, config.labels, canvas && canvas.api);
-  await canvas.ready;
-  if (announce && task === next) announceReady(task);
-}
-
-async function claimNext() {
-  const res = await claimRequest(config, skipped);
-  if (res.status === 204) return show(null);
-  if (res.ok) return show(res.data);
-  showClaimError("Could not load the next item: " + errorText(res));
-  return null;
-}
-
-/** On load: show the task the page says the user holds (a read), then claim by
- *  POST; the same task back means resumed with a renewed lease. */
-async function start() {
-  $("claim-status").textContent = "Getting the next item…";
-  const held = task;
-  const shown = held ? show(held, { announce: false }) : null;
-  const res = await claimRequest(config, skipped);
-  await shown;
-  if (held && res.ok && res.data && res.data.id === held.id) {
-    held.lease_expires_at = res.data.lease_expires_at;
-    announceReady(held);
-    return;
-  }
-  if (res.status === 204) return show(null);
-  if (res.ok) return show(res.data);
-  showClaimError("Could not load the next item: " + errorText(res));
-  return null;
-}
-
-async function act(action, body) {
-  if (!task || busy) return;
-  busy = true;
-  const res = await apiCall("POST", `${config.taskUrl}${task.id}/${action}/`, body);
-  if (res.ok) {
-    await claimNext();
-  } else if (res.status === 400 && res.data && res.data.comment) {
-    $("reject-error").textContent = [].concat(res.data.comment).join(" ");
-  } else {
-    showAlert(`Could not ${action}: ${errorText(res)}`);
-  }
-  busy = false;
-}
-
-$("approve-btn").addEventListener("click", () => {
-  if (!canvas) return;
-  // Corrections only when the reviewer changed something.
-  act("approve", canvas.api.isDirty() ? { annotations: canvas.api.getShapes() } : {});
+const runner = createTaskRunner(config, {
+  canvasOptions: () => {
+    const { threshold, modelVisible, label } = settings.get();
+    return { threshold, modelVisible, label, tool: "select", markEdits: true,
+      keyScope: $("task-work"), pageKeys: PAGE_KEYS };
+  },
+  onShow(t) {
+    showAlert("");
+    $("reject-comment").value = "";
+    $("reject-error").textContent = "";
+    // The reviewer sees the comment of an earlier rejection as history.
+    if (t.item.review_comment) {
+      $("review-comment").textContent = `Earlier review: ${t.item.review_comment}`;
+    }
+    showAuthors(t);
+  },
+  onReady() {},
+  onDone() {},
+  onFailed(action, res) {
+    if (res.status === 400 && res.data && res.data.comment) {
+      $("reject-error").textContent = [].concat(res.data.comment).join(" ");
+    } else {
+      const verb = action === "release" ? "skip" : action;
+      showAlert(`Could not ${verb}: ${errorText(res)}`);
+    }
+  },
+  keepLocal() {},
 });
-$("reject-form").addEventListener("submit", (e) => {
-  e.preventDefault();
+const canvas = () => runner.canvas;
+
+function approve() {
+  const c = canvas();
+  if (!c || !runner.task) return;
+  // Corrections only when the reviewer changed something.
+  runner.finish("approve", c.isDirty() ? { annotations: c.getShapes() } : {});
+}
+
+function reject() {
   const comment = $("reject-comment").value.trim();
   if (!comment) {
     $("reject-error").textContent = "Say what is wrong: a comment is required to reject.";
     $("reject-comment").focus();
     return;
   }
-  act("reject", { comment });
+  runner.finish("reject", { comment });
+}
+
+function skip() {
+  runner.finish("release", undefined, { accept: (res) => res.ok || res.status === 409 });
+}
+
+$("approve-btn").addEventListener("click", approve);
+$("reject-form").addEventListener("submit", (e) => {
+  e.preventDefault();
+  reject();
 });
-$("skip-btn").addEventListener("click", async () => {
-  if (!task || busy) return;
-  busy = true;
-  skipped.push(task.item.id);
-  const res = await apiCall("POST", `${config.taskUrl}${task.id}/release/`);
-  if (res.ok || res.status === 409) await claimNext();
-  else showAlert("Could not skip: " + errorText(res));
-  busy = false;
+$("skip-btn").addEventListener("click", skip);
+const comment = $("reject-comment");
+comment.addEventListener("input", () => { $("reject-error").textContent = ""; });
+comment.addEventListener("keydown", (e) => {
+  if (e.key === "Enter" && (e.ctrlKey || e.metaKey) && !e.repeat) {
+    e.preventDefault();
+    reject();
+  } else if (e.key === "Escape" && canvas()) {
+    e.preventDefault();
+    canvas().focus();
+  }
 });
-$("reject-comment").addEventListener("input", () => { $("reject-error").textContent = ""; });
-wireClaimForms(async () => {
-  if (busy) return;
-  busy = true;
-  await claimNext();
-  busy = false;
+wireSettings($("canvas-root"), settings);
+wirePageKeys({
+  "ctrl+enter": approve,
+  "shift+s": skip,
+  r: () => {
+    if (runner.task) comment.focus();
+  },
 });
-wireModelControls(() => canvas && canvas.api);
-window.alwebPage = { canvas: () => canvas && canvas.api };
-start();
+wireFocusReturn($("review-page"), canvas);
+wireClaimForms(() => runner.claimNext());
+window.alwebPage = { canvas, runner, approve, reject, skip };
+runner.start();

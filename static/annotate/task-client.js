@@ -1,8 +1,9 @@
 // Shared glue of the label and review pages: the task API (with CSRF), claiming
-// by POST, the local draft store, the "why is it here" line and mounting the
-// canvas with its model-visibility controls. Every string reaches the DOM as text.
+// by POST, the local draft store, the "why is it here" line, focus going back to
+// the canvas after every button, and the page's own keys. Every string reaches
+// the DOM as text.
 
-import { mountCanvas } from "./canvas/index.js";
+import { isTyping } from "./canvas/keyboard.js";
 
 export const $ = (id) => document.getElementById(id);
 
@@ -60,7 +61,7 @@ export function errorText(result) {
 
 const PREFIX = "alweb:draft:";
 
-function comparable(shapes) {
+export function comparable(shapes) {
   return JSON.stringify((shapes || []).map((s) => [s.kind, s.label, s.bbox || s.points]));
 }
 
@@ -110,12 +111,20 @@ function fmt(v, digits = 3) {
   return v == null ? "—" : Number(v).toFixed(digits);
 }
 
+/** The "why is this item here" line: the item's file name, its priority and
+ *  uncertainty, and whether a model scored it. The model's display name
+ *  ("v2") lives in models_mgmt, which annotate does not read: its id goes in
+ *  the tooltip only, never as a version number. */
 export function showTaskInfo(task) {
   const item = task.item;
-  const why = [`Item ${item.id}`, `priority ${fmt(item.priority)}`];
+  const name = item.name || `item ${item.id}`;
+  const why = [name, `priority ${fmt(item.priority)}`];
   if (item.uncertainty != null) why.push(`uncertainty ${fmt(item.uncertainty)}`);
-  why.push(item.scored_by != null ? `scored by model v${item.scored_by}` : "not scored by a model yet");
-  $("why-here").textContent = why.join(" · ");
+  why.push(item.scored_by != null ? "scored by a model" : "not scored by a model yet");
+  const line = $("why-here");
+  line.textContent = why.join(" · ");
+  line.title = `item id ${item.id}` +
+    (item.scored_by != null ? ` · model version id ${item.scored_by}` : "");
   const comment = $("review-comment");
   comment.textContent = item.review_comment ? `Reviewer: ${item.review_comment}` : "";
   comment.classList.toggle("lp-hidden", !item.review_comment);
@@ -160,34 +169,30 @@ export function wireClaimForms(claim) {
   }
 }
 
-/** Mount the canvas for `task`; resolves `ready` when the image is drawn. */
-export function mountTask(task, labels, previous) {
-  if (previous) previous.destroy();
-  const root = $("canvas-root");
-  let markReady;
-  const ready = new Promise((resolve) => { markReady = resolve; });
-  root.addEventListener("imageLoaded", () => markReady(), { once: true });
-  const api = mountCanvas(root, {
-    imageUrl: task.item.image_url,
-    width: task.item.width,
-    height: task.item.height,
-    labels,
-    shapes: task.annotations,
+/** After any button of the page is used, focus goes back to the canvas so that
+ *  its keys work again (buttons marked data-keep-focus move focus themselves). */
+export function wireFocusReturn(section, getCanvas) {
+  section.addEventListener("click", (e) => {
+    const b = e.target.closest("button");
+    if (!b || b.closest("dialog") || b.closest(".alc-root") || "keepFocus" in b.dataset) return;
+    const canvas = getCanvas();
+    if (canvas) canvas.focus();
   });
-  api.setConfidenceThreshold(Number($("conf-threshold").value));
-  api.setModelVisible(!$("hide-model").checked);
-  return { api, ready };
 }
 
-/** Wire the threshold slider and hide-model toggle to whatever canvas is live. */
-export function wireModelControls(getApi) {
-  const slider = $("conf-threshold");
-  const hide = $("hide-model");
-  slider.addEventListener("input", () => {
-    $("conf-value").textContent = Number(slider.value).toFixed(2);
-    getApi()?.setConfidenceThreshold(Number(slider.value));
+/** The page's own keys (document-wide, never while typing or while a dialog is
+ *  open): {"ctrl+enter": fn, "ctrl+shift+enter": fn, "shift+s": fn, "r": fn}. */
+export function wirePageKeys(keys) {
+  document.addEventListener("keydown", (e) => {
+    if (e.defaultPrevented || e.isComposing || e.repeat || e.altKey) return;
+    if (isTyping(e.target) || document.querySelector("dialog[open]")) return;
+    const name = [(e.ctrlKey || e.metaKey) && "ctrl", e.shiftKey && "shift",
+      e.key.length === 1 ? e.key.toLowerCase() : e.key.toLowerCase()].filter(Boolean).join("+");
+    const fn = keys[name];
+    if (!fn) return;
+    e.preventDefault();
+    fn();
   });
-  hide.addEventListener("change", () => getApi()?.setModelVisible(!hide.checked));
 }
 
 /** Announce a loaded task to tests and benchmarks (window + a DOM event). */

@@ -45,6 +45,9 @@ API_ROUTES: dict[str, dict[str, object]] = {
     "api-export-download": {"GET": Perm.EXPORT},
     "api-import": {"POST": Perm.UPLOAD_ITEMS},
     "api-task-next": {"POST": Perm.LABEL},
+    # Read-only look-ahead for preloading; kind=label here, kind=review below.
+    "api-task-peek": {"GET": Perm.LABEL},
+    "api-task-peek-image": {"GET": Perm.LABEL},
     "api-task-draft": {"PUT": OWN_TASK},
     "api-task-submit": {"POST": OWN_TASK},
     "api-task-approve": {"POST": OWN_TASK},
@@ -132,7 +135,11 @@ KWARGS = {
     "model_id": lambda c: c.extra["model"].pk,
     "task_id": lambda c: c.extra["task"].pk,
 }
-QUERY = {"api-export": "?format=coco"}
+QUERY = {
+    "api-export": "?format=coco",
+    "api-task-peek": "?kind=label",
+    "api-task-peek-image": "?kind=label",
+}
 
 
 def body_for(name: str, verb: str, c: Ctx) -> tuple[object, str]:
@@ -307,3 +314,27 @@ def test_id_walk_into_another_project_answers_404_and_changes_nothing(
             walked += 1
     assert walked >= 10
     assert snapshot() == before
+
+
+PEEK_BY_KIND = {"label": Perm.LABEL, "review": Perm.REVIEW}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("kind", sorted(PEEK_BY_KIND))
+@pytest.mark.parametrize("name", ["api-task-peek", "api-task-peek-image"])
+def test_peek_answers_by_role_for_each_kind(project_roles, name, kind):
+    """The peek's permission follows its kind: LABEL or REVIEW; non-members 404."""
+    project, users, outsider = project_roles
+    c = build_ctx(project, users, outsider)
+    if kind == "review":
+        Item.objects.filter(pk=c.item.pk).update(status="review")
+    url = _url(name, c).split("?")[0] + f"?kind={kind}"
+    perm = PEEK_BY_KIND[kind]
+    for who, user in [*((r.value, users[r]) for r in Role), ("outsider", outsider)]:
+        code = client_for(user).get(url).status_code
+        if who == "outsider":
+            assert code == 404, (name, kind, who, code)
+        elif Role(who) in ROLE_TABLE[perm]:
+            assert code == 200, (name, kind, who, code)
+        else:
+            assert code == 403, (name, kind, who, code)

@@ -81,7 +81,7 @@ def test_label_reject_fix_approve_round_trip(browser, live_server):
     ann = login(browser, live_server, "ann")
     open_task_page(ann, label_url)
     expect(ann.get_by_test_id("tab-label")).to_be_visible()
-    expect(ann.get_by_test_id("why-here")).to_contain_text(f"Item {item.pk}")
+    expect(ann.get_by_test_id("why-here")).to_contain_text(item.original_name)
     ann.keyboard.press("b")
     a, b = to_page(ann, 20, 20), to_page(ann, 120, 100)
     ann.mouse.move(*a)
@@ -89,13 +89,13 @@ def test_label_reject_fix_approve_round_trip(browser, live_server):
     ann.mouse.move(*b, steps=6)
     ann.mouse.up()
     ann.keyboard.press("p")
+    ann.keyboard.press("3")  # the label of the next shape: third label
     for x, y in [(160, 40), (280, 60), (220, 180)]:
         ann.mouse.click(*to_page(ann, x, y))
     ann.keyboard.press("Enter")
-    ann.keyboard.press("3")  # relabel the selected polygon: third label
     drawn = shapes(ann)
     assert [s["kind"] for s in drawn] == ["box", "polygon"]
-    assert drawn[1]["label"] == "triangle"
+    assert [s["label"] for s in drawn] == ["circle", "triangle"]
     expect(ann.get_by_test_id("save-status")).to_have_attribute(
         "data-state", "saved", timeout=5000
     )
@@ -121,7 +121,7 @@ def test_label_reject_fix_approve_round_trip(browser, live_server):
     shot(ann, "4_label_rejected")
     ann.get_by_test_id("stage").focus()
     ann.keyboard.press("v")
-    ann.keyboard.press("Tab")  # select the box
+    ann.keyboard.press("n")  # select the box
     ann.keyboard.press("Delete")
     ann.keyboard.press("b")
     a, b = to_page(ann, 30, 30), to_page(ann, 100, 90)
@@ -182,16 +182,17 @@ def test_pages_claim_by_post_and_without_script_by_the_form(browser, live_server
     )
     open_task_page(ann, label_url)
     assert ann.evaluate("window.alwebTask.id") == held.pk
-    expect(ann.get_by_test_id("why-here")).to_contain_text(f"Item {first.pk}")
+    expect(ann.get_by_test_id("why-here")).to_contain_text(first.original_name)
     assert [m for m, _ in claims] == ["POST"]
     held.refresh_from_db()
     assert held.lease_expires_at > lease and Task.objects.count() == 1
     shot(ann, "7_label_resumed")
     ann.get_by_test_id("submit").click()
+    ann.get_by_test_id("confirm-yes").click()  # an item with no shapes asks first
     expect(ann.get_by_test_id("queue-empty")).to_be_visible()
     (third,) = make_items(project, 1, start_seed=7, size=(320, 240))
     ann.get_by_test_id("check-again").click()  # a POST through the API
-    expect(ann.get_by_test_id("why-here")).to_contain_text(f"Item {third.pk}")
+    expect(ann.get_by_test_id("why-here")).to_contain_text(third.original_name)
     assert [m for m, _ in claims] == ["POST"] * 3
 
     # The review page claims the same way: its script POSTs once.

@@ -1,20 +1,28 @@
 // mountCanvas(root, options): builds the annotation canvas inside `root`,
-// wires store, renderer, tools, view, keyboard and shape list, and returns
-// the API. The page hears changes through CustomEvents on `root`:
-// shapesChanged {shapes}, selectionChanged {index, shape}, toolChanged
-// {tool}, labelChanged {label}, imageLoaded {width, height}.
+// wires store, renderer, tools, view, keyboard, shape list and key sheet, and
+// returns the API (api.js). The page hears changes through CustomEvents on
+// `root`: shapesChanged {shapes}, selectionChanged {index, shape}, toolChanged
+// {tool}, labelChanged {label}, drawingChanged {drawing}, modelFilterChanged
+// {threshold, modelVisible}, imageLoaded {width, height}.
+//
+// options: imageUrl or image (an already decoded <img>), width, height, labels,
+// shapes, readOnly, tool, label, threshold, modelVisible, markEdits (mark shapes
+// changed since loaded: review), keyScope (an element whose buttons also pass
+// keys to the canvas), pageKeys (extra [group, [[key, what]]] for the key
+// sheet), onRender(ms, layers) (benchmarks).
 
+import { createApi } from "./api.js";
+import { createEdits } from "./edits.js";
+import { hitTest } from "./geometry.js";
+import { createHelp } from "./help.js";
+import { createKeyboard, KEYMAP } from "./keyboard.js";
 import { createRenderer } from "./render.js";
 import { createShapeList } from "./shapelist.js";
-import {
-  aboveThreshold, asHuman, createStore, fromRest, isModel, normaliseLabels, toRest, visibility,
-} from "./state.js";
+import { createStore, fromRest, newUid, normaliseLabels, toRest, visibility } from "./state.js";
 import { createToolbar } from "./toolbar.js";
 import { createBoxTool } from "./tools/box.js";
 import { createPolygonTool } from "./tools/polygon.js";
 import { createSelectTool } from "./tools/select.js";
-import { createKeyboard, KEYMAP } from "./keyboard.js";
-import { hitTest } from "./geometry.js";
 import { createView } from "./view.js";
 
 export { KEYMAP };
@@ -22,24 +30,32 @@ export const TOOLS = ["box", "polygon", "select"];
 
 export function mountCanvas(root, options = {}) {
   const {
-    imageUrl, width = 0, height = 0, labels = [], shapes = [], readOnly = false, onRender,
+    width = 0, height = 0, labels = [], shapes = [], readOnly = false, onRender,
+    markEdits = false, keyScope = null, pageKeys = [],
   } = options;
   const labelList = normaliseLabels(labels);
+  const initialLabel = labelList.some((l) => l.name === options.label) ? options.label
+    : labelList.length ? labelList[0].name : null;
+  const initialTool = readOnly ? "select" : TOOLS.includes(options.tool) ? options.tool : "box";
   const store = createStore({
-    width: width || 1, height: height || 1, labels: labelList,
-    label: labelList.length ? labelList[0].name : null,
-    shapes: shapes.map(fromRest), tool: readOnly ? "select" : "box", readOnly,
+    width: width || 1, height: height || 1, labels: labelList, label: initialLabel,
+    shapes: shapes.map(fromRest), tool: initialTool, readOnly, markEdits,
+    threshold: Math.min(1, Math.max(0, Number(options.threshold) || 0)),
+    modelVisible: options.modelVisible !== false,
   });
 
   // DOM ------------------------------------------------------------------
   root.replaceChildren();
   root.classList.add("alc-root");
   const api = {};
+  const focus = () => stage.focus({ preventScroll: true });
   const chrome = createToolbar(labelList, readOnly, {
     setTool: (t) => api.setTool(t), undo: () => api.undo(), redo: () => api.redo(),
-    fit: () => api.fit(), acceptAll: () => api.acceptAllModel(),
+    fit: () => api.fit(), zoom: (f) => api.zoom(f), zoomTo: (v) => api.zoomTo(v),
+    acceptAll: () => api.acceptAllModel(), acceptSelected: () => api.acceptSelected(),
     setModelVisible: (v) => api.setModelVisible(v),
     setThreshold: (t) => api.setConfidenceThreshold(t), setLabel: (n) => api.setLabel(n),
+    help: () => help.open(), refocus: focus,
   });
   const body = document.createElement("div");
   body.className = "alc-body";
@@ -47,7 +63,8 @@ export function mountCanvas(root, options = {}) {
   stage.className = "alc-stage";
   stage.tabIndex = 0;
   stage.dataset.testid = "stage";
-  stage.setAttribute("aria-label", "Annotation canvas");
+  stage.setAttribute("role", "application");
+  stage.setAttribute("aria-label", "Annotation canvas. Press ? for the keys.");
   const layers = {};
   for (const name of ["bg", "base", "over"]) {
     layers[name] = document.createElement("canvas");
@@ -60,6 +77,7 @@ export function mountCanvas(root, options = {}) {
   side.append(chrome.labelPicker);
   body.append(stage, side);
   root.append(chrome.toolbar, body);
+  const help = createHelp(root, [...KEYMAP, ...pageKeys], { onClose: focus });
 
   const setCursor = (c) => {
     stage.style.cursor = c || tools[store.get().tool].cursor;
@@ -68,16 +86,22 @@ export function mountCanvas(root, options = {}) {
     root.dispatchEvent(new CustomEvent(type, { detail, bubbles: true }));
 
   // Tools ----------------------------------------------------------------
+  const edits = createEdits(store);
   const toolCtx = {
     store,
     tol: (px) => px / store.get().view.scale,
     setCursor,
+    /** A drawn shape is added unselected: the next label key sets the label
+     *  of the next shape, as in Label Studio, instead of relabelling this one. */
     addShape(geom) {
       const s = store.get();
       const label = s.label ?? "object";
-      const shape = { ...geom, label, source: "human", confidence: null, id: null, author: null };
-      store.commit([...s.shapes, shape], { selected: s.shapes.length });
+      const shape = {
+        ...geom, label, source: "human", confidence: null, id: null, author: null, uid: newUid(),
+      };
+      store.commit([...s.shapes, shape], { selected: -1 });
     },
+    take: (i) => edits.acceptAt(i),
     selectAt(x, y) {
       const s = store.get();
       store.update({ selected: hitTest(s.shapes, x, y, toolCtx.tol(4), visibility(s), s.selected) });
@@ -92,7 +116,11 @@ export function mountCanvas(root, options = {}) {
 
   const view = createView(stage, store, { setCursor });
   const renderer = createRenderer(layers, store, { onRender });
-  const list = createShapeList(side, store, { onSelect: (i) => select(i) });
+  const list = createShapeList(side, store, {
+    onSelect: (i) => edits.select(i), onToggleHidden: (i) => edits.toggleHidden(i),
+    onToggleLocked: (i) => edits.toggleLocked(i), onDelete: (i) => edits.deleteAt(i),
+    refocus: focus,
+  });
 
   function coords(e) {
     const r = stage.getBoundingClientRect();
@@ -102,9 +130,10 @@ export function mountCanvas(root, options = {}) {
   }
   let pressed = false;
   const onDown = (e) => {
-    stage.focus({ preventScroll: true });
+    focus();
     if (e.button !== 0) return;
     pressed = true;
+    if (store.get().kbCursor) store.update({ kbCursor: null });
     stage.setPointerCapture(e.pointerId);
     tool().down(e, ...coords(e));
   };
@@ -141,51 +170,37 @@ export function mountCanvas(root, options = {}) {
 
   // Image ----------------------------------------------------------------
   let destroyed = false;
-  if (imageUrl) {
-    const img = new Image();
-    img.decoding = "async";
-    img.onload = () => {
-      if (destroyed) return;
-      if (!width || !height) {
+  let imageToken = 0;
+  let currentImage = null;
+  /** Show `img` (decoded) or load `url`; sizes from the image when not given. */
+  function setImage({ image, imageUrl, width: w, height: h }) {
+    const token = ++imageToken;
+    const done = (img) => {
+      if (destroyed || token !== imageToken) return;
+      if (!w || !h) {
         store.update({ width: img.naturalWidth, height: img.naturalHeight });
         if (view.autoFit) view.fit();
       }
+      currentImage = img;
       renderer.setImage(img);
       emit("imageLoaded", { width: store.get().width, height: store.get().height });
     };
-    img.src = imageUrl;
+    currentImage = null;
+    renderer.setImage(null);
+    if (image && image.complete && image.naturalWidth) {
+      done(image);
+      return;
+    }
+    if (!image && !imageUrl) return;
+    const img = image || new Image();
+    img.decoding = "async";
+    img.addEventListener("load", () => done(img), { once: true });
+    if (!image) img.src = imageUrl;
   }
-
-  // Edits ----------------------------------------------------------------
-  function select(i) {
-    const s = store.get();
-    const idx = i >= 0 && i < s.shapes.length && visibility(s)(s.shapes[i]) ? i : -1;
-    if (idx !== s.selected) store.update({ selected: idx });
-  }
-
-  function deleteSelected() {
-    const s = store.get();
-    if (s.readOnly || s.selected < 0) return;
-    store.commit(s.shapes.filter((_, i) => i !== s.selected), { selected: -1 });
-  }
-
-  function cycle(dir) {
-    const s = store.get();
-    const visible = visibility(s);
-    const idx = s.shapes.map((_, i) => i).filter((i) => visible(s.shapes[i]));
-    if (!idx.length) return;
-    const at = idx.indexOf(s.selected);
-    const next = at < 0 ? (dir > 0 ? 0 : idx.length - 1) : (at + dir + idx.length) % idx.length;
-    select(idx[next]);
-  }
-
-  function dropHiddenSelection() {
-    const s = store.get();
-    const sel = s.shapes[s.selected];
-    if (sel && !visibility(s)(sel)) store.update({ selected: -1 });
-  }
+  setImage(options);
 
   // Events to the page ------------------------------------------------------
+  const SYNC = ["tool", "label", "shapes", "modelVisible", "threshold", "selected", "view"];
   let last = store.get();
   store.subscribe((s, changes) => {
     const prev = last;
@@ -201,9 +216,12 @@ export function mountCanvas(root, options = {}) {
       emit("toolChanged", { tool: s.tool });
     }
     if (s.label !== prev.label) emit("labelChanged", { label: s.label });
-    if (["tool", "label", "shapes", "modelVisible", "threshold"].some((k) => changes.has(k))) {
-      chrome.sync(s, store.canUndo(), store.canRedo());
+    const pts = (d) => (d && d.kind === "polygon" ? d.points : null);
+    if (pts(s.draft) !== pts(prev.draft)) emit("drawingChanged", { drawing: api.getDrawing() });
+    if (s.threshold !== prev.threshold || s.modelVisible !== prev.modelVisible) {
+      emit("modelFilterChanged", { threshold: s.threshold, modelVisible: s.modelVisible });
     }
+    if (SYNC.some((k) => changes.has(k))) chrome.sync(s, store.canUndo(), store.canRedo());
   });
   chrome.sync(store.get(), false, false);
   setCursor(null);
@@ -222,85 +240,32 @@ export function mountCanvas(root, options = {}) {
       else api.undo();
     },
     redo: () => api.redo(),
-    deleteSelected,
-    cycle,
+    deleteSelected: () => edits.deleteSelected(),
+    cycle: (dir) => edits.cycle(dir),
     toggleModel: () => api.setModelVisible(!store.get().modelVisible),
     acceptAll: () => api.acceptAllModel(),
+    acceptSelected: () => api.acceptSelected(),
     fit: () => api.fit(),
+    zoom: (f) => api.zoom(f),
+    zoomTo: (v) => api.zoomTo(v),
+    arrow: (dx, dy, big) => {
+      if (store.get().selected >= 0) edits.nudge(dx * (big ? 10 : 1), dy * (big ? 10 : 1));
+      else view.panBy(-dx * (big ? 200 : 50), -dy * (big ? 200 : 50));
+    },
+    toggleHidden: () => edits.toggleHidden(),
+    toggleLocked: () => edits.toggleLocked(),
+    help: () => help.open(),
     escape: () => {
       tool().cancel();
-      select(-1);
+      if (store.get().kbCursor) store.update({ kbCursor: null });
+      edits.select(-1);
     },
     space: (down) => view.setSpace(down),
-  });
+  }, { scope: keyScope });
 
-  // API ----------------------------------------------------------------------
-  Object.assign(api, {
-    getShapes: () => store.get().shapes.map(toRest),
-    setShapes(list) {
-      tool().cancel();
-      store.reset(list.map(fromRest));
-    },
-    getSelection: () => store.get().selected,
-    select,
-    getLabel: () => store.get().label,
-    setLabel(name) {
-      const s = store.get();
-      if (!s.labels.some((l) => l.name === name)) return false;
-      if (s.label !== name) store.update({ label: name });
-      const sel = s.shapes[s.selected];
-      if (sel && !s.readOnly && sel.label !== name) {
-        const shapes = s.shapes.slice();
-        shapes[s.selected] = asHuman(sel, { label: name });
-        store.commit(shapes);
-      }
-      return true;
-    },
-    getTool: () => store.get().tool,
-    setTool(name) {
-      if (!TOOLS.includes(name) || (store.get().readOnly && name !== "select")) return false;
-      if (name === store.get().tool) return true;
-      tool().cancel();
-      store.update({ tool: name, draft: null, pointer: null, hover: -1 });
-      return true;
-    },
-    undo() {
-      tool().cancel();
-      return !store.get().readOnly && store.undo();
-    },
-    redo() {
-      tool().cancel();
-      return !store.get().readOnly && store.redo();
-    },
-    acceptAllModel() {
-      const s = store.get();
-      if (s.readOnly || !s.shapes.some(isModel)) return false;
-      const out = [];
-      let selected = -1;
-      s.shapes.forEach((shape, i) => {
-        if (isModel(shape) && !aboveThreshold(shape, s.threshold)) return;
-        if (i === s.selected) selected = out.length;
-        out.push(isModel(shape) ? asHuman(shape) : shape);
-      });
-      return store.commit(out, { selected });
-    },
-    setModelVisible(v) {
-      store.update({ modelVisible: !!v });
-      dropHiddenSelection();
-    },
-    setConfidenceThreshold(t) {
-      const v = Math.min(1, Math.max(0, Number(t) || 0));
-      store.update({ threshold: v });
-      dropHiddenSelection();
-    },
-    fit: () => view.fit(),
-    zoom: (factor, sx, sy) => {
-      const s = store.get();
-      view.zoom(sx ?? s.viewW / 2, sy ?? s.viewH / 2, factor);
-    },
-    getView: () => ({ ...store.get().view }),
-    isDirty: () => store.isDirty(),
-    markSaved: () => store.markSaved(),
+  Object.assign(api, createApi({
+    store, tools, tool, view, edits, help, focus, setImage, TOOLS,
+    getImage: () => currentImage,
     destroy() {
       if (destroyed) return;
       destroyed = true;
@@ -308,11 +273,12 @@ export function mountCanvas(root, options = {}) {
       view.destroy();
       renderer.destroy();
       list.destroy();
+      help.close();
       resizeObserver.disconnect();
       for (const [type, fn] of listeners) stage.removeEventListener(type, fn);
       root.replaceChildren();
       root.classList.remove("alc-root");
     },
-  });
+  }));
   return api;
 }

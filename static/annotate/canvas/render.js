@@ -3,15 +3,23 @@
 //   bg      the image            (redrawn when the view or size changes)
 //   base    every shape but the selected one (redrawn when those change)
 //   over    selected shape, handles, hover, drawing in progress (every frame)
-// Dragging one shape among hundreds therefore repaints only `over`.
+// Selecting repaints only `over` (the selected shape is drawn there on top of
+// its copy in `base`); editing a shape "lifts" it out of `base` once (one
+// repaint), so dragging, resizing or adding vertices repaints only `over`.
+// Zoom and pan move the `bg` and `base` bitmaps with a CSS transform at once
+// and repaint them sharp when the view has been still for SETTLE_MS.
+// Captions are laid out without overlap (captions.js); in review, shapes
+// edited since they were loaded get an amber outline and a marked caption.
 
-import { boxHandles, imageToScreen, shapeBBox } from "./geometry.js";
-import { isModel, UNKNOWN_COLOR, visibility } from "./state.js";
+import { captionOf, createGrid, drawCaption, placeCaption, textWidth } from "./captions.js";
+import { shapeBBox } from "./geometry.js";
+import { drawCrosshair, drawCursor, drawDraft, drawHandles } from "./overlay.js";
+import { editState, isModel, UNKNOWN_COLOR, visibility } from "./state.js";
 
 const FONT = "12px system-ui, -apple-system, 'Segoe UI', sans-serif";
-const HANDLE = 8; // handle size, CSS px
+const EDIT_COLOR = "#f59e0b";
+const SETTLE_MS = 120;
 const pathCache = new WeakMap();
-const textWidths = new Map();
 
 function pathOf(shape) {
   let p = pathCache.get(shape);
@@ -29,27 +37,13 @@ function pathOf(shape) {
   return p;
 }
 
-function readableOn(hex) {
-  const m = /^#?([0-9a-f]{6})$/i.exec(hex || "");
-  if (!m) return "#fff";
-  const n = parseInt(m[1], 16);
-  const lum = 0.299 * (n >> 16) + 0.587 * ((n >> 8) & 255) + 0.114 * (n & 255);
-  return lum > 150 ? "#111" : "#fff";
-}
+export { captionOf };
 
-export function captionOf(shape) {
-  return isModel(shape) && shape.confidence != null
-    ? `${shape.label} ${shape.confidence.toFixed(2)}` : shape.label;
-}
-
-function measure(ctx, text) {
-  let w = textWidths.get(text);
-  if (w === undefined) {
-    w = ctx.measureText(text).width;
-    if (textWidths.size > 5000) textWidths.clear();
-    textWidths.set(text, w);
-  }
-  return w;
+/** Caption order: edited first (review), then human shapes, then model shapes
+ *  by confidence, so the captions that matter most get the free spots. */
+function captionRank(s, shape) {
+  if (s.markEdits && editState(s, shape)) return 3;
+  return isModel(shape) ? (shape.confidence ?? 0) : 2;
 }
 
 export function createRenderer(layers, store, { onRender } = {}) {
@@ -63,6 +57,11 @@ export function createRenderer(layers, store, { onRender } = {}) {
   let raf = 0;
   let forceAll = true;
   let dpr = 1;
+  let captions = []; // caption rectangles on `base` (CSS px), for onRender
+  let lifted = -1; // the shape being edited: drawn on `over` only
+  let drawnView = null; // the view `bg` and `base` were painted at
+  let settleTimer = 0;
+  let settleDue = false;
 
   const unsubscribe = store.subscribe(schedule);
   schedule();
@@ -71,15 +70,47 @@ export function createRenderer(layers, store, { onRender } = {}) {
     if (!raf) raf = requestAnimationFrame(frame);
   }
 
-  function baseChanged(s, p) {
+  /** The shape to keep out of `base`: the selected one once it is edited (the
+   *  only shape that changed), until the selection moves elsewhere. */
+  function nextLifted(s, p) {
+    let l = lifted >= 0 && s.selected === lifted && lifted < s.shapes.length ? lifted : -1;
+    const sel = s.selected;
+    if (p && sel >= 0 && s.shapes !== p.shapes && s.shapes.length === p.shapes.length &&
+        s.shapes[sel] !== p.shapes[sel]) {
+      let others = false;
+      for (let i = 0; i < s.shapes.length && !others; i++) {
+        others = i !== sel && s.shapes[i] !== p.shapes[i];
+      }
+      if (!others) l = sel;
+    }
+    return l;
+  }
+
+  function baseChanged(s, p, keep) {
     if (s.labels !== p.labels || s.modelVisible !== p.modelVisible ||
-        s.threshold !== p.threshold || s.selected !== p.selected) return true;
+        s.threshold !== p.threshold || s.hidden !== p.hidden || s.locked !== p.locked ||
+        s.originals !== p.originals || s.markEdits !== p.markEdits) return true;
     if (s.shapes === p.shapes) return false;
     if (s.shapes.length !== p.shapes.length) return true;
     for (let i = 0; i < s.shapes.length; i++) {
-      if (i !== s.selected && s.shapes[i] !== p.shapes[i]) return true;
+      if (i !== keep && s.shapes[i] !== p.shapes[i]) return true;
     }
     return false;
+  }
+
+  function transformLayers(v) {
+    const d = drawnView;
+    const k = v.scale / d.scale;
+    const css = `matrix(${k},0,0,${k},${v.ox - d.ox * k},${v.oy - d.oy * k})`;
+    layers.bg.style.transform = layers.base.style.transform = css;
+  }
+
+  function settleLater() {
+    clearTimeout(settleTimer);
+    settleTimer = setTimeout(() => {
+      settleDue = true;
+      schedule();
+    }, SETTLE_MS);
   }
 
   function frame() {
@@ -87,17 +118,35 @@ export function createRenderer(layers, store, { onRender } = {}) {
     const t0 = performance.now();
     const s = store.get();
     const p = prev;
-    let all = forceAll || !p || s.viewW !== p.viewW || s.viewH !== p.viewH ||
-      s.view !== p.view || s.width !== p.width || s.height !== p.height;
-    if (all && (!p || s.viewW !== p.viewW || s.viewH !== p.viewH ||
-        dpr !== (window.devicePixelRatio || 1))) resize(s);
-    if (all) drawImageLayer(s);
-    const base = all || baseChanged(s, p);
+    const sized = !p || s.viewW !== p.viewW || s.viewH !== p.viewH ||
+      dpr !== (window.devicePixelRatio || 1);
+    if (sized) resize(s);
+    const keep = nextLifted(s, p);
+    const settle = settleDue;
+    settleDue = false;
+    let all = forceAll || sized || s.width !== p.width || s.height !== p.height ||
+      (settle && drawnView !== s.view);
+    let base = all || keep !== lifted || baseChanged(s, p, keep);
+    lifted = keep;
+    if (!all && drawnView !== s.view) {
+      if (base) all = true; // repaint both at the new view
+      else {
+        transformLayers(s.view);
+        settleLater();
+      }
+    }
+    if (all) {
+      clearTimeout(settleTimer);
+      drawnView = s.view;
+      layers.bg.style.transform = layers.base.style.transform = "";
+      drawImageLayer(s);
+      base = true;
+    }
     if (base) drawBase(s);
     drawOverlay(s);
     forceAll = false;
     prev = s;
-    if (onRender) onRender(performance.now() - t0, { all, base });
+    if (onRender) onRender(performance.now() - t0, { all, base, captions, settle: settle && all });
   }
 
   function resize(s) {
@@ -149,19 +198,19 @@ export function createRenderer(layers, store, { onRender } = {}) {
     c.stroke(path);
   }
 
-  function drawCaption(c, s, shape) {
-    const text = captionOf(shape);
-    const b = shapeBBox(shape);
-    const [sx, sy] = imageToScreen(s.view, b[0], b[1]);
-    const w = measure(c, text) + 6;
-    const y = sy >= 16 ? sy - 16 : sy;
-    const color = colorOf(s, shape);
-    c.fillStyle = color;
-    c.globalAlpha = isModel(shape) ? 0.7 : 0.9;
-    c.fillRect(sx, y, w, 16);
-    c.globalAlpha = 1;
-    c.fillStyle = readableOn(color);
-    c.fillText(text, sx + 3, y + 12);
+  function captionText(s, shape, locked) {
+    const mark = s.markEdits ? editState(s, shape) : "";
+    return [captionOf(shape, mark) + (locked ? " · locked" : ""), mark];
+  }
+
+  function caption(c, s, shape, grid, opts = {}) {
+    const [text, mark] = captionText(s, shape, opts.locked);
+    const r = placeCaption(s.view, shape, textWidth(c, text), s.viewW, s.viewH, grid);
+    if (r) {
+      drawCaption(c, r, text, colorOf(s, shape),
+        { alpha: opts.alpha ?? (isModel(shape) ? 0.7 : 0.9), mark });
+    }
+    return r;
   }
 
   function drawBase(s) {
@@ -177,7 +226,7 @@ export function createRenderer(layers, store, { onRender } = {}) {
     const groups = new Map();
     for (let i = 0; i < s.shapes.length; i++) {
       const shape = s.shapes[i];
-      if (i === s.selected || !visible(shape)) continue;
+      if (i === lifted || !visible(shape)) continue;
       const b = shapeBBox(shape);
       if (b[0] > vx1 || b[1] > vy1 || b[0] + b[2] < vx0 || b[1] + b[3] < vy0) continue;
       const model = isModel(shape);
@@ -189,6 +238,21 @@ export function createRenderer(layers, store, { onRender } = {}) {
     }
     toImageSpace(c, s);
     c.lineJoin = "round";
+    if (s.markEdits) {
+      const edited = new Path2D();
+      let any = false;
+      for (const shape of drawn) {
+        if (editState(s, shape)) {
+          edited.addPath(pathOf(shape));
+          any = true;
+        }
+      }
+      if (any) {
+        c.strokeStyle = EDIT_COLOR;
+        c.lineWidth = 5 / scale;
+        c.stroke(edited);
+      }
+    }
     c.lineWidth = 1.5 / scale;
     for (const g of groups.values()) {
       c.strokeStyle = c.fillStyle = g.color;
@@ -203,66 +267,14 @@ export function createRenderer(layers, store, { onRender } = {}) {
     c.setLineDash([]);
     c.setTransform(dpr, 0, 0, dpr, 0, 0);
     c.font = FONT;
-    for (const shape of drawn) drawCaption(c, s, shape);
-  }
-
-  function drawHandles(c, s, shape) {
-    const color = colorOf(s, shape);
-    c.fillStyle = "#fff";
-    c.strokeStyle = color;
-    c.lineWidth = 1.5;
-    c.setLineDash([]);
-    const pts = shape.kind === "box"
-      ? boxHandles(shape.bbox).map((h) => [h.x, h.y]) : shape.points;
-    for (const [x, y] of pts) {
-      const [sx, sy] = imageToScreen(s.view, x, y);
-      c.beginPath();
-      if (shape.kind === "box") c.rect(sx - HANDLE / 2, sy - HANDLE / 2, HANDLE, HANDLE);
-      else c.arc(sx, sy, HANDLE / 2, 0, Math.PI * 2);
-      c.fill();
-      c.stroke();
+    const grid = createGrid();
+    const ranked = drawn.map((shape) => [captionRank(s, shape), shape]);
+    ranked.sort((x, y) => y[0] - x[0]);
+    captions = [];
+    for (const [, shape] of ranked) {
+      const r = caption(c, s, shape, grid);
+      if (r) captions.push(r);
     }
-  }
-
-  function drawDraft(c, s) {
-    const d = s.draft;
-    const color = s.labelColors.get(s.label) || UNKNOWN_COLOR;
-    c.strokeStyle = color;
-    c.lineWidth = 1.5;
-    c.setLineDash([4, 3]);
-    if (d.kind === "box") {
-      const [x, y] = imageToScreen(s.view, d.bbox[0], d.bbox[1]);
-      c.strokeRect(x, y, d.bbox[2] * s.view.scale, d.bbox[3] * s.view.scale);
-      return;
-    }
-    const pts = d.points.map(([x, y]) => imageToScreen(s.view, x, y));
-    if (d.cursor) pts.push(imageToScreen(s.view, d.cursor[0], d.cursor[1]));
-    c.beginPath();
-    pts.forEach(([x, y], i) => (i ? c.lineTo(x, y) : c.moveTo(x, y)));
-    c.stroke();
-    c.setLineDash([]);
-    c.fillStyle = "#fff";
-    d.points.forEach(([x, y], i) => {
-      const [sx, sy] = imageToScreen(s.view, x, y);
-      const r = i === 0 && d.closeHover ? 7 : 3.5;
-      c.beginPath();
-      c.arc(sx, sy, r, 0, Math.PI * 2);
-      c.fill();
-      c.stroke();
-    });
-  }
-
-  function drawCrosshair(c, s) {
-    const [x, y] = imageToScreen(s.view, s.pointer[0], s.pointer[1]);
-    const [x0, y0] = imageToScreen(s.view, 0, 0);
-    const [x1, y1] = imageToScreen(s.view, s.width, s.height);
-    c.strokeStyle = "rgba(255,255,255,0.6)";
-    c.lineWidth = 1;
-    c.setLineDash([3, 3]);
-    c.beginPath();
-    c.moveTo(x0, y); c.lineTo(x1, y);
-    c.moveTo(x, y0); c.lineTo(x, y1);
-    c.stroke();
   }
 
   function drawOverlay(s) {
@@ -271,21 +283,27 @@ export function createRenderer(layers, store, { onRender } = {}) {
     const visible = visibility(s);
     const hover = s.shapes[s.hover];
     const sel = s.shapes[s.selected];
+    const showHover = hover && s.hover !== s.selected && visible(hover);
+    const showSel = sel && visible(sel);
     toImageSpace(c, s);
     c.lineJoin = "round";
-    if (hover && s.hover !== s.selected && visible(hover)) {
-      strokeShape(c, s, hover, { width: 3, fillAlpha: 0.15 });
-    }
-    if (sel && visible(sel)) strokeShape(c, s, sel, { width: 3, fillAlpha: 0.28 });
+    if (showHover) strokeShape(c, s, hover, { width: 3, fillAlpha: 0.15 });
+    if (showSel) strokeShape(c, s, sel, { width: 3, fillAlpha: 0.28 });
     c.setTransform(dpr, 0, 0, dpr, 0, 0);
     c.setLineDash([]);
     c.font = FONT;
-    if (sel && visible(sel)) {
-      drawCaption(c, s, sel);
-      if (!s.readOnly) drawHandles(c, s, sel);
+    if (showHover) caption(c, s, hover, null, { alpha: 1 });
+    if (showSel) {
+      const locked = s.locked.has(sel.uid);
+      caption(c, s, sel, null, { alpha: 1, locked });
+      if (!s.readOnly && !locked) drawHandles(c, s, sel, colorOf(s, sel));
     }
     if (s.draft) drawDraft(c, s);
-    if (s.pointer && s.tool === "box" && !s.readOnly) drawCrosshair(c, s);
+    if (s.pointer && s.tool === "box" && !s.readOnly) drawCrosshair(c, s, s.pointer);
+    if (s.kbCursor) {
+      drawCrosshair(c, s, s.kbCursor);
+      drawCursor(c, s, s.kbCursor);
+    }
   }
 
   return {
@@ -299,6 +317,7 @@ export function createRenderer(layers, store, { onRender } = {}) {
       schedule();
     },
     destroy() {
+      clearTimeout(settleTimer);
       unsubscribe();
       if (raf) cancelAnimationFrame(raf);
       raf = 0;

@@ -1,6 +1,9 @@
-// The one store of the canvas: shapes, selection, tool, label, view, history.
+// The one store of the canvas: shapes, selection, tool, label, view, history,
+// and per-shape view flags (hidden, locked: never sent, never undone).
 // State objects are replaced, never mutated, so subscribers can compare by
-// identity; shapes inside are immutable objects too.
+// identity; shapes inside are immutable objects too. Every shape carries an
+// internal `uid` that survives edits (copies keep it), so flags and the
+// "edited since loaded" marks follow a shape through moves and relabels.
 
 import { round2 } from "./geometry.js";
 
@@ -17,11 +20,36 @@ export function isModel(shape) {
   return typeof shape.source === "string" && shape.source.startsWith("model:");
 }
 
-/** Predicate: is the shape shown (model shapes obey the toggle and threshold)? */
-export function visibility(state) {
+let nextUid = 1;
+export const newUid = () => nextUid++;
+
+/** Predicate: is the shape listed (model shapes obey the toggle and threshold)? */
+export function listed(state) {
   const { modelVisible, threshold } = state;
   return (s) => !isModel(s) ||
     (modelVisible && (s.confidence == null || s.confidence >= threshold));
+}
+
+/** Predicate: is the shape drawn and hit-testable (listed and not hidden)? */
+export function visibility(state) {
+  const isListed = listed(state);
+  const { hidden } = state;
+  return hidden.size ? (s) => !hidden.has(s.uid) && isListed(s) : isListed;
+}
+
+const sameGeometry = (a, b) => a.kind === b.kind && a.label === b.label &&
+  JSON.stringify(a.bbox || a.points) === JSON.stringify(b.bbox || b.points);
+
+/** "added", "edited" or "" against the shapes as loaded (store.reset). */
+export function editState(state, shape) {
+  const cache = state.edits;
+  let v = cache.get(shape);
+  if (v === undefined) {
+    const orig = state.originals.get(shape.uid);
+    v = !orig ? "added" : orig === shape || sameGeometry(orig, shape) ? "" : "edited";
+    cache.set(shape, v);
+  }
+  return v;
 }
 
 /** Model shape that survives acceptAll (confidence at or above threshold). */
@@ -69,6 +97,7 @@ export function fromRest(s) {
     confidence: s.confidence == null ? null : num(s.confidence),
     id: s.id == null ? null : s.id,
     author: s.author == null ? null : s.author,
+    uid: newUid(),
   };
   if (s.kind === "box") {
     if (!Array.isArray(s.bbox) || s.bbox.length !== 4) throw new TypeError("box needs bbox [x,y,w,h]");
@@ -105,8 +134,13 @@ export function createStore(initial) {
     shapes: [], selected: -1, tool: "box", label: null,
     view: { scale: 1, ox: 0, oy: 0 }, viewW: 0, viewH: 0,
     modelVisible: true, threshold: 0, draft: null, hover: -1, readOnly: false,
+    hidden: new Set(), locked: new Set(), kbCursor: null, markEdits: false,
     ...initial,
   };
+  const originalsOf = (shapes) => ({
+    originals: new Map(shapes.map((sh) => [sh.uid, sh])), edits: new WeakMap(),
+  });
+  Object.assign(state, originalsOf(state.shapes));
   const past = [];
   const future = [];
   let saved = state.shapes;
@@ -164,11 +198,12 @@ export function createStore(initial) {
     canUndo: () => past.length > 0,
     canRedo: () => future.length > 0,
     /** Replace all shapes as loaded from the server: clears history, not dirty. */
-    reset(shapes) {
+    reset(shapes, patch = {}) {
       past.length = 0;
       future.length = 0;
       saved = shapes;
-      set({ shapes, selected: -1, hover: -1, draft: null });
+      set({ shapes, selected: -1, hover: -1, draft: null, kbCursor: null,
+        hidden: new Set(), locked: new Set(), ...originalsOf(shapes), ...patch });
     },
     isDirty: () => state.shapes !== saved,
     markSaved() {

@@ -29,6 +29,17 @@ export function createView(stage, store, { setCursor }) {
     store.update({ view: zoomAt(s.view, sx, sy, factor, fitScale() / 8, MAX_SCALE) });
   }
 
+  function zoomTo(scale) {
+    const s = store.get();
+    zoom(s.viewW / 2, s.viewH / 2, scale / s.view.scale);
+  }
+
+  function panBy(dx, dy) {
+    const v = store.get().view;
+    autoFit = false;
+    store.update({ view: { ...v, ox: v.ox + dx, oy: v.oy + dy } });
+  }
+
   function onWheel(e) {
     e.preventDefault();
     let dy = e.deltaY;
@@ -79,6 +90,8 @@ export function createView(stage, store, { setCursor }) {
   return {
     fit,
     zoom,
+    zoomTo,
+    panBy,
     get autoFit() {
       return autoFit;
     },

@@ -2,7 +2,8 @@
 // resize a box, polygon vertices drag, a click on a polygon edge inserts a
 // vertex there, Alt-click on a vertex deletes it (never below 3 points).
 // A drag is one undo step: live moves are transient store updates and the
-// gesture commits once on release with the shapes it started from.
+// gesture commits once on release with the shapes it started from. Locked
+// shapes select but never move.
 
 import {
   boxHandles, clampDelta, clampPoint, hitTest, imageToScreen, nearestEdge,
@@ -53,14 +54,15 @@ export function createSelectTool(ctx) {
   function hoverCursor(s, x, y, sx, sy) {
     const sel = s.shapes[s.selected];
     const visible = visibility(s);
-    if (sel && visible(sel) && !s.readOnly) {
+    if (sel && visible(sel) && !s.readOnly && !s.locked.has(sel.uid)) {
       const h = pickOnSelected(s, sel, sx, sy, x, y);
       if (h) return h.mode === "resize" ? RESIZE_CURSORS[h.handle]
         : h.mode === "vertex" ? "pointer" : "copy";
     }
     const i = hitTest(s.shapes, x, y, ctx.tol(4), visible, s.selected);
     if (i !== s.hover) store.update({ hover: i });
-    return i >= 0 ? (s.readOnly ? "pointer" : "move") : "default";
+    const fixed = s.readOnly || (i >= 0 && s.locked.has(s.shapes[i].uid));
+    return i >= 0 ? (fixed ? "pointer" : "move") : "default";
   }
 
   return {
@@ -72,7 +74,7 @@ export function createSelectTool(ctx) {
       const visible = visibility(s);
       const base = { index: s.selected, start: [x, y], startS: [sx, sy], before: s.shapes,
         beforeSel: s.selected, moved: false, changed: false };
-      if (sel && visible(sel) && !s.readOnly) {
+      if (sel && visible(sel) && !s.readOnly && !s.locked.has(sel.uid)) {
         const h = pickOnSelected(s, sel, sx, sy, x, y);
         if (h && h.mode === "vertex" && e.altKey) {
           if (sel.points.length > 3) {
@@ -97,7 +99,9 @@ export function createSelectTool(ctx) {
       }
       const i = hitTest(s.shapes, x, y, ctx.tol(4), visible, s.selected);
       if (i !== s.selected) store.update({ selected: i });
-      if (i >= 0 && !s.readOnly) g = { ...base, index: i, mode: "move", orig: s.shapes[i] };
+      if (i >= 0 && !s.readOnly && !s.locked.has(s.shapes[i].uid)) {
+        g = { ...base, index: i, mode: "move", orig: s.shapes[i] };
+      }
     },
     move(e, [x, y], [sx, sy]) {
       const s = store.get();
