@@ -173,7 +173,7 @@ async function submit({ empty = false } = {}) {
   const c = canvas();
   if (!runner.task || runner.busy || !c) return;
   c.closeDrawing(); // Ctrl+Enter while drawing a polygon finishes it first
-  let shapes = c.getShapes();
+  let shapes = c.getSubmittable();
   if (empty && shapes.length) {
     const human = shapes.filter((s) => !String(s.source || "").startsWith("model:")).length;
     if (human && !(await confirmDialog({

@@ -92,6 +92,25 @@ def test_focus_returns_to_the_canvas_after_skip_and_submit_and_a_accepts(
     assert not page.errors, page.errors
 
 
+def test_submit_keeps_the_pre_annotations_shown_and_drops_the_hidden_ones(
+    browser, live_server
+):
+    from annotate.models import Item
+
+    project, items = world(1)
+    label_url, _ = urls(live_server, project)
+    page = login(browser, live_server, "ann")
+    open_task_page(page, label_url)
+    task = page.evaluate("window.alwebTask.id")
+    # 0.9 shown, 0.2 below the threshold: never seen, so never submitted.
+    page.evaluate("window.alwebPage.canvas().setConfidenceThreshold(0.5)")
+    with page.expect_response(lambda r: r.url.endswith(f"/tasks/{task}/submit/")):
+        page.get_by_test_id("submit").click()
+    kept = list(Item.objects.get(pk=items[0].pk).annotations.values("label", "source"))
+    assert kept == [{"label": "rectangle", "source": "model"}]
+    assert not page.errors, page.errors
+
+
 def test_an_empty_submit_asks_first_and_nothing_here_submits_on_purpose(
     browser, live_server
 ):

@@ -2,7 +2,7 @@
 // canvas through it). Shapes go in and out in the REST format (state.js
 // fromRest / toRest); everything else is plain values.
 
-import { fromRest, toRest } from "./state.js";
+import { fromRest, listed, toRest } from "./state.js";
 
 export function createApi({
   store, tools, tool, view, edits, help, focus, setImage, getImage, TOOLS, destroy,
@@ -10,6 +10,10 @@ export function createApi({
   const get = () => store.get();
   return {
     getShapes: () => get().shapes.map(toRest),
+    /** What a submit keeps: every human shape, and the model shapes the
+     *  annotator can see (model shapes shown, at or above the threshold);
+     *  hidden or low-confidence pre-annotations were never reviewed. */
+    getSubmittable: () => get().shapes.filter(listed(get())).map(toRest),
     setShapes(list) {
       tool().cancel();
       store.reset(list.map(fromRest));
