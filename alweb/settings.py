@@ -349,3 +349,8 @@ ALWEB_MAX_ZIP_BYTES = env_int("ALWEB_MAX_ZIP_BYTES", 2 * 1024**3)
 ALWEB_MAX_ZIP_RATIO = env_int("ALWEB_MAX_ZIP_RATIO", 100)
 ALWEB_MAX_IMPORT_BYTES = env_int("ALWEB_MAX_IMPORT_BYTES", 100 * 1024**2)
 ALWEB_EXPORT_SYNC_MAX_ITEMS = env_int("ALWEB_EXPORT_SYNC_MAX_ITEMS", 5000)
+
+# Wiring: the readers of projects and memberships that alweb's auth backend and API
+# helper call (alweb imports no app; the app that owns the tables answers).
+ALWEB_MEMBERSHIP_ROLE = "annotate.selectors.membership_role"
+ALWEB_PROJECT_FOR_USER = "annotate.selectors.project_get_for_user"

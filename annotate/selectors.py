@@ -48,6 +48,16 @@ def project_get_for_user(
     return project
 
 
+def membership_role(*, user_id, project_id) -> str | None:
+    """The role of user `user_id` in project `project_id`, or None (no member).
+    alweb's auth backend asks this (settings.ALWEB_MEMBERSHIP_ROLE)."""
+    return (
+        Membership.objects.filter(user_id=user_id, project_id=project_id)
+        .values_list("role", flat=True)
+        .first()
+    )
+
+
 def project_roles_for_user(*, user, projects) -> dict[int, str]:
     return {p.pk: project_role(user, p) for p in projects}
 

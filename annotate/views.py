@@ -8,25 +8,13 @@ from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
-from alweb.auth import project_role
-from alweb.roles import Perm, perms_for
+from alweb.pages import project_context
+from alweb.roles import Perm
 from annotate import selectors
 from annotate.forms import MemberForm, MemberRemoveForm, ProjectCreateForm
 from annotate.services import pipeline as pipeline_services
 from annotate.services import projects as project_services
 from runs.selectors import run_list_active
-
-
-def project_context(request, project, active: str) -> dict:
-    """Common context: the project, the user's role and what the role allows."""
-    role = project_role(request.user, project)
-    allowed = perms_for(role) if role else frozenset(Perm)  # superusers: everything
-    return {
-        "project": project,
-        "role": role,
-        "can": {perm.name.lower(): True for perm in allowed},
-        "active_tab": active,
-    }
 
 
 @require_http_methods(["GET", "POST"])

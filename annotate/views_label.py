@@ -8,12 +8,12 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
+from alweb.pages import project_context
 from alweb.roles import Perm
 from annotate import selectors
 from annotate.api.tasks import task_as_dict
 from annotate.models import TaskKind
 from annotate.services import queue as queue_services
-from annotate.views import project_context
 
 # The canvas's palette (static/annotate/canvas/state.js), so that the page's legend
 # and the canvas agree on every label's colour.

@@ -21,4 +21,4 @@ def run_kpi_check(project_id: int) -> None:
 def cron_train(project_id) -> None:
     project = Project.objects.filter(pk=int(project_id)).first()
     if project is not None:
-        triggers._start(project, "cron")
+        triggers.trigger_fire(project=project, trigger="cron")

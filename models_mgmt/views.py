@@ -8,10 +8,10 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
+from alweb.exceptions import Conflict
+from alweb.pages import project_context
 from alweb.roles import Perm
 from annotate.selectors import project_get_for_user
-from annotate.services.errors import Conflict
-from annotate.views import project_context
 from models_mgmt import selectors
 from models_mgmt.services.training import training_start
 from models_mgmt.services.versions import best_model, model_version_promote

@@ -15,8 +15,9 @@ from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from alweb.exceptions import Conflict
 from runs.db import is_busy_error, retry_busy
-from runs.errors import Conflict, RunStopped
+from runs.errors import RunStopped
 from runs.models import (
     ACTIVE_JOB_STATUSES,
     RETRYABLE_JOB_STATUSES,

@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 
 from alweb.api import project_for
 from alweb.auth import project_role
+from alweb.exceptions import Conflict
 from alweb.roles import Perm
 from annotate import selectors
 from annotate.api.serializers import (
@@ -26,7 +27,6 @@ from annotate.api.serializers import (
 from annotate.models import Membership, Project
 from annotate.services import pipeline as pipeline_services
 from annotate.services import projects as project_services
-from annotate.services.errors import Conflict
 from annotate.services.events import event_log
 
 OBJ = OpenApiTypes.OBJECT

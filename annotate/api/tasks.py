@@ -16,13 +16,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from alweb.api import INT64_MAX, project_for
+from alweb.exceptions import Conflict
 from alweb.roles import Perm
 from annotate import selectors
 from annotate.models import Annotation, AnnotationSource, Item, Task, TaskKind
 from annotate.services import labeling
 from annotate.services import queue as queue_services
 from annotate.services.annotations import annotation_as_dict
-from annotate.services.errors import Conflict
 
 MAX_EXCLUDE = 200
 

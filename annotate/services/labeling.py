@@ -7,6 +7,7 @@ from django.db import transaction
 from django.db.models import Count, F
 from django.utils import timezone
 
+from alweb.exceptions import Conflict
 from annotate import signals
 from annotate.models import (
     Annotation,
@@ -18,9 +19,8 @@ from annotate.models import (
     TaskStatus,
 )
 from annotate.services.annotations import annotations_replace, shapes_validate
-from annotate.services.errors import Conflict
 from annotate.services.events import event_log
-from annotate.services.queue import _lease_end, task_require_active
+from annotate.services.queue import lease_end, task_require_active
 from ml.splits import assign_splits
 
 
@@ -46,7 +46,7 @@ def task_draft_save(*, task: Task, shapes, client_version: int | None = None) ->
     updated = Task.objects.filter(**filters).update(
         draft=cleaned,
         draft_saved_at=timezone.now(),
-        lease_expires_at=_lease_end(),
+        lease_expires_at=lease_end(),
         draft_version=F("draft_version") + 1,
     )
     if not updated:

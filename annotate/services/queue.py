@@ -8,8 +8,8 @@ from django.db.models import Q
 from django.http import Http404
 from django.utils import timezone
 
+from alweb.exceptions import Conflict
 from annotate.models import Item, ItemStatus, Project, Task, TaskKind, TaskStatus
-from annotate.services.errors import Conflict
 from annotate.services.events import event_log
 
 
@@ -80,7 +80,8 @@ def leases_expire(*, project: Project | None = None) -> int:
     return count
 
 
-def _lease_end():
+def lease_end():
+    """When a lease taken or renewed now runs out (ALWEB_LEASE_SECONDS)."""
     return timezone.now() + timedelta(seconds=settings.ALWEB_LEASE_SECONDS)
 
 
@@ -155,7 +156,7 @@ def queue_claim_next(
     with transaction.atomic():
         current = _active_task(project=project, user=user, kind=kind)
         if current is not None:
-            Task.objects.filter(pk=current.pk).update(lease_expires_at=_lease_end())
+            Task.objects.filter(pk=current.pk).update(lease_expires_at=lease_end())
             current.refresh_from_db()
             return current
     if kind == TaskKind.LABEL:
@@ -194,7 +195,7 @@ def _try_claim(*, project: Project, user, kind: str, item_id: int) -> Task | Non
                 project=project,
                 kind=kind,
                 assignee=user,
-                lease_expires_at=_lease_end(),
+                lease_expires_at=lease_end(),
                 base_version=item.version,
             )
             event_log(

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from alweb.exceptions import Conflict
 from annotate.models import (
     Annotation,
     AnnotationSource,
@@ -15,7 +16,6 @@ from annotate.models import (
     Pipeline,
     Project,
 )
-from annotate.services.errors import Conflict
 from ml import config as ml_config
 from ml import selection
 from ml.embeddings import pixel_embedding

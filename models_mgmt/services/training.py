@@ -10,8 +10,8 @@ from django.core.files import File
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from alweb.exceptions import Conflict
 from annotate.models import Item, ItemStatus, Pipeline, Project
-from annotate.services.errors import Conflict
 from annotate.services.events import event_log
 from ml import config as ml_config
 from ml.comparison import compare

@@ -5,8 +5,8 @@ import logging
 from django.db import transaction
 from django_q.models import Schedule
 
+from alweb.exceptions import Conflict
 from annotate.models import Item, ItemStatus, Pipeline, Project
-from annotate.services.errors import Conflict
 from annotate.services.events import event_log
 from models_mgmt.models import ModelVersion
 from models_mgmt.services.training import evaluate_on_test, training_start
@@ -35,7 +35,7 @@ def on_items_approved(*, project: Project) -> str | None:
     fresh = _approved_since_last_training(project)
     n = pipeline.trigger_every_n_approved
     if n and len(fresh) >= n:
-        return _start(project, f"every {n} approved")
+        return trigger_fire(project=project, trigger=f"every {n} approved")
     kpi = pipeline.trigger_kpi or {}
     if kpi and best_model(project) and len(fresh) >= kpi.get("min_items", 20):
         from django_q.tasks import async_task
@@ -71,11 +71,14 @@ def kpi_check(*, project: Project) -> str | None:
         target=kpi["target"],
     )
     if value < kpi["target"]:
-        return _start(project, f"kpi {kpi['metric']} {value:.3f} < {kpi['target']}")
+        return trigger_fire(
+            project=project,
+            trigger=f"kpi {kpi['metric']} {value:.3f} < {kpi['target']}",
+        )
     return None
 
 
-def _start(project: Project, trigger: str) -> str | None:
+def trigger_fire(*, project: Project, trigger: str) -> str | None:
     try:
         training_start(project=project, actor=None, trigger=trigger)
         return trigger

@@ -8,11 +8,11 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from alweb.exceptions import Conflict
 from annotate.services import exports
 from models_mgmt.models import Evaluation, ModelStatus, ModelVersion
 from models_mgmt.services import backend as backend_service
 from models_mgmt.services.training import training_run, training_start
-from runs.errors import Conflict
 from runs.models import Job, JobStatus
 from runs.services import (
     run_cancel,
