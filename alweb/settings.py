@@ -246,6 +246,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Request bodies get components of their own, without the read-only fields.
+    "COMPONENT_SPLIT_REQUEST": True,
     # Choice sets that share a field name keep distinct, stable component names.
     "ENUM_NAME_OVERRIDES": {
         "KindEnum": "annotate.models.TaskKind",

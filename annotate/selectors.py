@@ -12,6 +12,7 @@ from annotate.models import (
     Item,
     ItemStatus,
     Membership,
+    Pipeline,
     Project,
     Split,
     Task,
@@ -25,6 +26,12 @@ def project_list_for_user(*, user) -> QuerySet[Project]:
     if not user.is_superuser:
         qs = qs.filter(memberships__user=user)
     return qs.order_by("name", "id")
+
+
+def project_find(*, project_id) -> Project | None:
+    """The project with this id, or None (no visibility rule: for workers and
+    receivers acting on the project's own events)."""
+    return Project.objects.filter(pk=project_id).first()
 
 
 def project_get_for_user(
@@ -60,6 +67,12 @@ def membership_role(*, user_id, project_id) -> str | None:
 
 def project_roles_for_user(*, user, projects) -> dict[int, str]:
     return {p.pk: project_role(user, p) for p in projects}
+
+
+def pipeline_get(*, project: Project) -> Pipeline:
+    """The project's pipeline settings; an unsaved row with the defaults when it
+    has none yet (a read never writes: pipeline_update creates the row)."""
+    return Pipeline.objects.filter(project=project).first() or Pipeline(project=project)
 
 
 def project_status_counts(*, project: Project) -> dict[str, int]:

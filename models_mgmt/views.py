@@ -14,7 +14,7 @@ from alweb.roles import Perm
 from annotate.selectors import project_get_for_user
 from models_mgmt import selectors
 from models_mgmt.services.training import training_start
-from models_mgmt.services.versions import best_model, model_version_promote
+from models_mgmt.services.versions import model_version_promote
 from runs import selectors as run_selectors
 from runs import services as run_services
 
@@ -30,7 +30,7 @@ def models_page(request, project_id):
         comparisons=list(selectors.comparison_list(project=project)[:20]),
         runs=run_selectors.run_list_recent(project=project),
         polling=run_selectors.runs_active(project=project),
-        best=best_model(project),
+        best=selectors.best_model(project=project),
     )
     if request.htmx:
         return render(request, "models_mgmt/models.html#model-live", context)

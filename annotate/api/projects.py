@@ -1,6 +1,6 @@
-"""API: projects, members and pipeline settings (API.md "Projects and members")."""
+"""API: projects and members (API.md "Projects and members"; the pipeline
+resource spans both apps: models_mgmt.api.pipeline)."""
 
-from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -31,22 +31,6 @@ from annotate.services.events import event_log
 
 OBJ = OpenApiTypes.OBJECT
 BIN = OpenApiTypes.BINARY
-
-
-def best_model_id(project: Project) -> int | None:
-    """The project's best model version id (read-only here).
-
-    Looked up by app label: annotate never imports models_mgmt (DESIGN.md).
-    """
-    try:
-        model = apps.get_model("models_mgmt", "ModelVersion")
-    except LookupError:
-        return None
-    return (
-        model.objects.filter(project=project, is_best=True)
-        .values_list("pk", flat=True)
-        .first()
-    )
 
 
 @transaction.atomic
@@ -215,29 +199,3 @@ class MemberDetailApi(APIView):
             project=project, actor=request.user, user=membership.user
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
-
-
-class PipelineApi(APIView):
-    @extend_schema(
-        summary="Pipeline settings; best_model is read-only", responses={200: OBJ}
-    )
-    def get(self, request, project_id):
-        project = project_for(request, project_id, Perm.VIEW_PIPELINE)
-        pipeline = pipeline_services.pipeline_for_project(project)
-        return Response(
-            pipeline_services.pipeline_as_dict(pipeline, best_model_id(project))
-        )
-
-    @extend_schema(
-        summary="Partial update of the pipeline settings",
-        request=OBJ,
-        responses={200: OBJ, 400: OpenApiResponse(description="bad field")},
-    )
-    def patch(self, request, project_id):
-        project = project_for(request, project_id, Perm.EDIT_PIPELINE)
-        pipeline = pipeline_services.pipeline_update(
-            project=project, actor=request.user, data=_body(request)
-        )
-        return Response(
-            pipeline_services.pipeline_as_dict(pipeline, best_model_id(project))
-        )

@@ -5,6 +5,7 @@ from django.db import transaction
 
 from alweb.auth import forget_roles
 from alweb.roles import Role
+from annotate import signals
 from annotate.models import Membership, Pipeline, Project
 from annotate.services.events import event_log
 
@@ -14,6 +15,7 @@ def project_create(
     *, owner, name: str, labels: list[str], kinds: list[str], description: str = ""
 ) -> Project:
     """Create a project with default pipeline settings; `owner` becomes its owner.
+    Sends project_created in the transaction (receivers add their own rows).
 
     Raises ValidationError naming the field for bad names, labels or kinds.
     """
@@ -30,6 +32,7 @@ def project_create(
     Membership.objects.create(project=project, user=owner, role=Role.OWNER)
     forget_roles(owner)
     event_log(project_id=project.pk, actor=owner, verb="project_created")
+    signals.project_created.send(sender=Project, project=project)
     return project
 
 

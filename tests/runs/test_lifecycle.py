@@ -33,7 +33,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture
 def project(transactional_db):
-    from annotate.services.pipeline import pipeline_update
+    from models_mgmt.services.pipeline import pipeline_update
     from tests.factories import UserFactory, make_project
 
     owner = UserFactory(username="life-owner")

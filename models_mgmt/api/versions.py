@@ -1,4 +1,4 @@
-"""REST API of models_mgmt: model versions, training, promotion, evaluations."""
+"""API: model versions, training, promotion, evaluations and comparisons."""
 
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -10,80 +10,18 @@ from rest_framework.views import APIView
 from alweb.api import SafeJSONParser, project_for
 from alweb.roles import Perm
 from models_mgmt import selectors
-from models_mgmt.models import ModelVersion
+from models_mgmt.serializers import (
+    ComparisonSerializer,
+    EvaluationSerializer,
+    ModelVersionDetailSerializer,
+    ModelVersionSerializer,
+    RegisterBaseSerializer,
+)
 from models_mgmt.services.training import training_start
 from models_mgmt.services.versions import (
     model_version_promote,
     model_version_register_base,
 )
-
-
-class ModelVersionSerializer(serializers.ModelSerializer):
-    parent = serializers.PrimaryKeyRelatedField(read_only=True)
-
-    class Meta:
-        model = ModelVersion
-        fields = [
-            "id",
-            "name",
-            "status",
-            "progress",
-            "parent",
-            "metrics",
-            "is_best",
-            "is_base",
-            "task",
-            "architecture",
-            "epoch",
-            "epochs",
-            "losses",
-            "eta_seconds",
-            "created_at",
-            "finished_at",
-        ]
-        read_only_fields = fields
-
-
-class ModelVersionDetailSerializer(ModelVersionSerializer):
-    class Meta(ModelVersionSerializer.Meta):
-        fields = ModelVersionSerializer.Meta.fields + [
-            "error",
-            "config",
-            "class_names",
-            "train_item_ids",
-            "val_item_ids",
-            "started_at",
-        ]
-        read_only_fields = fields
-
-
-class EvaluationSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    model_version = serializers.IntegerField(source="model_version_id")
-    test_items = serializers.ListField(
-        source="test_item_ids", child=serializers.IntegerField()
-    )
-    metrics = serializers.JSONField()
-    created_at = serializers.DateTimeField()
-
-
-class ComparisonSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    candidate = serializers.IntegerField(source="candidate_id")
-    incumbent = serializers.IntegerField(source="incumbent_id", allow_null=True)
-    metric = serializers.CharField()
-    candidate_value = serializers.FloatField(allow_null=True)
-    incumbent_value = serializers.FloatField(allow_null=True)
-    winner = serializers.CharField()
-    promoted = serializers.BooleanField()
-    reason = serializers.CharField()
-    created_at = serializers.DateTimeField()
-
-
-class RegisterBaseSerializer(serializers.Serializer):
-    architecture = serializers.CharField(required=False, max_length=100)
-    weights = serializers.FileField(required=False)
-    name = serializers.CharField(required=False, max_length=100, allow_blank=True)
 
 
 class ModelListApi(ListAPIView):
