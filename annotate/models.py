@@ -318,11 +318,11 @@ class Task(models.Model):
             # The queue's invariant: one active lease per item.
             models.UniqueConstraint(
                 fields=["item"],
-                condition=Q(status="active"),
+                condition=Q(status=TaskStatus.ACTIVE),
                 name="task_one_active_per_item",
             ),
             models.CheckConstraint(
-                condition=Q(kind__in=["label", "review"]), name="task_kind_valid"
+                condition=Q(kind__in=TaskKind.values), name="task_kind_valid"
             ),
             models.CheckConstraint(
                 condition=Q(status__in=[s.value for s in TaskStatus]),

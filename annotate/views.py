@@ -5,7 +5,7 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -13,6 +13,8 @@ from alweb.pages import project_context
 from alweb.roles import Perm
 from annotate import selectors
 from annotate.forms import MemberForm, MemberRemoveForm, ProjectCreateForm
+from annotate.models import ItemStatus, Split
+from annotate.responses import item_image_response
 from annotate.services import projects as project_services
 from runs.selectors import run_list_active
 
@@ -86,8 +88,8 @@ def project_items(request, project_id):
         status=status or "",
         split=split or "",
         ordering=ordering,
-        statuses=["unlabeled", "labeling", "review", "done"],
-        splits=["train", "val", "test", "none"],
+        statuses=list(ItemStatus.values),
+        splits=[*Split.values, "none"],
         orderings=list(selectors.ITEM_ORDERINGS),
     )
     if request.htmx:
@@ -152,23 +154,4 @@ def project_members(request, project_id):
 def item_image(request, item_id, variant="image"):
     """Image bytes behind a membership check; fixed image type, nosniff."""
     item = selectors.item_get_for_user(user=request.user, item_id=item_id)
-    field = item.thumbnail if variant == "thumbnail" and item.thumbnail else item.file
-    content_type = (
-        "image/jpeg"
-        if field is item.thumbnail
-        else {
-            "JPEG": "image/jpeg",
-            "PNG": "image/png",
-            "WEBP": "image/webp",
-            "BMP": "image/bmp",
-        }.get(item.image_format, "application/octet-stream")
-    )
-    try:
-        handle = field.open("rb")
-    except (FileNotFoundError, ValueError):
-        raise Http404("image file missing") from None
-    response = FileResponse(handle, content_type=content_type)
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, max-age=3600"
-    response["Content-Disposition"] = "inline"
-    return response
+    return item_image_response(item, thumbnail=variant == "thumbnail")

@@ -121,8 +121,7 @@ class ModelVersion(models.Model):
             # At most one version training at a time per project.
             models.UniqueConstraint(
                 fields=["project"],
-                condition=Q(status__in=["queued", "training", "evaluating"])
-                & Q(is_base=False),
+                condition=Q(status__in=ACTIVE_MODEL_STATUSES) & Q(is_base=False),
                 name="model_one_active_training_per_project",
             ),
             models.CheckConstraint(
@@ -131,7 +130,8 @@ class ModelVersion(models.Model):
             ),
             # Only a finished version can be the best one.
             models.CheckConstraint(
-                condition=Q(is_best=False) | Q(status="done"), name="model_best_is_done"
+                condition=Q(is_best=False) | Q(status=ModelStatus.DONE),
+                name="model_best_is_done",
             ),
         ]
 

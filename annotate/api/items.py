@@ -2,7 +2,7 @@
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, TooManyFilesSent, ValidationError
-from django.http import FileResponse, Http404
+from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.exceptions import APIException, NotFound, ParseError
@@ -15,18 +15,12 @@ from alweb.api import SafeJSONParser, project_for
 from alweb.roles import Perm
 from annotate import selectors
 from annotate.api.serializers import item_as_dict
-from annotate.models import Item
+from annotate.models import ItemStatus, Split
+from annotate.responses import item_image_response
 from annotate.services.uploads import uploads_ingest
 
 OBJ = OpenApiTypes.OBJECT
 BIN = OpenApiTypes.BINARY
-
-IMAGE_TYPES = {
-    "JPEG": "image/jpeg",
-    "PNG": "image/png",
-    "WEBP": "image/webp",
-    "BMP": "image/bmp",
-}
 
 
 class PayloadTooLarge(APIException):
@@ -68,10 +62,8 @@ class ItemListApi(APIView):
         summary="Items of the project (annotators and reviewers: those they hold "
         "or held tasks on)",
         parameters=[
-            OpenApiParameter(
-                "status", enum=["unlabeled", "labeling", "review", "done"]
-            ),
-            OpenApiParameter("split", enum=["train", "val", "test", "none"]),
+            OpenApiParameter("status", enum=list(ItemStatus.values)),
+            OpenApiParameter("split", enum=[*Split.values, "none"]),
             OpenApiParameter("ordering", enum=list(selectors.ITEM_ORDERINGS)),
             OpenApiParameter("page", int),
         ],
@@ -147,16 +139,5 @@ class ItemImageApi(APIView):
         responses={(200, "image/*"): OpenApiResponse(BIN, description="image")},
     )
     def get(self, request, item_id):
-        item: Item = selectors.item_get_for_user(user=request.user, item_id=item_id)
-        try:
-            handle = item.file.open("rb")
-        except (FileNotFoundError, ValueError):
-            raise Http404("image file missing") from None
-        response = FileResponse(
-            handle,
-            content_type=IMAGE_TYPES.get(item.image_format, "application/octet-stream"),
-        )
-        response["X-Content-Type-Options"] = "nosniff"
-        response["Content-Disposition"] = "inline"
-        response["Cache-Control"] = "private, max-age=3600"
-        return response
+        item = selectors.item_get_for_user(user=request.user, item_id=item_id)
+        return item_image_response(item)

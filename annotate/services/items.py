@@ -10,12 +10,10 @@ from django.db import IntegrityError, transaction
 from PIL import Image, UnidentifiedImageError
 
 from annotate import signals
+from annotate.formats import IMAGE_FORMATS
 from annotate.models import Item, Project
 from annotate.services.events import event_log
 from annotate.services.imaging import ImageUnreadable, image_decode
-
-# Detected format -> stored extension. Anything else is refused.
-ALLOWED_FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "BMP": "bmp"}
 
 
 class ItemRejected(Exception):
@@ -55,7 +53,7 @@ def image_check(
     if len(data) > max_bytes:
         raise ItemRejected(f"file too large ({len(data)} bytes > {max_bytes})")
     try:
-        with Image.open(io.BytesIO(data), formats=list(ALLOWED_FORMATS)) as probe:
+        with Image.open(io.BytesIO(data), formats=list(IMAGE_FORMATS)) as probe:
             fmt = probe.format
             mode = probe.mode
             width, height = probe.size
@@ -120,7 +118,7 @@ def item_create(
     )
     if existing:
         raise ItemRejected(f"duplicate of item {existing}", duplicate_of=existing)
-    ext = ALLOWED_FORMATS[checked.image_format]
+    ext = IMAGE_FORMATS[checked.image_format].extension
     item = Item(
         project=project,
         original_name=display_name(name),

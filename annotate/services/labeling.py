@@ -14,6 +14,7 @@ from annotate.models import (
     Item,
     ItemStatus,
     Pipeline,
+    Split,
     Task,
     TaskKind,
     TaskStatus,
@@ -29,6 +30,15 @@ def _lock_task(task: Task, kind: str) -> Task:
         raise Conflict(f"this is a {task.kind} task, not a {kind} task")
     task_require_active(task)
     return task
+
+
+def _finish(task: Task, status: str, **values) -> None:
+    """End the active task with `status` (a conditional UPDATE: the row's status
+    decides); Conflict("lease lost") when it was no longer active."""
+    if not Task.objects.filter(pk=task.pk, status=TaskStatus.ACTIVE).update(
+        status=status, finished_at=timezone.now(), **values
+    ):
+        raise Conflict("lease lost")
 
 
 @transaction.atomic
@@ -66,10 +76,7 @@ def task_submit(*, task: Task, shapes) -> Item:
     _lock_task(task, TaskKind.LABEL)
     item = task.item
     cleaned = shapes_validate(item=item, shapes=shapes)
-    if not Task.objects.filter(pk=task.pk, status=TaskStatus.ACTIVE).update(
-        status=TaskStatus.SUBMITTED, finished_at=timezone.now(), draft=cleaned
-    ):
-        raise Conflict("lease lost")
+    _finish(task, TaskStatus.SUBMITTED, draft=cleaned)
     annotations_replace(item=item, shapes=cleaned, author=task.assignee)
     Item.objects.filter(pk=item.pk).update(
         status=ItemStatus.REVIEW, last_annotator=task.assignee, rejected_at=None
@@ -95,10 +102,7 @@ def review_reject(*, task: Task, comment: str) -> Item:
     if len(comment) > 5000:
         raise ValidationError({"comment": "at most 5000 characters"})
     _lock_task(task, TaskKind.REVIEW)
-    if not Task.objects.filter(pk=task.pk, status=TaskStatus.ACTIVE).update(
-        status=TaskStatus.REJECTED, finished_at=timezone.now(), comment=comment
-    ):
-        raise Conflict("lease lost")
+    _finish(task, TaskStatus.REJECTED, comment=comment)
     Item.objects.filter(pk=task.item_id).update(
         status=ItemStatus.UNLABELED, review_comment=comment, rejected_at=timezone.now()
     )
@@ -121,10 +125,7 @@ def review_approve(*, task: Task, shapes=None) -> Item:
     _lock_task(task, TaskKind.REVIEW)
     item = task.item
     cleaned = shapes_validate(item=item, shapes=shapes) if shapes is not None else None
-    if not Task.objects.filter(pk=task.pk, status=TaskStatus.ACTIVE).update(
-        status=TaskStatus.APPROVED, finished_at=timezone.now()
-    ):
-        raise Conflict("lease lost")
+    _finish(task, TaskStatus.APPROVED)
     if cleaned is not None:
         annotations_replace(item=item, shapes=cleaned, author=task.assignee)
     items_make_ground_truth(
@@ -192,7 +193,7 @@ def items_make_ground_truth(
         pipeline.split_seed,
         {k: dict(v) for k, v in existing.items()},
     )
-    for split in ("train", "val", "test"):
+    for split in Split.values:
         ids = [i for i, s in assigned.items() if s == split]
         if ids:
             Item.objects.filter(pk__in=ids, split__isnull=True).update(split=split)
