@@ -9,6 +9,10 @@ from django.dispatch import Signal
 # kwargs: project. Sent inside the transaction that creates the project, so that
 # the rows receivers make for it (models_mgmt's training settings) commit with it.
 project_created = Signal()
+# kwargs: project. Sent inside the transaction that deletes the project, before
+# the rows go: receivers schedule removal of the files they keep for it
+# (alweb.files: after commit only).
+project_deleting = Signal()
 
 # kwargs: project_id, item_ids
 item_created = Signal()

@@ -15,6 +15,7 @@ from models_mgmt.services.training import (
     training_version_stop,
 )
 from models_mgmt.services.triggers import cron_schedule_sync, on_items_approved
+from models_mgmt.services.versions import model_files_delete_on_commit
 from runs.models import JobKind, JobStatus
 from runs.signals import run_finished, run_retried
 
@@ -23,6 +24,12 @@ from runs.signals import run_finished, run_retried
 def create_training_settings(sender, project, **kwargs):
     """A new project gets its training settings in the same transaction."""
     training_settings_create(project=project)
+
+
+@receiver(signals.project_deleting)
+def delete_model_files(sender, project, **kwargs):
+    """A deleted project's weights and run folders go once the deletion commits."""
+    model_files_delete_on_commit(project=project)
 
 
 @receiver(signals.item_created)

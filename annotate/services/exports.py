@@ -19,6 +19,7 @@ from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
 
+from alweb.files import files_delete_on_commit
 from annotate import formats
 from annotate.models import Annotation, Item, ItemStatus, Project
 from ml.datasets import safe_stem, yolo_label_line
@@ -242,6 +243,19 @@ def yolo_write(*, project: Project, fileobj, progress: Progress | None = None) -
         lines += [f"  {i}: {json.dumps(name)}" for name, i in labels.items()]
         zf.writestr("data.yaml", "\n".join(lines) + "\n")
     return written
+
+
+def exports_delete_on_commit(*, project: Project) -> None:
+    """Schedule removal of the project's stored export files (exports/<id>/) once
+    its deletion commits."""
+    folder = f"exports/{project.pk}"
+    try:
+        _dirs, names = default_storage.listdir(folder)
+    except (FileNotFoundError, NotImplementedError):
+        return
+    files_delete_on_commit(
+        storage=default_storage, names=[f"{folder}/{name}" for name in names]
+    )
 
 
 def export_start(*, project: Project, actor, fmt: str) -> Job:

@@ -9,6 +9,7 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from PIL import Image, UnidentifiedImageError
 
+from alweb.files import files_delete_on_commit
 from annotate import signals
 from annotate.formats import IMAGE_FORMATS
 from annotate.models import Item, Project
@@ -175,10 +176,4 @@ def item_files_delete_on_commit(*, project: Project) -> None:
         "file", "thumbnail"
     ):
         names.extend(n for n in (file_name, thumb_name) if n)
-    storage = Item._meta.get_field("file").storage
-
-    def remove():
-        for name in names:
-            storage.delete(name)
-
-    transaction.on_commit(remove)
+    files_delete_on_commit(storage=Item._meta.get_field("file").storage, names=names)

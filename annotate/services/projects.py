@@ -1,5 +1,8 @@
 """Projects, their members and pipeline settings."""
 
+import logging
+
+from django.contrib.admin.models import DELETION, LogEntry
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
@@ -8,6 +11,8 @@ from alweb.roles import Role
 from annotate import signals
 from annotate.models import Membership, Pipeline, Project
 from annotate.services.events import event_log
+
+audit = logging.getLogger("alweb.audit")
 
 
 @transaction.atomic
@@ -103,8 +108,39 @@ def _owner_count(project: Project) -> int:
 
 @transaction.atomic
 def project_delete(*, project: Project, actor) -> None:
-    """Delete the project with its items, annotations, models and stored files."""
+    """Delete the project with its items, annotations, tasks, runs and events, and
+    (once that commits) its stored images and exports; project_deleting lets the
+    other apps drop theirs (models_mgmt: weights and run folders).
+
+    The project's own event log goes with it, so the deletion is recorded where
+    it outlives the project: the "alweb.audit" logger and the admin's site-wide
+    log (LogEntry, "Recent actions").
+    """
+    from annotate.services.exports import exports_delete_on_commit
     from annotate.services.items import item_files_delete_on_commit
 
+    items = project.items.count()
+    signals.project_deleting.send(sender=Project, project=project)
     item_files_delete_on_commit(project=project)
+    exports_delete_on_commit(project=project)
+    _audit_deletion(project, actor, items)
     project.delete()
+
+
+def _audit_deletion(project: Project, actor, items: int) -> None:
+    who = actor.get_username() if actor is not None and actor.is_authenticated else ""
+    audit.info(
+        "project %s %r deleted by %s (%d items)",
+        project.pk,
+        project.name,
+        who or "system",
+        items,
+    )
+    if who:
+        LogEntry.objects.log_actions(
+            user_id=actor.pk,
+            queryset=[project],
+            action_flag=DELETION,
+            change_message=f"deleted with {items} items",
+            single_object=True,
+        )

@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from alweb.exceptions import Conflict
+from alweb.files import files_delete_on_commit
 from annotate.models import Project
 from annotate.selectors_loop import ground_truth_images, item_ids_in_split
 from annotate.services.events import event_log
@@ -169,9 +170,7 @@ def training_version_reset_for_retry(*, version_id: int, actor=None) -> ModelVer
     except IntegrityError:  # model_one_active_training_per_project
         raise Conflict("another model version of this project is training") from None
     Evaluation.objects.filter(model_version=version).delete()
-    if old_weights:
-        storage = version.weights.storage
-        transaction.on_commit(lambda: storage.delete(old_weights))
+    files_delete_on_commit(storage=version.weights.storage, names=[old_weights])
     event_log(
         project_id=version.project_id,
         actor=actor,

@@ -4,14 +4,32 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import File
 from django.db import transaction
 
+from alweb.files import files_delete_on_commit, folders_delete_on_commit
 from annotate.models import Project
 from annotate.services.events import event_log
 from ml import config as ml_config
 from models_mgmt.models import ModelStatus, ModelVersion
 from models_mgmt.selectors import best_model, next_number
+from models_mgmt.services.data import RUN_DIR_KINDS, run_dir_path
 from models_mgmt.services.scoring import scoring_request
 
 MAX_WEIGHTS_BYTES = 500 * 1024 * 1024
+
+
+def model_files_delete_on_commit(*, project: Project) -> None:
+    """Schedule removal of the weights of the project's model versions and their
+    run folders (var/runs/model-<id>, eval-<id>) once the project's deletion
+    commits; nothing goes if it rolls back."""
+    rows = list(
+        ModelVersion.objects.filter(project=project).values_list("pk", "weights")
+    )
+    files_delete_on_commit(
+        storage=ModelVersion._meta.get_field("weights").storage,
+        names=[weights for _pk, weights in rows],
+    )
+    folders_delete_on_commit(
+        paths=[run_dir_path(kind, pk) for pk, _w in rows for kind in RUN_DIR_KINDS]
+    )
 
 
 @transaction.atomic
