@@ -56,6 +56,13 @@ def exception_handler(exc, context):
     return drf_exception_handler(exc, context)
 
 
+def json_body(request) -> dict:
+    """The request's JSON object; ValidationError (400) for any other JSON value."""
+    if not isinstance(request.data, dict):
+        raise DjangoValidationError({"non_field_errors": "expected a JSON object"})
+    return request.data
+
+
 def project_for(request, project_id, perm: Perm = Perm.VIEW_PROJECT):
     """The project named in the URL if the caller may do `perm` on it (404 / 403).
 

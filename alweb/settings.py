@@ -227,6 +227,8 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # Bodies are JSON (the schema says so: alweb.schema.AutoSchema); form bodies
+    # are still parsed so that every request limit answers 413 / 400 alike.
     "DEFAULT_PARSER_CLASSES": [
         "alweb.api.SafeJSONParser",
         "rest_framework.parsers.MultiPartParser",
@@ -235,7 +237,9 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "alweb.api.exception_handler",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "alweb.schema.AutoSchema",
+    # ?format= is the export's format, never a renderer choice.
+    "URL_FORMAT_OVERRIDE": None,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 SPECTACULAR_SETTINGS = {
@@ -248,9 +252,26 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     # Request bodies get components of their own, without the read-only fields.
     "COMPONENT_SPLIT_REQUEST": True,
+    "APPEND_COMPONENTS": {
+        "schemas": {
+            "ValidationError": {
+                "type": "object",
+                "description": "Each bad field with its reasons (non_field_errors: "
+                "the body as a whole; detail: a body that could not be parsed).",
+                "additionalProperties": {
+                    "oneOf": [
+                        {"type": "array", "items": {"type": "string"}},
+                        {"type": "string"},
+                    ]
+                },
+            }
+        }
+    },
     # Choice sets that share a field name keep distinct, stable component names.
     "ENUM_NAME_OVERRIDES": {
         "KindEnum": "annotate.models.TaskKind",
+        "ShapeKindEnum": "annotate.models.KIND_CHOICES",
+        "ItemStatusEnum": "annotate.models.ItemStatus",
         "StatusEnum": "models_mgmt.models.ModelStatus",
         "RunKindEnum": "runs.models.JobKind",
         "RunStatusEnum": "runs.models.JobStatus",

@@ -1,5 +1,6 @@
 """Reads of the annotate app, with the visibility rules (non-members see nothing)."""
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
@@ -101,6 +102,22 @@ def member_list(*, project: Project) -> QuerySet[Membership]:
     )
 
 
+def member_get(*, project: Project, user_id) -> Membership:
+    """The membership of user `user_id` in `project`, with its user; Http404 for
+    anyone else."""
+    try:
+        return Membership.objects.select_related("user").get(
+            project=project, user_id=int(user_id)
+        )
+    except (Membership.DoesNotExist, ValueError, TypeError, OverflowError):
+        raise Http404("no such member") from None
+
+
+def user_find_active(*, username: str):
+    """The active user with this username, or None."""
+    return get_user_model().objects.filter(username=username, is_active=True).first()
+
+
 def event_list(*, project: Project, limit: int = 20) -> list[Event]:
     return list(
         Event.objects.filter(project=project).select_related("actor", "item")[:limit]
@@ -199,3 +216,13 @@ def task_get_for_release(*, user, task_id, project_id=None) -> Task:
     if task.assignee_id == user.pk or user.has_perm(Perm.ASSIGN_TASKS, task.project):
         return task
     raise Http404("no such task")
+
+
+def task_get_for_user(*, user, task_id) -> Task:
+    """The user's own task; Http404 for anyone else's or unknown ids."""
+    try:
+        return Task.objects.select_related("item", "item__project", "project").get(
+            pk=int(task_id), assignee=user
+        )
+    except (Task.DoesNotExist, ValueError, TypeError, OverflowError):
+        raise Http404("no such task") from None

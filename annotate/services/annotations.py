@@ -81,17 +81,3 @@ def annotations_replace(*, item: Item, shapes: list[dict], author) -> int:
     Item.objects.filter(pk=item.pk).update(version=F("version") + 1)
     item.refresh_from_db(fields=["version"])
     return item.version
-
-
-def annotation_as_dict(annotation: Annotation) -> dict:
-    """An annotation in the API's shape."""
-    data = {
-        "id": annotation.pk,
-        "kind": annotation.kind,
-        "label": annotation.label,
-        "source": annotation.source_ref,
-        "confidence": annotation.confidence,
-        "author": annotation.author.username if annotation.author_id else None,
-    }
-    data.update(annotation.geometry)
-    return data

@@ -7,6 +7,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
 from alweb.auth import forget_roles
+from alweb.exceptions import Conflict
 from alweb.roles import Role
 from annotate import signals
 from annotate.models import Membership, Pipeline, Project
@@ -39,6 +40,44 @@ def project_create(
     event_log(project_id=project.pk, actor=owner, verb="project_created")
     signals.project_created.send(sender=Project, project=project)
     return project
+
+
+@transaction.atomic
+def project_update(
+    *,
+    project: Project,
+    actor,
+    name: str | None = None,
+    description: str | None = None,
+    labels: list[str] | None = None,
+) -> Project:
+    """Change what is given of name, description and labels, together or not at
+    all; logs project_updated (labels: labels_updated). Raises ValidationError
+    naming the field (a label still in use cannot be removed)."""
+    from annotate.services.pipeline import project_labels_update
+
+    if labels is not None:
+        project = project_labels_update(project=project, actor=actor, labels=labels)
+    values = {"name": name, "description": description}
+    fields = [f for f, v in values.items() if v is not None]
+    for field in fields:
+        setattr(project, field, values[field])
+    if fields:
+        project.full_clean()
+        project.save(update_fields=fields)
+        event_log(
+            project_id=project.pk, actor=actor, verb="project_updated", fields=fields
+        )
+    return project
+
+
+@transaction.atomic
+def member_add(*, project: Project, actor, user, role: str) -> Membership:
+    """Add `user` with `role`. Raises Conflict when they are a member already (the
+    role is changed with member_set), ValidationError for an unknown role."""
+    if Membership.objects.filter(project=project, user=user).exists():
+        raise Conflict("already a member; PATCH the membership to change the role")
+    return member_set(project=project, actor=actor, user=user, role=role)
 
 
 @transaction.atomic

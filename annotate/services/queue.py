@@ -5,7 +5,6 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
-from django.http import Http404
 from django.utils import timezone
 
 from alweb.exceptions import Conflict
@@ -208,16 +207,6 @@ def _try_claim(*, project: Project, user, kind: str, item_id: int) -> Task | Non
             return task
     except IntegrityError:  # someone else's task on this item committed first
         return None
-
-
-def task_get_for_user(*, user, task_id) -> Task:
-    """The user's own task; Http404 for anyone else's or unknown ids."""
-    try:
-        return Task.objects.select_related("item", "item__project", "project").get(
-            pk=int(task_id), assignee=user
-        )
-    except (Task.DoesNotExist, ValueError, TypeError, OverflowError):
-        raise Http404("no such task") from None
 
 
 def task_require_active(task: Task) -> None:

@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 
 from alweb.api import SafeJSONParser, project_for
 from alweb.roles import Perm
+from alweb.schema import CONFLICT
 from models_mgmt import selectors
 from models_mgmt.serializers import (
     ComparisonSerializer,
@@ -30,6 +31,10 @@ class ModelListApi(ListAPIView):
     serializer_class = ModelVersionSerializer
     parser_classes = [SafeJSONParser, MultiPartParser, FormParser]
 
+    @extend_schema(operation_id="models_list", summary="Model versions, newest first")
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
     def get_queryset(self):
         project = project_for(
             self.request, self.kwargs["project_id"], Perm.VIEW_DASHBOARD
@@ -37,7 +42,14 @@ class ModelListApi(ListAPIView):
         return selectors.model_version_list(project=project)
 
     @extend_schema(
-        request=RegisterBaseSerializer, responses={201: ModelVersionSerializer}
+        operation_id="models_register",
+        summary="Register a base model: an architecture name (JSON) or .pt weights "
+        "(multipart)",
+        request={
+            "application/json": RegisterBaseSerializer,
+            "multipart/form-data": RegisterBaseSerializer,
+        },
+        responses={201: ModelVersionSerializer},
     )
     def post(self, request, project_id):
         project = project_for(request, project_id, Perm.TRAIN)
@@ -57,11 +69,14 @@ class ModelListApi(ListAPIView):
 
 class ProjectTrainApi(APIView):
     @extend_schema(
+        operation_id="train",
+        summary="Start training now",
         request=None,
         responses={
             202: inline_serializer(
                 "TrainStarted", {"model_version": serializers.IntegerField()}
-            )
+            ),
+            409: CONFLICT,
         },
     )
     def post(self, request, project_id):
@@ -73,7 +88,11 @@ class ProjectTrainApi(APIView):
 
 
 class ModelDetailApi(APIView):
-    @extend_schema(responses=ModelVersionDetailSerializer)
+    @extend_schema(
+        operation_id="models_get",
+        summary="One model version",
+        responses={200: ModelVersionDetailSerializer},
+    )
     def get(self, request, model_id):
         version = selectors.model_version_get_for_user(
             user=request.user, version_id=model_id
@@ -82,7 +101,12 @@ class ModelDetailApi(APIView):
 
 
 class ModelPromoteApi(APIView):
-    @extend_schema(request=None, responses=ModelVersionSerializer)
+    @extend_schema(
+        operation_id="models_promote",
+        summary="Make this version the best model",
+        request=None,
+        responses={200: ModelVersionSerializer},
+    )
     def post(self, request, model_id):
         """Make this version the best model (manual promote or roll back)."""
         version = selectors.model_version_get_for_user(
@@ -96,6 +120,10 @@ class ModelPromoteApi(APIView):
 class EvaluationListApi(ListAPIView):
     serializer_class = EvaluationSerializer
 
+    @extend_schema(operation_id="evaluations_list", summary="Evaluations")
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
     def get_queryset(self):
         project = project_for(
             self.request, self.kwargs["project_id"], Perm.VIEW_DASHBOARD
@@ -105,6 +133,10 @@ class EvaluationListApi(ListAPIView):
 
 class ComparisonListApi(ListAPIView):
     serializer_class = ComparisonSerializer
+
+    @extend_schema(operation_id="comparisons_list", summary="Comparisons")
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
 
     def get_queryset(self):
         project = project_for(

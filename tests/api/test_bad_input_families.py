@@ -104,6 +104,8 @@ BODY_INTS = [
 VALID_BODIES = {
     "tasks_next": {"kind": "label"},
     "tasks_draft_save": {"annotations": []},
+    "tasks_submit": {"annotations": []},
+    "tasks_approve": {"annotations": []},
     "pipeline_update": {
         "split": {"train": 0.8, "val": 0.1, "test": 0.1, "seed": 7},
         "triggers": {
