@@ -83,6 +83,11 @@ def project_status_counts(*, project: Project) -> dict[str, int]:
     return counts
 
 
+def item_count_ground_truth(*, project: Project) -> int:
+    """How many of the project's items are ground truth (status done)."""
+    return Item.objects.filter(project=project, status=ItemStatus.DONE).count()
+
+
 def project_split_counts(*, project: Project) -> dict[str, int]:
     rows = (
         Item.objects.filter(project=project, split__isnull=False)

@@ -19,6 +19,7 @@ from alweb.schema import CONFLICT, TOO_LARGE
 from annotate.api.items import PayloadTooLarge
 from annotate.api.outputs import ExportJobSerializer, ImportResultSerializer
 from annotate.api.serializers import ImportInputSerializer
+from annotate.selectors import item_count_ground_truth
 from annotate.services import exports, imports
 from runs.models import Job, JobKind, JobStatus
 from runs.selectors import run_get
@@ -60,7 +61,7 @@ class ExportApi(APIView):
             raise ValidationError(
                 {"format": f"must be one of {', '.join(exports.EXPORT_FORMATS)}"}
             )
-        if exports.export_item_count(project=project) > exports.export_sync_limit():
+        if item_count_ground_truth(project=project) > exports.export_sync_limit():
             job = exports.export_start(project=project, actor=request.user, fmt=fmt)
             body = ExportJobSerializer(job, context={"request": request}).data
             return Response(body, status=202)

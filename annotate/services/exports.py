@@ -22,6 +22,7 @@ from django.core.files.storage import default_storage
 from alweb.files import files_delete_on_commit
 from annotate import formats
 from annotate.models import Annotation, Item, ItemStatus, Project
+from annotate.selectors import item_count_ground_truth
 from ml.datasets import safe_stem, yolo_label_line
 from ml.geometry import polygon_bbox
 from ml.types import BoxShape, PolygonShape
@@ -47,10 +48,6 @@ Progress = Callable[[float], None]
 def export_sync_limit() -> int:
     """Projects with more ground-truth items than this export in the background."""
     return int(getattr(settings, "ALWEB_EXPORT_SYNC_MAX_ITEMS", 5000))
-
-
-def export_item_count(*, project: Project) -> int:
-    return Item.objects.filter(project=project, status=ItemStatus.DONE).count()
 
 
 def coco_file_name(item_id: int, original_name: str, image_format: str) -> str:
@@ -112,7 +109,7 @@ def coco_chunks(*, project: Project, progress: Progress | None = None) -> Iterat
         ],
     }
     yield json.dumps(head)[:-1] + ', "images": ['
-    total_items = max(1, export_item_count(project=project))
+    total_items = max(1, item_count_ground_truth(project=project))
     written = array("q")
     for chunk in _ground_truth_item_chunks(project):
         parts = []
@@ -194,7 +191,7 @@ def yolo_write(*, project: Project, fileobj, progress: Progress | None = None) -
     labels = {name: i for i, name in enumerate(project.labels)}
     task = "segment" if "polygon" in project.kinds else "detect"
     storage = Item._meta.get_field("file").storage
-    total = max(1, export_item_count(project=project))
+    total = max(1, item_count_ground_truth(project=project))
     written = missing = seen = 0
     with zipfile.ZipFile(fileobj, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         for chunk in _ground_truth_item_chunks(project):
