@@ -1,10 +1,8 @@
 """API: export (COCO, YOLO; background for large projects) and COCO import."""
 
-import json
 import tempfile
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
@@ -13,12 +11,12 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from alweb.api import SafeJSONParser, project_for
+from alweb.api import SafeJSONParser, json_body, project_for
 from alweb.roles import Perm
 from alweb.schema import CONFLICT, TOO_LARGE
 from annotate.api.items import PayloadTooLarge
 from annotate.api.outputs import ExportJobSerializer, ImportResultSerializer
-from annotate.api.serializers import ImportInputSerializer
+from annotate.api.serializers import ExportQuerySerializer, ImportInputSerializer
 from annotate.selectors import item_count_ground_truth
 from annotate.services import exports, imports
 from runs.models import Job, JobKind, JobStatus
@@ -56,11 +54,9 @@ class ExportApi(APIView):
     )
     def get(self, request, project_id):
         project = project_for(request, project_id, Perm.EXPORT)
-        fmt = request.query_params.get("format") or "coco"
-        if fmt not in exports.EXPORT_FORMATS:
-            raise ValidationError(
-                {"format": f"must be one of {', '.join(exports.EXPORT_FORMATS)}"}
-            )
+        query = ExportQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        fmt = query.validated_data.get("format") or "coco"
         if item_count_ground_truth(project=project) > exports.export_sync_limit():
             job = exports.export_start(project=project, actor=request.user, fmt=fmt)
             body = ExportJobSerializer(job, context={"request": request}).data
@@ -164,27 +160,15 @@ class ImportApi(APIView):
             raise PayloadTooLarge(
                 f"import file too large ({length} bytes > {max_import_bytes()})"
             )
-        data = request.data
-        if not isinstance(data, dict):
-            raise ValidationError({"non_field_errors": "expected a JSON object"})
-        mode = data.get("as")
-        if mode not in imports.IMPORT_AS:
-            raise ValidationError(
-                {"as": f"must be one of {', '.join(imports.IMPORT_AS)}"}
-            )
-        upload = request.FILES.get("file") if hasattr(request, "FILES") else None
-        if upload is not None:
-            if upload.size > max_import_bytes():
-                raise PayloadTooLarge("import file too large")
-            try:
-                document = json.loads(upload.read())
-            except (ValueError, RecursionError, UnicodeDecodeError):
-                raise ValidationError({"file": "not valid JSON"}) from None
-        elif "coco" in data:
-            document = data["coco"]
-        else:
-            raise ValidationError({"file": "send a COCO file as `file` or `coco`"})
+        upload = request.FILES.get("file")
+        if upload is not None and upload.size > max_import_bytes():
+            raise PayloadTooLarge("import file too large")
+        serializer = ImportInputSerializer(data=json_body(request))
+        serializer.is_valid(raise_exception=True)
         result = imports.coco_import(
-            project=project, document=document, as_=mode, actor=request.user
+            project=project,
+            document=serializer.validated_data["document"],
+            as_=serializer.validated_data["as"],
+            actor=request.user,
         )
         return Response(ImportResultSerializer(result).data)

@@ -1,5 +1,6 @@
 """Input shapes and validation of the annotate API (outputs: annotate.api.outputs)."""
 
+import json
 import unicodedata
 
 from drf_spectacular.utils import extend_schema_field
@@ -9,6 +10,8 @@ from alweb.api import INT64_MAX
 from alweb.roles import Role
 from annotate import selectors
 from annotate.models import KIND_CHOICES, TaskKind
+from annotate.services.exports import EXPORT_FORMATS
+from annotate.services.imports import IMPORT_AS
 
 MAX_EXCLUDE = 200
 
@@ -151,13 +154,58 @@ class RejectInputSerializer(serializers.Serializer):
     comment = serializers.CharField(max_length=5000, trim_whitespace=True)
 
 
-class ImportInputSerializer(serializers.Serializer):
-    """A COCO import as JSON (the view also takes it as a multipart `file`)."""
+@extend_schema_field({"type": "object", "description": "a COCO document"})
+class CocoDocumentField(serializers.JSONField):
+    """The COCO document as sent; annotate.services.imports checks its content."""
 
-    coco = serializers.DictField(help_text="a COCO document")
+
+class ImportInputSerializer(serializers.Serializer):
+    """A COCO import: `as` and the document, as JSON `coco` or (multipart, for
+    curl) a `file` holding it. validated_data: {"as", "document"}."""
+
+    coco = CocoDocumentField(required=False)
 
     def get_fields(self):
         # "as" is a Python keyword, so no class attribute can declare it.
         fields = super().get_fields()
-        fields["as"] = serializers.ChoiceField(choices=["ground_truth", "predictions"])
+        reason = f"must be one of {', '.join(IMPORT_AS)}"
+        fields["as"] = serializers.ChoiceField(
+            choices=IMPORT_AS,
+            error_messages={
+                "required": reason,
+                "null": reason,
+                "invalid_choice": reason,
+            },
+        )
         return fields
+
+    def validate(self, attrs):
+        upload = self.initial_data.get("file")
+        if hasattr(upload, "read"):
+            try:
+                document = json.loads(upload.read())
+            except (ValueError, RecursionError, UnicodeDecodeError):
+                raise serializers.ValidationError({"file": "not valid JSON"}) from None
+        elif "coco" in attrs:
+            document = attrs["coco"]
+        else:
+            raise serializers.ValidationError(
+                {"file": "send a COCO file as `file` or `coco`"}
+            )
+        return {"as": attrs["as"], "document": document}
+
+
+class ExportQuerySerializer(serializers.Serializer):
+    """`?format=` of an export: coco (the default) or yolo."""
+
+    format = serializers.ChoiceField(
+        choices=EXPORT_FORMATS,
+        required=False,
+        allow_blank=True,
+        error_messages={
+            "invalid_choice": f"must be one of {', '.join(EXPORT_FORMATS)}"
+        },
+    )
+
+    def validate_format(self, value: str) -> str:
+        return value or "coco"
