@@ -2,11 +2,16 @@
 
 from django.urls import path
 
-from models_mgmt import views
+from models_mgmt import views, views_settings
 
 app_name = "models_mgmt"
 
 urlpatterns = [
+    path(
+        "projects/<int:project_id>/settings/",
+        views_settings.project_settings,
+        name="project-settings",
+    ),
     path("projects/<int:project_id>/models/", views.models_page, name="models"),
     path("projects/<int:project_id>/models/train/", views.train_now, name="train"),
     path(

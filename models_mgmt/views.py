@@ -8,13 +8,13 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
+from alweb.exceptions import Conflict
+from alweb.pages import project_context
 from alweb.roles import Perm
 from annotate.selectors import project_get_for_user
-from annotate.services.errors import Conflict
-from annotate.views import project_context
 from models_mgmt import selectors
 from models_mgmt.services.training import training_start
-from models_mgmt.services.versions import best_model, model_version_promote
+from models_mgmt.services.versions import model_version_promote
 from runs import selectors as run_selectors
 from runs import services as run_services
 
@@ -30,7 +30,7 @@ def models_page(request, project_id):
         comparisons=list(selectors.comparison_list(project=project)[:20]),
         runs=run_selectors.run_list_recent(project=project),
         polling=run_selectors.runs_active(project=project),
-        best=best_model(project),
+        best=selectors.best_model(project=project),
     )
     if request.htmx:
         return render(request, "models_mgmt/models.html#model-live", context)

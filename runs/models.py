@@ -89,7 +89,7 @@ class Job(models.Model):
             # At most one active run of a kind per project (e.g. one training run).
             models.UniqueConstraint(
                 fields=["project", "kind"],
-                condition=Q(status__in=["queued", "running"]),
+                condition=Q(status__in=ACTIVE_JOB_STATUSES),
                 name="job_one_active_per_kind",
             ),
             models.CheckConstraint(

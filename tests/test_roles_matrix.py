@@ -13,7 +13,7 @@ from tests.test_roles_matrix_posts import FORM_POSTS
 HTML_ROUTES = {
     "annotate:project-detail": (Perm.VIEW_PROJECT, 403),
     "annotate:project-items": (Perm.VIEW_DASHBOARD, 403),
-    "annotate:project-settings": (Perm.VIEW_PIPELINE, 403),
+    "models_mgmt:project-settings": (Perm.VIEW_PIPELINE, 403),
     "annotate:project-members": (Perm.VIEW_MEMBERS, 403),
     "annotate:project-upload": (Perm.UPLOAD_ITEMS, 403),
     "annotate:label": (Perm.LABEL, 403),

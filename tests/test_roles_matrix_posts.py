@@ -118,7 +118,7 @@ class MemberRemove(MemberChange):
 
 
 class PipelineEdit:
-    route = "annotate:project-settings"
+    route = "models_mgmt:project-settings"
     ok = 302
 
     def setup(self, ctx, n):
@@ -307,7 +307,7 @@ FORM_POSTS = {
         Perm.MANAGE_MEMBERS,
         {"add": MemberAdd(), "change": MemberChange(), "remove": MemberRemove()},
     ),
-    "annotate:project-settings": (
+    "models_mgmt:project-settings": (
         Perm.EDIT_PIPELINE,
         {"pipeline": PipelineEdit(), "labels": LabelsEdit()},
     ),

@@ -44,6 +44,7 @@ def score_images(
     device="cpu",
     batch=8,
     embed=True,
+    flip=False,
 ):
     for path in image_paths:
         det = Detection("circle", 0.6, (0.6, 0.2, 0.1), (1.0, 1.0, 10.0, 10.0))

@@ -11,8 +11,8 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from annotate.services.pipeline import pipeline_update
 from models_mgmt.models import ModelStatus, ModelVersion
+from models_mgmt.services.pipeline import pipeline_update
 from models_mgmt.services.training import training_start
 from runs.models import Job
 from runs.services import runs_reap as reap

@@ -13,8 +13,8 @@ from django_q.models import Schedule, Task
 
 from alweb.checks import q_cluster_problems
 from annotate.services import exports
-from annotate.services.pipeline import pipeline_update
 from models_mgmt.models import ModelStatus, ModelVersion
+from models_mgmt.services.pipeline import pipeline_update
 from models_mgmt.services.training import training_start
 from runs.models import Job, JobStatus
 from tests.api.helpers import client_for
