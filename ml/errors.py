@@ -232,7 +232,8 @@ def _nearest_explaining(
     for r in records:
         if r.gt_index != g or r.kind not in (CONFUSION, LOCALIZATION, BOTH):
             continue
-        assert r.pred_index is not None
+        if r.pred_index is None:
+            continue
         v = ious[r.pred_index][g]
         if v >= background_iou and (best is None or v > ious[best][g]):
             best = r.pred_index

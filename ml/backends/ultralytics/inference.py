@@ -287,7 +287,7 @@ def embed_crops(
     weights: Path,
     crops: Sequence[tuple[str | Path, Sequence[float]]],
     *,
-    imgsz: int = 96,
+    imgsz: int = 128,
     pad: float = 0.1,
     device: str = "cpu",
     batch: int = 32,
@@ -296,10 +296,12 @@ def embed_crops(
 
     The box, grown by ``pad`` times its width and height on each side and
     clipped to the image, is cut out and embedded like :func:`embed` (the
-    detector's second-to-last layer, pooled), letterboxed to ``imgsz`` (small
-    by default: regions are small). Returns the vectors in order. Raises
-    ValueError for a box with no area inside its image and OSError for an
-    unreadable image.
+    detector's second-to-last layer, pooled), letterboxed to ``imgsz``.
+    Keep ``imgsz`` >= 96: that layer has stride 32, and at 48-64 px it sees a
+    crop as a 2 x 2 grid; on generated scenes regions embedded at 48-64 px
+    found a rare kind about 6x less often than at 96-160 px (bench/RESULTS.md).
+    Returns the vectors in order. Raises ValueError for a box with no area
+    inside its image and OSError for an unreadable image.
     """
     import numpy as np
     from PIL import Image
