@@ -54,6 +54,12 @@ PRESETS = {
     "hybrid_rare_a7": StrategySpec(
         "hybrid", {"rare_boost": 1.0, "alpha": 0.7}, "hybrid_rare_a7"
     ),
+    "hybrid_rare_d15": StrategySpec(
+        "hybrid", {"rare_boost": 1.0, "dedup": 0.15}, "hybrid_rare_d15"
+    ),
+    "hybrid_rare2_d15": StrategySpec(
+        "hybrid", {"rare_boost": 2.0, "dedup": 0.15}, "hybrid_rare2_d15"
+    ),
     "hybrid_rare2": StrategySpec("hybrid", {"rare_boost": 2.0}, "hybrid_rare2"),
     "entropy_rare": StrategySpec(
         "entropy", {"rare_boost": 1.0, "dedup": 0.05}, "entropy_rare"
