@@ -231,12 +231,56 @@ def _rank_hybrid(pool: _Pool, params: dict[str, Any], seed: int):
     emb = pool.emb[short]
     gain = info[short]
     rel = gain / gain.max() if gain.max() > 0 else gain
+    # Part of the batch keeps covering the pool: k-center over every image,
+    # away from the labelled ones and from the informative picks. Without it
+    # the batch is all hard images and the labelled set stops looking like
+    # the data the model is judged on.
+    k_cov = round(params["coverage"] * k)
     picks = batching.kcenter_greedy(
-        emb, k, reference=pool.reference, gain=rel, alpha=params["alpha"]
+        emb, k - k_cov, reference=pool.reference, gain=rel, alpha=params["alpha"]
     )
     chosen = [short[i] for i in picks]
+    if k_cov and params["coverage_by"] == "typicality":
+        chosen += _typical_coverage(pool, chosen, k_cov, seed)
+    elif k_cov:  # random: picks in proportion to the pool's own density
+        taken = set(chosen)
+        rest = [
+            int(i) for i in np.argsort(pool.jitter, kind="stable") if i not in taken
+        ]
+        # Different draws from the control picks (which take the lowest jitter).
+        chosen += rest[len(rest) // 2 :][:k_cov]
     taken = set(chosen)
     return chosen + [i for i in order if i not in taken], {"informativeness": info}
+
+
+def _typical_coverage(pool: _Pool, chosen: list[int], k: int, seed: int) -> list[int]:
+    """``k`` more rows that cover the pool the way TypiClust does: k-means into
+    (labelled + chosen + k) clusters, then the most typical row of each of the
+    largest clusters that hold no labelled or chosen row yet. Dense regions
+    the labelled set misses come first; lone outliers do not (farthest-first
+    k-center would take those). Fitted on at most 5,000 sampled rows."""
+    taken = set(chosen)
+    idx = np.array(
+        [i for i in np.flatnonzero(pool.has_emb) if i not in taken], dtype=np.int64
+    )
+    if not len(idx):
+        return []
+    n_ref = 0 if pool.reference is None else len(pool.reference)
+    clusters = min(len(idx), n_ref + len(chosen) + k)
+    sample = idx if len(idx) <= 5000 else idx[np.argsort(pool.jitter[idx])[:5000]]
+    _, centres = batching.kmeans(pool.emb[sample], clusters, seed)
+    labels = np.argmax(pool.emb[idx] @ centres.T - 0.5 * (centres**2).sum(1), axis=1)
+    covered = np.zeros(len(centres), dtype=bool)
+    known = _stack(pool.reference, pool.emb[chosen]) if chosen else pool.reference
+    if known is not None and len(known):
+        near = np.argmax(known @ centres.T - 0.5 * (centres**2).sum(1), axis=1)
+        covered[np.unique(near)] = True
+    typ = _typicality_against(pool.emb[idx], pool.emb[sample], 20)
+    picks = [
+        p for p in batching.typical_picks(labels, typ, covered)
+        if not covered[labels[p]]
+    ]  # fmt: skip
+    return [int(idx[p]) for p in picks[:k]]
 
 
 def _rank_typicality(pool: _Pool, params: dict[str, Any], seed: int):
@@ -329,6 +373,8 @@ STRATEGIES: dict[str, Strategy] = {
             "score": "uncertainty",
             "shortlist": 3,
             "alpha": 0.5,
+            "coverage": 0.0,
+            "coverage_by": "typicality",
             "rare_boost": 0.0,
             "dedup": 0.05,
         },
@@ -366,6 +412,7 @@ _CHECKS: dict[str, Callable[[str, Any], Any]] = {
     "rare_boost": lambda k, v: _number(k, v, 0.0, 10.0),
     "dedup": lambda k, v: _number(k, v, 0.0, 2.0),
     "alpha": lambda k, v: _number(k, v, 0.0, 1.0),
+    "coverage": lambda k, v: _number(k, v, 0.0, 1.0),
     "shortlist": lambda k, v: _integer(k, v, 1, 100),
     "neighbours": lambda k, v: _integer(k, v, 1, 1000),
 }
@@ -401,6 +448,8 @@ def validate_strategy_params(strategy: str, params: dict[str, Any] | None) -> di
         raise ValueError(f"params.aggregate: must be one of {', '.join(AGGREGATES)}")
     if "method" in out and out["method"] not in METHODS:
         raise ValueError(f"params.method: must be one of {', '.join(METHODS)}")
+    if "coverage_by" in out and out["coverage_by"] not in ("typicality", "random"):
+        raise ValueError("params.coverage_by: must be typicality or random")
     if "score" in out and out["score"] not in (
         "uncertainty",
         "disagreement",

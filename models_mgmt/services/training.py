@@ -84,6 +84,8 @@ def training_start(
     raw.setdefault("architecture", default_architecture(project=project))
     raw.setdefault("device", settings.ALWEB_ML_DEVICE)
     cfg = ml_config.validate_model_config(raw)
+    # "auto" epochs become a number here, frozen with the version.
+    cfg["epochs"] = ml_config.epochs_for(cfg, len(train_ids))
     number = next_number(project=project)
     try:
         with transaction.atomic():
