@@ -31,6 +31,7 @@ def models_page(request, project_id):
         runs=run_selectors.run_list_recent(project=project),
         polling=run_selectors.runs_active(project=project),
         best=selectors.best_model(project=project),
+        readiness=selectors.training_readiness(project=project),
     )
     if request.htmx:
         return render(request, "models_mgmt/models.html#model-live", context)
