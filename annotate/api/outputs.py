@@ -6,6 +6,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from alweb.auth import project_role
+from annotate.explain import priority_explanation
 from annotate.models import (
     KIND_CHOICES,
     Annotation,
@@ -14,7 +15,6 @@ from annotate.models import (
     Split,
     TaskKind,
 )
-from annotate.explain import priority_explanation
 from annotate.shapes import shape_geometry
 from runs.models import JobKind, JobStatus
 
