@@ -137,3 +137,10 @@ class BacktestForm(forms.Form):
     batch = forms.IntegerField(min_value=1, max_value=10_000)
     rounds = forms.IntegerField(min_value=1, max_value=20)
     seeds = forms.IntegerField(min_value=1, max_value=10)
+
+
+class BaseWeightsForm(forms.Form):
+    """Pretrained weights (a .pt) to start training from instead of random init."""
+
+    weights = forms.FileField(help_text="an ultralytics .pt file, e.g. yolov8n.pt")
+    name = forms.CharField(max_length=100, required=False)

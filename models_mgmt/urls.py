@@ -30,6 +30,11 @@ urlpatterns = [
     path("projects/<int:project_id>/models/", views.models_page, name="models"),
     path("projects/<int:project_id>/models/train/", views.train_now, name="train"),
     path(
+        "projects/<int:project_id>/models/base/",
+        views.register_base,
+        name="register-base",
+    ),
+    path(
         "projects/<int:project_id>/models/<int:model_id>/promote/",
         views.promote,
         name="promote",

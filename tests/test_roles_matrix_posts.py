@@ -299,6 +299,30 @@ class RunAction:
         return Job.objects.filter(retry_of=state).exists()
 
 
+class RegisterBase:
+    route = "models_mgmt:register-base"
+    ok = 302
+
+    def setup(self, ctx, n):
+        return f"pretrained-{n}"
+
+    def url(self, ctx, state):
+        return reverse(self.route, args=[ctx.project.pk])
+
+    def data(self, ctx, state):
+        from django.core.files.uploadedfile import SimpleUploadedFile
+
+        weights = SimpleUploadedFile("yolov8n.pt", b"\x80fake pretrained weights")
+        return {"weights": weights, "name": state}
+
+    def happened(self, ctx, state, user):
+        from models_mgmt.models import ModelVersion
+
+        return ModelVersion.objects.filter(
+            project=ctx.project, name=state, is_base=True, created_by=user
+        ).exists()
+
+
 class BacktestStart:
     route = "models_mgmt:backtests"
     ok = 302
@@ -352,6 +376,7 @@ FORM_POSTS = {
     ),
     "annotate:task-release": (Perm.ASSIGN_TASKS, {"release": ReleaseClaim()}),
     "models_mgmt:backtests": (Perm.BACKTEST, {"start": BacktestStart()}),
+    "models_mgmt:register-base": (Perm.TRAIN, {"upload": RegisterBase()}),
     "models_mgmt:run-cancel": (
         Perm.EXPORT,
         {"cancel": RunAction("models_mgmt:run-cancel", "queued")},
