@@ -199,6 +199,9 @@ STRATEGIES: dict[str, Strategy] = {
     ),
 }
 COLD_START_STRATEGIES = ("typicality", "diversity", "random")
+STRATEGY_NAMES = tuple(sorted(STRATEGIES))
+"""The registry's names, sorted: the one choice set of every API field that
+names a strategy (one enum in the schema)."""
 
 
 def _number(key: str, value: Any, lo: float, hi: float) -> float:

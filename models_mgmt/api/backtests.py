@@ -8,14 +8,14 @@ from rest_framework.views import APIView
 from alweb.api import project_for
 from alweb.roles import Perm
 from alweb.schema import CONFLICT
-from ml.selection import STRATEGIES
+from ml.selection import STRATEGIES, STRATEGY_NAMES
 from models_mgmt.services.backtests import backtest_start
 from runs.api import RunSerializer
 
 
 class BacktestInputSerializer(serializers.Serializer):
     strategies = serializers.ListField(
-        child=serializers.ChoiceField(choices=list(STRATEGIES)),
+        child=serializers.ChoiceField(choices=STRATEGY_NAMES),
         required=False,
         max_length=len(STRATEGIES),
         help_text="strategies to compare; random always runs as the control",
