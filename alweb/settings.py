@@ -275,6 +275,7 @@ SPECTACULAR_SETTINGS = {
         "StatusEnum": "models_mgmt.models.ModelStatus",
         "RunKindEnum": "runs.models.JobKind",
         "RunStatusEnum": "runs.models.JobStatus",
+        "StrategyEnum": "ml.selection.STRATEGY_NAMES",
     },
 }
 

@@ -62,9 +62,13 @@ class Pipeline(models.Model):
     project = models.OneToOneField(
         Project, on_delete=models.CASCADE, related_name="pipeline"
     )
-    strategy = models.CharField(max_length=40, default="entropy")
+    strategy = models.CharField(max_length=40, default="hybrid")
     strategy_params = models.JSONField(default=dict, blank=True)
     cold_start_strategy = models.CharField(max_length=40, default="diversity")
+    # How many batches the strategy has selected (one per new best model): keeps
+    # the random control share exact over batches (ml.batching.control_slots).
+    selection_batches = models.PositiveIntegerField(default=0)
+    selection_model_id = models.PositiveBigIntegerField(null=True, blank=True)
     split_train = models.FloatField(default=0.8)
     split_val = models.FloatField(default=0.1)
     split_test = models.FloatField(default=0.1)
@@ -150,6 +154,9 @@ class Item(models.Model):
     # Why the item has its priority (set with it by the model loop): e.g.
     # {"strategy": "entropy", "components": {...}, "random_control": false}.
     priority_reason = models.JSONField(default=dict, blank=True)
+    # The scores behind the priority besides `uncertainty`, from the last scoring
+    # (ml.scores: "rare", "disagreement", "instability"), each in [0, 1].
+    score_components = models.JSONField(default=dict, blank=True)
     uncertainty = models.FloatField(null=True, blank=True)
     embedding = models.JSONField(null=True, blank=True)
     # Model version id that produced the score (no FK: annotate never imports

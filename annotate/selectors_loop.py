@@ -1,7 +1,7 @@
 """Reads that the model loop (models_mgmt) makes of labelling data: ground truth
 as ml/ types, the frozen splits, items waiting to be scored, their scores."""
 
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 
 from annotate.models import Annotation, Item, ItemStatus, Project
 from ml.types import BoxShape, GroundTruthImage, PolygonShape
@@ -61,14 +61,26 @@ def items_pending_scoring(
     return qs.order_by("id")
 
 
-def item_scores_unlabeled(*, project: Project) -> list[tuple[int, float | None, list]]:
-    """(id, uncertainty, embedding) of every unlabelled item: the candidates that
-    the selection strategy orders."""
+def item_scores_unlabeled(
+    *, project: Project
+) -> list[tuple[int, float | None, list, dict]]:
+    """(id, uncertainty, embedding, score components) of every unlabelled item:
+    the candidates that the selection strategy orders."""
     return list(
         Item.objects.filter(project=project, status=ItemStatus.UNLABELED).values_list(
-            "pk", "uncertainty", "embedding"
+            "pk", "uncertainty", "embedding", "score_components"
         )
     )
+
+
+def label_counts_ground_truth(*, project: Project) -> dict[str, int]:
+    """Shapes per label on the project's ground truth (for rare-class weights)."""
+    rows = (
+        Annotation.objects.filter(item__project=project, item__status=ItemStatus.DONE)
+        .values("label")
+        .annotate(n=Count("id"))
+    )
+    return {row["label"]: row["n"] for row in rows}
 
 
 def item_embeddings_done(*, project: Project, limit: int = 5000) -> list[list]:

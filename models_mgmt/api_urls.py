@@ -2,9 +2,14 @@
 
 from django.urls import path
 
-from models_mgmt.api import pipeline, versions
+from models_mgmt.api import backtests, pipeline, versions
 
 urlpatterns = [
+    path(
+        "projects/<int:project_id>/backtests/",
+        backtests.BacktestStartApi.as_view(),
+        name="api-project-backtests",
+    ),
     path(
         "projects/<int:project_id>/pipeline/",
         pipeline.PipelineApi.as_view(),

@@ -122,3 +122,25 @@ class LabelsForm(forms.Form):
     def clean_labels(self) -> list[str]:
         raw = self.cleaned_data["labels"]
         return [x.strip() for x in raw.split(",") if x.strip()]
+
+
+class BacktestForm(forms.Form):
+    """A backtest request: which strategies (random is always the control) and
+    the sizes (checked against the ground truth by backtest_clean)."""
+
+    strategies = forms.MultipleChoiceField(
+        choices=[(name, name) for name in STRATEGIES if name != "random"],
+        widget=forms.CheckboxSelectMultiple,
+        help_text="random is always run as the control",
+    )
+    initial = forms.IntegerField(min_value=2, max_value=10_000)
+    batch = forms.IntegerField(min_value=1, max_value=10_000)
+    rounds = forms.IntegerField(min_value=1, max_value=20)
+    seeds = forms.IntegerField(min_value=1, max_value=10)
+
+
+class BaseWeightsForm(forms.Form):
+    """Pretrained weights (a .pt) to start training from instead of random init."""
+
+    weights = forms.FileField(help_text="an ultralytics .pt file, e.g. yolov8n.pt")
+    name = forms.CharField(max_length=100, required=False)

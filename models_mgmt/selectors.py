@@ -1,6 +1,7 @@
 """Reads of models_mgmt: versions, evaluations, comparisons and training settings
 of a project."""
 
+import math
 from dataclasses import dataclass
 
 from django.db.models import Max, QuerySet
@@ -9,6 +10,8 @@ from django.http import Http404
 from alweb.roles import Perm
 from annotate.models import Pipeline, Project
 from annotate.selectors import pipeline_get, project_get_for_user
+from annotate.selectors_loop import item_ids_in_split
+from ml import config as ml_config
 from models_mgmt.models import Comparison, Evaluation, ModelVersion, TrainingSettings
 
 
@@ -146,4 +149,36 @@ def pipeline_settings_get(*, project: Project) -> PipelineSettings:
         pipeline=pipeline_get(project=project),
         training=training_settings_get(project=project),
         best_model=best.pk if best else None,
+    )
+
+
+@dataclass(frozen=True)
+class Readiness:
+    """Whether a new version can be promoted at all under the quality gate: the
+    test split's size against the comparison's minimum, and the floor."""
+
+    test_items: int
+    min_test_items: int
+    min_score: float
+    metric: str
+    approvals_needed: int | None  # about how many more approvals; None: no test split
+
+    @property
+    def test_items_missing(self) -> int:
+        return max(0, self.min_test_items - self.test_items)
+
+
+def training_readiness(*, project: Project) -> Readiness:
+    """The quality gate as it stands (see ml.comparison.compare): how many test
+    items there are, how many a promotion needs, and about how many more items
+    must be approved for that (test items are a share of new approvals)."""
+    cfg = ml_config.validate_comparison_config(
+        training_settings_get(project=project).comparison_config or {}
+    )
+    n_test = len(item_ids_in_split(project=project, split="test"))
+    missing = max(0, cfg["min_test_items"] - n_test)
+    share = pipeline_get(project=project).split_test
+    approvals = None if share <= 0 else math.ceil(missing / share)
+    return Readiness(
+        n_test, cfg["min_test_items"], cfg["min_score"], cfg["metric"], approvals
     )

@@ -4,7 +4,7 @@ the output of model versions, evaluations and comparisons."""
 from rest_framework import serializers
 
 from annotate.validators import COLD_START_STRATEGIES, selection_settings_clean
-from ml.selection import STRATEGIES
+from ml.selection import STRATEGY_NAMES
 from models_mgmt.models import ModelVersion
 from models_mgmt.validators import KPI_METRICS, training_settings_clean
 
@@ -44,7 +44,7 @@ class PipelineSerializer(serializers.Serializer):
     {"pipeline": Pipeline values, "training": TrainingSettings values}.
     """
 
-    strategy = serializers.ChoiceField(choices=sorted(STRATEGIES))
+    strategy = serializers.ChoiceField(choices=STRATEGY_NAMES)
     strategy_params = serializers.DictField(
         help_text="parameters of the strategy (ml.selection)"
     )

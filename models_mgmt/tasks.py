@@ -1,7 +1,11 @@
 """django-q2 entry points: load a row by id, call one service."""
 
 from annotate.selectors import project_find
-from models_mgmt.services import scoring, training, triggers
+from models_mgmt.services import backtests, scoring, training, triggers
+
+
+def run_backtest(job_id: int) -> None:
+    backtests.backtest_run(job_id)
 
 
 def run_training(job_id: int) -> None:

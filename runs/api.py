@@ -49,7 +49,7 @@ class RunSerializer(serializers.ModelSerializer):
 
     def get_result(self, job: Job) -> dict:
         # Storage paths stay private: exports are fetched through their download URL.
-        return {k: v for k, v in (job.result or {}).items() if k != "file"}
+        return {k: v for k, v in (job.result or {}).items() if k not in ("file", "dir")}
 
 
 class ProjectRunListApi(ListAPIView):

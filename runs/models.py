@@ -14,6 +14,7 @@ class JobKind(models.TextChoices):
     EVALUATE = "evaluate", "Evaluation"
     EXPORT = "export", "Export"
     IMPORT = "import", "Import"
+    BACKTEST = "backtest", "Backtest"
 
 
 class JobStatus(models.TextChoices):
@@ -35,6 +36,7 @@ KIND_PERMS: dict[str, Perm] = {
     JobKind.EVALUATE: Perm.TRAIN,
     JobKind.EXPORT: Perm.EXPORT,
     JobKind.IMPORT: Perm.UPLOAD_ITEMS,
+    JobKind.BACKTEST: Perm.BACKTEST,
 }
 
 

@@ -17,6 +17,9 @@ BACKENDS = {
     "tests.models_mgmt.fake_backend": lambda: importlib.import_module(
         "tests.models_mgmt.fake_backend"
     ),
+    "tests.models_mgmt.varied_backend": lambda: importlib.import_module(
+        "tests.models_mgmt.varied_backend"
+    ),
     "tests.runs.slow_backend": lambda: importlib.import_module(
         "tests.runs.slow_backend"
     ),

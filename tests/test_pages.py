@@ -121,7 +121,7 @@ def test_manager_sees_pipeline_settings_read_only(client, project_roles):
     assert 'data-testid="read-only-note"' in body
     response = client.post(url, {"strategy": "random"})
     assert response.status_code == 403
-    assert Pipeline.objects.get(project=project).strategy == "entropy"
+    assert Pipeline.objects.get(project=project).strategy == "hybrid"  # the default
 
 
 @pytest.mark.django_db

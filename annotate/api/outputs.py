@@ -6,6 +6,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from alweb.auth import project_role
+from annotate.explain import priority_explanation
 from annotate.models import (
     KIND_CHOICES,
     Annotation,
@@ -117,11 +118,22 @@ class ItemSerializer(serializers.Serializer):
         help_text="bumped on every write of its annotations"
     )
     review_comment = serializers.CharField()
+    priority_reason = serializers.DictField(
+        help_text="why the item has its priority: strategy, model_version, "
+        "model_name, batch, rank, in_batch, control (a random control pick), "
+        "components (the scores behind it), at"
+    )
+    priority_why = serializers.SerializerMethodField(
+        help_text="priority_reason in words"
+    )
     image_url = serializers.SerializerMethodField()
     created_at = serializers.DateTimeField()
 
     def get_image_url(self, item) -> str:
         return reverse("api-item-image", kwargs={"item_id": item.pk})
+
+    def get_priority_why(self, item) -> str:
+        return priority_explanation(item)
 
 
 class ItemDetailSerializer(ItemSerializer):

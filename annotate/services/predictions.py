@@ -17,10 +17,13 @@ from annotate.shapes import shape_geometry
 
 @dataclass(frozen=True)
 class ItemScore:
-    """What a model says of an image as a whole: its uncertainty and embedding."""
+    """What a model says of an image as a whole: its uncertainty and embedding,
+    and further scores in [0, 1] (ml.scores: "rare", "disagreement",
+    "instability") where scoring computed them."""
 
     uncertainty: float | None
     embedding: Sequence[float] | None = None
+    components: Mapping[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -90,12 +93,14 @@ def item_predictions_replace(
             embedding=list(p.score.embedding) if p.score.embedding else None,
             scored_by=model_version_id,
             scored_at=now,
+            score_components=dict(p.score.components),
         )
         for p in predictions
         if p.item_id in ids and p.score is not None
     ]
     Item.objects.bulk_update(
-        scored, ["uncertainty", "embedding", "scored_by", "scored_at"]
+        scored,
+        ["uncertainty", "embedding", "scored_by", "scored_at", "score_components"],
     )
     return ids
 
@@ -146,3 +151,20 @@ def item_priorities_set(
         )
     Item.objects.bulk_update(rows, ["priority", "priority_reason"], batch_size=2000)
     return len(rows)
+
+
+@transaction.atomic
+def pipeline_selection_batch(*, project: Project, model_version_id: int | None) -> int:
+    """The index of the batch the strategy selects now: it advances by one each
+    time a new model (another `model_version_id`) orders the queue, and stays
+    while the same model re-orders it (new uploads). Returns the index
+    (0-based) for ml.selection.select's `batch_index`."""
+    from annotate.models import Pipeline
+
+    pipeline, _ = Pipeline.objects.select_for_update().get_or_create(project=project)
+    if model_version_id is not None and pipeline.selection_model_id != model_version_id:
+        if pipeline.selection_model_id is not None:
+            pipeline.selection_batches += 1
+        pipeline.selection_model_id = model_version_id
+        pipeline.save(update_fields=["selection_batches", "selection_model_id"])
+    return pipeline.selection_batches

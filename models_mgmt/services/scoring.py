@@ -5,6 +5,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from alweb.exceptions import Conflict
 from annotate.models import Item, Project
@@ -13,6 +14,7 @@ from annotate.selectors_loop import (
     item_embeddings_done,
     item_scores_unlabeled,
     items_pending_scoring,
+    label_counts_ground_truth,
 )
 from annotate.services.predictions import (
     ItemPredictions,
@@ -21,12 +23,12 @@ from annotate.services.predictions import (
     item_embeddings_store,
     item_predictions_replace,
     item_priorities_set,
+    pipeline_selection_batch,
 )
 from ml import config as ml_config
-from ml import selection
+from ml import scores, selection
 from ml.embeddings import pixel_embedding
 from ml.geometry import GeometryError, validate_shape
-from ml.scores import uncertainty as image_uncertainty
 from models_mgmt.models import ModelVersion
 from models_mgmt.selectors import best_model
 from models_mgmt.services.backend import get_backend
@@ -131,26 +133,58 @@ def _embed_cold(project: Project, items: list[Item]) -> None:
     retry_busy(lambda: item_embeddings_store(project=project, embeddings=embeddings))
 
 
-def _predicted_chunks(
-    project: Project, model: ModelVersion, items: list[Item], batch: int
-):
-    """Yield (items, predictions) per `batch` from one stream over all `items`."""
+def _stream(model: ModelVersion, items: list[Item], batch: int, **kw):
     cfg = ml_config.validate_model_config(
         model.config or {"architecture": model.architecture or "yolov8n.yaml"}
     )
-    stream = get_backend().score_images(
+    return get_backend().score_images(
         Path(model.weights.path),
         [item.file.path for item in items],
         imgsz=cfg["imgsz"],
         conf=cfg["conf"],
         device=cfg["device"],
         batch=batch,
-        embed=True,
+        **kw,
+    )
+
+
+def _committee_member(model: ModelVersion) -> ModelVersion | None:
+    """The previous version the committee compares with: the best model's
+    parent, when it finished with weights."""
+    parent = model.parent
+    if parent is not None and parent.status == "done" and parent.weights:
+        return parent
+    return None
+
+
+def _predicted_chunks(
+    project: Project, model: ModelVersion, items: list[Item], batch: int
+):
+    """Yield (items, predictions) per `batch` from one stream over all `items`.
+
+    Each prediction is (the best model's, the previous version's or None, the
+    mirror image's or None): the last two only when the strategy asks for
+    committee disagreement or localisation stability (each costs one more
+    forward pass per image)."""
+    strategy = selection.STRATEGIES.get(pipeline_get(project=project).strategy)
+    member = _committee_member(model) if strategy and strategy.needs_committee else None
+    main = _stream(model, items, batch, embed=True)
+    other = _stream(member, items, batch, embed=False) if member else None
+    flip = (
+        _stream(model, items, batch, embed=False, flip=True)
+        if strategy and strategy.needs_flip
+        else None
     )
     chunk, preds = [], []
-    for item, pred in zip(items, stream, strict=True):
+    for item in items:
         chunk.append(item)
-        preds.append(pred)
+        preds.append(
+            (
+                next(main),
+                next(other) if other is not None else None,
+                next(flip) if flip is not None else None,
+            )
+        )
         if len(chunk) == batch:
             yield chunk, preds
             chunk, preds = [], []
@@ -167,17 +201,35 @@ def _store_scores(
     )
     method = selection.STRATEGIES[pipeline.strategy].method_for(params) or "entropy"
     aggregate = params.get("aggregate", "max")
-    rows = [
-        ItemPredictions(
-            item_id=item.pk,
-            shapes=_pre_annotations(project, item, pred.detections),
-            score=ItemScore(
-                uncertainty=image_uncertainty(pred.detections, method, aggregate),
-                embedding=pred.embedding or None,
-            ),
+    weights = scores.class_weights(
+        project.labels, label_counts_ground_truth(project=project)
+    )
+    rows = []
+    for item, (pred, previous, mirrored) in zip(items, predictions, strict=True):
+        components = {
+            "rare": round(
+                scores.rare_boost(pred.detections, project.labels, weights), 6
+            )
+        }
+        if previous is not None:
+            components["disagreement"] = round(
+                scores.disagreement(pred.detections, previous.detections), 6
+            )
+        if mirrored is not None:
+            components["instability"] = round(
+                scores.instability(pred.detections, mirrored.detections, pred.width), 6
+            )
+        rows.append(
+            ItemPredictions(
+                item_id=item.pk,
+                shapes=_pre_annotations(project, item, pred.detections),
+                score=ItemScore(
+                    uncertainty=scores.uncertainty(pred.detections, method, aggregate),
+                    embedding=pred.embedding or None,
+                    components=components,
+                ),
+            )
         )
-        for item, pred in zip(items, predictions, strict=True)
-    ]
     # Only items still unlabelled get new pre-annotations; claimed ones are left.
     retry_busy(
         lambda: item_predictions_replace(
@@ -240,15 +292,17 @@ def _pre_annotations(project, item, detections) -> list[dict]:
 
 def prioritise_project(*, project: Project) -> int:
     """Recompute queue priorities of all unlabelled items with the project's strategy
-    (or its cold-start strategy before any model exists). Returns the count."""
+    (or its cold-start strategy before any model exists). Each priority keeps its
+    reason: the strategy, the model version, when, its rank, whether it is in the
+    batch or a random control pick, and the scores behind it. Returns the count."""
     pipeline = pipeline_get(project=project)
     model = best_model(project=project)
     strategy = pipeline.strategy if model else pipeline.cold_start_strategy
     params = pipeline.strategy_params if model else {}
     rows = item_scores_unlabeled(project=project)
     candidates = [
-        selection.Candidate(pk, unc, tuple(emb) if emb else None)
-        for pk, unc, emb in rows
+        selection.Candidate(pk, unc, tuple(emb) if emb else None, comp or {})
+        for pk, unc, emb, comp in rows
     ]
     reference = None
     if selection.STRATEGIES[strategy].needs_embeddings:
@@ -257,18 +311,44 @@ def prioritise_project(*, project: Project) -> int:
             for e in item_embeddings_done(project=project)
             if e and (not rows or not rows[0][2] or len(e) == len(rows[0][2]))
         ]
+    batch_index = retry_busy(
+        lambda: pipeline_selection_batch(
+            project=project, model_version_id=model.pk if model else None
+        )
+    )
     try:
-        priorities = selection.prioritise(
+        picked = selection.select(
             strategy,
             candidates,
             params,
             pipeline.split_seed,
             reference_embeddings=reference or None,
+            batch_index=batch_index,
         )
     except ValueError:
         logger.warning("strategy %s failed; falling back to random", strategy)
         strategy = "random"
-        priorities = selection.prioritise("random", candidates, {}, pipeline.split_seed)
-    reason = {"strategy": strategy, "model_version": model.pk if model else None}
-    values = {pk: Priority(float(p), reason) for pk, p in priorities.items()}
+        picked = selection.select("random", candidates, {}, pipeline.split_seed)
+    now = timezone.now().isoformat()
+    base = {
+        "strategy": strategy,
+        "cold_start": model is None,
+        "model_version": model.pk if model else None,
+        "model_name": model.name if model else None,
+        "batch": batch_index,
+        "at": now,
+    }
+    values = {
+        pk: Priority(
+            float(p.priority),
+            {
+                **base,
+                "rank": p.rank,
+                "in_batch": p.in_batch,
+                "control": p.control,
+                "components": p.components,
+            },
+        )
+        for pk, p in picked.picks.items()
+    }
     return retry_busy(lambda: item_priorities_set(project=project, priorities=values))

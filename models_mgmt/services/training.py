@@ -84,6 +84,8 @@ def training_start(
     raw.setdefault("architecture", default_architecture(project=project))
     raw.setdefault("device", settings.ALWEB_ML_DEVICE)
     cfg = ml_config.validate_model_config(raw)
+    # "auto" epochs become a number here, frozen with the version.
+    cfg["epochs"] = ml_config.epochs_for(cfg, len(train_ids))
     number = next_number(project=project)
     try:
         with transaction.atomic():
@@ -355,7 +357,12 @@ def _evaluate_compare_promote(job: Job, version: ModelVersion) -> None:
     inc_eval = evaluate_on_test(incumbent, test_ids) if incumbent else None
     training = training_settings_get(project=project)
     cfg = ml_config.validate_comparison_config(training.comparison_config or {})
-    decision = compare(cand_eval.metrics, inc_eval.metrics if inc_eval else None, cfg)
+    decision = compare(
+        cand_eval.metrics,
+        inc_eval.metrics if inc_eval else None,
+        cfg,
+        test_items=len(test_ids),
+    )
     reason = decision.reason + (
         "" if basis == "test" else " (no test items yet: compared on validation items)"
     )

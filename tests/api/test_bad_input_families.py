@@ -106,6 +106,7 @@ VALID_BODIES = {
     "tasks_draft_save": {"annotations": []},
     "tasks_submit": {"annotations": []},
     "tasks_approve": {"annotations": []},
+    "backtests_start": {"strategies": ["hybrid"]},
     "pipeline_update": {
         "split": {"train": 0.8, "val": 0.1, "test": 0.1, "seed": 7},
         "triggers": {
@@ -230,7 +231,7 @@ def _populated_pipeline_bodies() -> list[dict]:
             "strategy": name,
             "strategy_params": selection.validate_strategy_params(name, {}),
             "split": {"train": 0.8, "val": 0.1, "test": 0.1, "seed": 7},
-            "model_config": ml_config.validate_model_config({}),
+            "model_config": ml_config.validate_model_config({"epochs": 20}),
             "comparison_config": ml_config.validate_comparison_config({}),
             "triggers": triggers,
         }

@@ -66,6 +66,8 @@ def test_train_promote_fine_tune_against_the_incumbent_and_rescore(settings):
         data={
             "model_config": TINY,
             "split": {"train": 0.6, "val": 0.2, "test": 0.2, "seed": 1},
+            # Plumbing, not quality: a 1-epoch model scores below the floor.
+            "comparison_config": {"min_score": 0.0, "min_test_items": 1},
         },
     )
     _ground_truth(project, owner, 16)

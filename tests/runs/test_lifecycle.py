@@ -41,7 +41,11 @@ def project(transactional_db):
     pipeline_update(
         project=project,
         actor=owner,
-        data={"split": {"train": 0.5, "val": 0.25, "test": 0.25, "seed": 3}},
+        data={
+            "split": {"train": 0.5, "val": 0.25, "test": 0.25, "seed": 3},
+            # A few test items on purpose: the quality gate has its own tests.
+            "comparison_config": {"min_test_items": 1},
+        },
     )
     project.owner = owner
     return project
