@@ -13,6 +13,7 @@ from django.utils import timezone
 from annotate.models import Item, ItemStatus, Pipeline, Project
 from annotate.services.errors import Conflict
 from annotate.services.events import event_log
+from annotate.services.projects import project_lock
 from ml import config as ml_config
 from ml.comparison import compare
 from ml.datasets import write_yolo_dataset
@@ -369,6 +370,9 @@ def _evaluate_compare_promote(job: Job, version: ModelVersion) -> None:
 
     @transaction.atomic
     def conclude() -> None:
+        # The project lock before any row (as model_version_promote takes it):
+        # a manual promotion at the same time waits instead of deadlocking.
+        project_lock(project_id=project.pk)
         # The run ends first: when it was cancelled or reaped meanwhile, nothing
         # below happens (the version stays failed, nothing is promoted).
         if not run_finish(

@@ -7,6 +7,7 @@ from django.db.models import Max
 
 from annotate.models import Project
 from annotate.services.events import event_log
+from annotate.services.projects import project_lock
 from ml import config as ml_config
 from models_mgmt.models import ModelStatus, ModelVersion
 
@@ -18,6 +19,9 @@ def best_model(project: Project) -> ModelVersion | None:
 
 
 def next_number(project: Project) -> int:
+    """The project's next version number, reserved until the caller's transaction
+    ends (the project lock: two registrations at once get two numbers)."""
+    project_lock(project_id=project.pk)
     top = ModelVersion.objects.filter(project=project).aggregate(n=Max("number"))["n"]
     return (top or 0) + 1
 
@@ -92,6 +96,7 @@ def model_version_promote(
     Raises ValidationError unless the version finished training with weights. The
     unlabelled pool is re-scored with it after commit.
     """
+    project_lock(project_id=version.project_id)  # one promotion at a time
     version = ModelVersion.objects.select_for_update().get(pk=version.pk)
     if version.status != ModelStatus.DONE or not version.weights:
         raise ValidationError(
