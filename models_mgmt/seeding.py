@@ -4,8 +4,8 @@ would take an hour through them).
 
 Used only by the seed_large command, on a project it has just created: it
 writes annotate's items, annotations, tasks and events, and models_mgmt's
-versions, evaluations and comparisons and runs' jobs directly, in one
-transaction per batch.
+versions, evaluations and comparisons and runs' jobs directly, in the
+command's transaction.
 """
 
 import hashlib
@@ -13,7 +13,6 @@ import random
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 
 from alweb.roles import Role
@@ -61,41 +60,38 @@ def seed_project(
     rejected = 0
     for start in range(0, len(pending), batch):
         chunk = pending[start : start + batch]
-        with transaction.atomic():
-            items = [
-                _item(project, files[i % len(files)], i, status, rng, now, annotators)
-                for i, status in chunk
-            ]
-            for item, (_, status) in zip(items, chunk, strict=True):
-                if status == "scored" or status == "preannotated":
-                    item.priority = item.uncertainty = rng.random()
-                    item.scored_by, item.scored_at = best.pk, now
-                elif status == "rejected":  # each annotator has some back
-                    item.last_annotator = annotators[rejected % len(annotators)]
-                    rejected += 1
-            Item.objects.bulk_create(items, batch_size=1000)
-            shapes, tasks, events = [], [], []
-            for item, (_, status) in zip(items, chunk, strict=True):
-                if status in ("done", "review", "review-held", "rejected"):
-                    shapes += _shapes(item, rng, item.last_annotator)
-                elif status == "preannotated":
-                    shapes += _shapes(item, rng, None, model=best)
-                tasks += _tasks(
-                    item, status, rng, now, reviewers, held_label, held_review
-                )
-                if status == "done":
-                    events.append(
-                        Event(
-                            project=project,
-                            actor=rng.choice(reviewers),
-                            verb="review_approved",
-                            item=item,
-                            data={},
-                        )
+        items = [
+            _item(project, files[i % len(files)], i, status, rng, now, annotators)
+            for i, status in chunk
+        ]
+        for item, (_, status) in zip(items, chunk, strict=True):
+            if status == "scored" or status == "preannotated":
+                item.priority = item.uncertainty = rng.random()
+                item.scored_by, item.scored_at = best.pk, now
+            elif status == "rejected":  # each annotator has some back
+                item.last_annotator = annotators[rejected % len(annotators)]
+                rejected += 1
+        Item.objects.bulk_create(items, batch_size=1000)
+        shapes, tasks, events = [], [], []
+        for item, (_, status) in zip(items, chunk, strict=True):
+            if status in ("done", "review", "review-held", "rejected"):
+                shapes += _shapes(item, rng, item.last_annotator)
+            elif status == "preannotated":
+                shapes += _shapes(item, rng, None, model=best)
+            tasks += _tasks(item, status, rng, now, reviewers, held_label, held_review)
+            if status == "done":
+                events.append(
+                    Event(
+                        project=project,
+                        actor=rng.choice(reviewers),
+                        verb="review_approved",
+                        item=item,
+                        data={},
                     )
-            Annotation.objects.bulk_create(shapes, batch_size=1000)
-            Task.objects.bulk_create(tasks, batch_size=1000)
-            Event.objects.bulk_create(events, batch_size=1000)
+                )
+        Annotation.objects.bulk_create(shapes, batch_size=1000)
+        Task.objects.bulk_create(tasks, batch_size=1000)
+        Event.objects.bulk_create(events, batch_size=1000)
         counts["items"] += len(items)
         counts["annotations"] += len(shapes)
         counts["tasks"] += len(tasks)
