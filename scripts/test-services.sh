@@ -51,6 +51,9 @@ start() {
   [ -n "$redis_bin" ] || die "Redis is not installed (apt-get install redis-server)"
   mkdir -p "$dir/pg" "$dir/redis"
   if [ "$(id -u)" = 0 ]; then
+    for user in postgres redis; do
+      id "$user" >/dev/null 2>&1 || die "user $user does not exist (is its package installed?)"
+    done
     chmod 755 "$dir"
     chown postgres: "$dir/pg"
     chown redis: "$dir/redis"
@@ -113,8 +116,12 @@ stop() {
   rm -rf "$dir"
 }
 
+[ -n "${2:-}" ] || die "usage: $0 start|stop DIR"
+dir=$(realpath -m "$2")
+# The servers' users may not enter the caller's directory: work from /.
+cd /
 case "${1:-}" in
-start) start "${2:?usage: $0 start DIR}" ;;
-stop) stop "${2:?usage: $0 stop DIR}" || true ;;
+start) start "$dir" ;;
+stop) stop "$dir" || true ;;
 *) die "usage: $0 start|stop DIR" ;;
 esac

@@ -49,6 +49,8 @@ POSTGRES_TESTS = (
     "tests/api/test_bad_input_families.py",
     "tests/api/test_api_roles_matrix.py",
     "tests/api/test_schemathesis.py",
+    "tests/api/test_uploads.py",
+    "tests/api/test_upload_page.py",
     "tests/runs/test_lifecycle.py",
     "tests/runs/test_runs_api.py",
     "tests/runs/test_queues.py",
@@ -56,6 +58,8 @@ POSTGRES_TESTS = (
     "tests/test_roles_matrix.py",
     "tests/test_roles_matrix_posts.py",
     "tests/test_pages.py",
+    "tests/test_login_lock.py",
+    "tests/test_demo.py",
 )
 SQLITE_ONLY = (
     "tests/runs/test_contention.py",
