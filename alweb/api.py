@@ -1,17 +1,18 @@
 """DRF plumbing shared by the API modules: parsers, errors, permission helper."""
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
+from django.utils.module_loading import import_string
 from rest_framework import exceptions, status
 from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from alweb.errors import limit_error
+from alweb.exceptions import Conflict
 from alweb.roles import Perm
-from annotate import selectors
-from annotate.services.errors import Conflict
 
 # The largest id (BigAutoField) and integer the database stores: a larger
 # integer input is refused with 400 before it reaches a query (OverflowError).
@@ -55,8 +56,18 @@ def exception_handler(exc, context):
     return drf_exception_handler(exc, context)
 
 
+def json_body(request) -> dict:
+    """The request's JSON object; ValidationError (400) for any other JSON value."""
+    if not isinstance(request.data, dict):
+        raise DjangoValidationError({"non_field_errors": "expected a JSON object"})
+    return request.data
+
+
 def project_for(request, project_id, perm: Perm = Perm.VIEW_PROJECT):
-    """The project named in the URL if the caller may do `perm` on it (404 / 403)."""
-    return selectors.project_get_for_user(
-        user=request.user, project_id=project_id, perm=perm
-    )
+    """The project named in the URL if the caller may do `perm` on it (404 / 403).
+
+    The app that owns projects answers (settings.ALWEB_PROJECT_FOR_USER, a dotted
+    path): alweb wires the apps and imports none of them.
+    """
+    project_get_for_user = import_string(settings.ALWEB_PROJECT_FOR_USER)
+    return project_get_for_user(user=request.user, project_id=project_id, perm=perm)

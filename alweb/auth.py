@@ -1,6 +1,8 @@
 """Auth backend answering `user.has_perm(perm, project)` from alweb.roles."""
 
+from django.conf import settings
 from django.contrib.auth.backends import BaseBackend
+from django.utils.module_loading import import_string
 
 from alweb.roles import Perm, Role, role_allows
 
@@ -23,13 +25,10 @@ def project_role(user, project) -> Role | None:
         cache = {}
         setattr(user, _CACHE_ATTR, cache)
     if project_id not in cache:
-        from annotate.models import Membership
-
-        role = (
-            Membership.objects.filter(user_id=user.pk, project_id=project_id)
-            .values_list("role", flat=True)
-            .first()
-        )
+        # The app that owns memberships answers (a dotted path in settings):
+        # alweb wires the apps and imports none of them.
+        membership_role = import_string(settings.ALWEB_MEMBERSHIP_ROLE)
+        role = membership_role(user_id=user.pk, project_id=project_id)
         cache[project_id] = Role(role) if role else None
     return cache[project_id]
 

@@ -27,12 +27,21 @@ def sqlite_problems() -> list[str]:
     return problems
 
 
+# Names of the django-q2 clusters that the apps send work to, registered by the
+# app that sends it (runs, in its AppConfig.ready): alweb imports no app.
+_REQUIRED_QUEUES: list[str] = []
+
+
+def queues_required(*names: str) -> None:
+    """Declare clusters that must be configured (Q_CLUSTER["ALT_CLUSTERS"])."""
+    _REQUIRED_QUEUES.extend(n for n in names if n not in _REQUIRED_QUEUES)
+
+
 def q_cluster_problems() -> list[str]:
     """Reasons the django-q2 clusters are unsafe: for the default one and each of
     ALT_CLUSTERS (with the defaults they inherit), `retry` must exceed `timeout`;
-    every queue that runs are sent to (runs/queues.py) must be configured."""
-    from runs import queues
-
+    every queue declared with queues_required() (runs/queues.py) must be
+    configured."""
     q = settings.Q_CLUSTER
     alt = q.get("ALT_CLUSTERS") or {}
     clusters = {q.get("name", "default"): q}
@@ -45,7 +54,7 @@ def q_cluster_problems() -> list[str]:
             problems.append(f"{where} must set both 'timeout' and 'retry'")
         elif retry <= timeout:
             problems.append(f"{where} retry ({retry}) must exceed timeout ({timeout})")
-    missing = [name for name in queues.NAMED if name not in alt]
+    missing = [name for name in _REQUIRED_QUEUES if name not in alt]
     if missing and not q.get("sync"):
         problems.append(
             f"Q_CLUSTER['ALT_CLUSTERS'] lacks the queues {', '.join(missing)}"

@@ -32,6 +32,7 @@ class Perm(StrEnum):
     REVIEW = "alweb.review"  # approve, reject
     TRAIN = "alweb.train"  # start training, register base models / weights
     PROMOTE = "alweb.promote"  # promote or roll back a model
+    BACKTEST = "alweb.backtest"  # backtest strategies on the project's ground truth
 
 
 OWN, DEV, MGR, REV, ANN = (
@@ -59,6 +60,7 @@ ROLE_TABLE: dict[Perm, frozenset[Role]] = {
     Perm.REVIEW:         frozenset({OWN, DEV, MGR,    REV}),
     Perm.TRAIN:          frozenset({OWN, DEV}),
     Perm.PROMOTE:        frozenset({OWN, DEV}),
+    Perm.BACKTEST:       frozenset({OWN, DEV, MGR}),
 }
 # fmt: on
 

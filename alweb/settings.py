@@ -227,6 +227,8 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # Bodies are JSON (the schema says so: alweb.schema.AutoSchema); form bodies
+    # are still parsed so that every request limit answers 413 / 400 alike.
     "DEFAULT_PARSER_CLASSES": [
         "alweb.api.SafeJSONParser",
         "rest_framework.parsers.MultiPartParser",
@@ -235,7 +237,9 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "alweb.api.exception_handler",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "alweb.schema.AutoSchema",
+    # ?format= is the export's format, never a renderer choice.
+    "URL_FORMAT_OVERRIDE": None,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 SPECTACULAR_SETTINGS = {
@@ -246,12 +250,32 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Request bodies get components of their own, without the read-only fields.
+    "COMPONENT_SPLIT_REQUEST": True,
+    "APPEND_COMPONENTS": {
+        "schemas": {
+            "ValidationError": {
+                "type": "object",
+                "description": "Each bad field with its reasons (non_field_errors: "
+                "the body as a whole; detail: a body that could not be parsed).",
+                "additionalProperties": {
+                    "oneOf": [
+                        {"type": "array", "items": {"type": "string"}},
+                        {"type": "string"},
+                    ]
+                },
+            }
+        }
+    },
     # Choice sets that share a field name keep distinct, stable component names.
     "ENUM_NAME_OVERRIDES": {
         "KindEnum": "annotate.models.TaskKind",
+        "ShapeKindEnum": "annotate.models.KIND_CHOICES",
+        "ItemStatusEnum": "annotate.models.ItemStatus",
         "StatusEnum": "models_mgmt.models.ModelStatus",
         "RunKindEnum": "runs.models.JobKind",
         "RunStatusEnum": "runs.models.JobStatus",
+        "StrategyEnum": "ml.selection.STRATEGY_NAMES",
     },
 }
 
@@ -349,3 +373,8 @@ ALWEB_MAX_ZIP_BYTES = env_int("ALWEB_MAX_ZIP_BYTES", 2 * 1024**3)
 ALWEB_MAX_ZIP_RATIO = env_int("ALWEB_MAX_ZIP_RATIO", 100)
 ALWEB_MAX_IMPORT_BYTES = env_int("ALWEB_MAX_IMPORT_BYTES", 100 * 1024**2)
 ALWEB_EXPORT_SYNC_MAX_ITEMS = env_int("ALWEB_EXPORT_SYNC_MAX_ITEMS", 5000)
+
+# Wiring: the readers of projects and memberships that alweb's auth backend and API
+# helper call (alweb imports no app; the app that owns the tables answers).
+ALWEB_MEMBERSHIP_ROLE = "annotate.selectors.membership_role"
+ALWEB_PROJECT_FOR_USER = "annotate.selectors.project_get_for_user"

@@ -55,24 +55,24 @@ class Project(models.Model):
 
 
 class Pipeline(models.Model):
-    """Pipeline settings of a project: strategy, split, model and comparison config."""
+    """Labelling-side settings of a project: the selection strategy (and its cold
+    start) and the split of ground truth. The training settings (model and
+    comparison configuration, triggers) are models_mgmt.TrainingSettings."""
 
     project = models.OneToOneField(
         Project, on_delete=models.CASCADE, related_name="pipeline"
     )
-    strategy = models.CharField(max_length=40, default="entropy")
+    strategy = models.CharField(max_length=40, default="hybrid")
     strategy_params = models.JSONField(default=dict, blank=True)
     cold_start_strategy = models.CharField(max_length=40, default="diversity")
+    # How many batches the strategy has selected (one per new best model): keeps
+    # the random control share exact over batches (ml.batching.control_slots).
+    selection_batches = models.PositiveIntegerField(default=0)
+    selection_model_id = models.PositiveBigIntegerField(null=True, blank=True)
     split_train = models.FloatField(default=0.8)
     split_val = models.FloatField(default=0.1)
     split_test = models.FloatField(default=0.1)
     split_seed = models.IntegerField(default=0)
-    model_config = models.JSONField(default=dict, blank=True)
-    comparison_config = models.JSONField(default=dict, blank=True)
-    trigger_cron = models.CharField(max_length=100, blank=True)
-    trigger_every_n_approved = models.PositiveIntegerField(null=True, blank=True)
-    # {"metric": "map50", "target": 0.5, "min_items": 20} or empty.
-    trigger_kpi = models.JSONField(default=dict, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -151,6 +151,12 @@ class Item(models.Model):
         max_length=8, choices=Split.choices, null=True, blank=True
     )
     priority = models.FloatField(default=0.0)
+    # Why the item has its priority (set with it by the model loop): e.g.
+    # {"strategy": "entropy", "components": {...}, "random_control": false}.
+    priority_reason = models.JSONField(default=dict, blank=True)
+    # The scores behind the priority besides `uncertainty`, from the last scoring
+    # (ml.scores: "rare", "disagreement", "instability"), each in [0, 1].
+    score_components = models.JSONField(default=dict, blank=True)
     uncertainty = models.FloatField(null=True, blank=True)
     embedding = models.JSONField(null=True, blank=True)
     # Model version id that produced the score (no FK: annotate never imports
@@ -319,11 +325,11 @@ class Task(models.Model):
             # The queue's invariant: one active lease per item.
             models.UniqueConstraint(
                 fields=["item"],
-                condition=Q(status="active"),
+                condition=Q(status=TaskStatus.ACTIVE),
                 name="task_one_active_per_item",
             ),
             models.CheckConstraint(
-                condition=Q(kind__in=["label", "review"]), name="task_kind_valid"
+                condition=Q(kind__in=TaskKind.values), name="task_kind_valid"
             ),
             models.CheckConstraint(
                 condition=Q(status__in=[s.value for s in TaskStatus]),

@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
@@ -16,6 +17,7 @@ from annotate.models import (
     Item,
     ItemStatus,
     Membership,
+    Pipeline,
     Project,
     Split,
     Task,
@@ -30,6 +32,12 @@ def project_list_for_user(*, user) -> QuerySet[Project]:
     if not user.is_superuser:
         qs = qs.filter(memberships__user=user)
     return qs.order_by("name", "id")
+
+
+def project_find(*, project_id) -> Project | None:
+    """The project with this id, or None (no visibility rule: for workers and
+    receivers acting on the project's own events)."""
+    return Project.objects.filter(pk=project_id).first()
 
 
 def project_get_for_user(
@@ -53,8 +61,24 @@ def project_get_for_user(
     return project
 
 
+def membership_role(*, user_id, project_id) -> str | None:
+    """The role of user `user_id` in project `project_id`, or None (no member).
+    alweb's auth backend asks this (settings.ALWEB_MEMBERSHIP_ROLE)."""
+    return (
+        Membership.objects.filter(user_id=user_id, project_id=project_id)
+        .values_list("role", flat=True)
+        .first()
+    )
+
+
 def project_roles_for_user(*, user, projects) -> dict[int, str]:
     return {p.pk: project_role(user, p) for p in projects}
+
+
+def pipeline_get(*, project: Project) -> Pipeline:
+    """The project's pipeline settings; an unsaved row with the defaults when it
+    has none yet (a read never writes: pipeline_update creates the row)."""
+    return Pipeline.objects.filter(project=project).first() or Pipeline(project=project)
 
 
 def project_status_counts(*, project: Project) -> dict[str, int]:
@@ -90,6 +114,11 @@ def split_label_counts(*, project: Project) -> dict[str, dict[str, int]]:
     return counts
 
 
+def item_count_ground_truth(*, project: Project) -> int:
+    """How many of the project's items are ground truth (status done)."""
+    return Item.objects.filter(project=project, status=ItemStatus.DONE).count()
+
+
 def project_split_counts(*, project: Project) -> dict[str, int]:
     rows = (
         Item.objects.filter(project=project, split__isnull=False)
@@ -107,6 +136,22 @@ def member_list(*, project: Project) -> QuerySet[Membership]:
         .select_related("user")
         .order_by("role", "user__username")
     )
+
+
+def member_get(*, project: Project, user_id) -> Membership:
+    """The membership of user `user_id` in `project`, with its user; Http404 for
+    anyone else."""
+    try:
+        return Membership.objects.select_related("user").get(
+            project=project, user_id=int(user_id)
+        )
+    except (Membership.DoesNotExist, ValueError, TypeError, OverflowError):
+        raise Http404("no such member") from None
+
+
+def user_find_active(*, username: str):
+    """The active user with this username, or None."""
+    return get_user_model().objects.filter(username=username, is_active=True).first()
 
 
 def event_list(*, project: Project, limit: int = 20) -> list[Event]:
@@ -326,3 +371,13 @@ def queue_item_claimable(*, project: Project, user, kind: str, item_id) -> Item:
         return waiting.defer("embedding").get(pk=item_id)
     except (Item.DoesNotExist, ValueError, TypeError, OverflowError):
         raise Http404("no such item in your queue") from None
+
+
+def task_get_for_user(*, user, task_id) -> Task:
+    """The user's own task; Http404 for anyone else's or unknown ids."""
+    try:
+        return Task.objects.select_related("item", "item__project", "project").get(
+            pk=int(task_id), assignee=user
+        )
+    except (Task.DoesNotExist, ValueError, TypeError, OverflowError):
+        raise Http404("no such task") from None

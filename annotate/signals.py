@@ -1,9 +1,18 @@
-"""Domain events of the loop, sent by annotate's services after commit.
+"""Domain events of annotate (project created; items created and approved, sent
+after commit).
 
 models_mgmt listens (annotate never imports models_mgmt).
 """
 
 from django.dispatch import Signal
+
+# kwargs: project. Sent inside the transaction that creates the project, so that
+# the rows receivers make for it (models_mgmt's training settings) commit with it.
+project_created = Signal()
+# kwargs: project. Sent inside the transaction that deletes the project, before
+# the rows go: receivers schedule removal of the files they keep for it
+# (alweb.files: after commit only).
+project_deleting = Signal()
 
 # kwargs: project_id, item_ids
 item_created = Signal()

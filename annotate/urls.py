@@ -11,11 +11,6 @@ urlpatterns = [
     path("projects/<int:project_id>/", views.project_detail, name="project-detail"),
     path("projects/<int:project_id>/items/", views.project_items, name="project-items"),
     path(
-        "projects/<int:project_id>/settings/",
-        views.project_settings,
-        name="project-settings",
-    ),
-    path(
         "projects/<int:project_id>/upload/",
         views_upload.project_upload,
         name="project-upload",

@@ -1,32 +1,22 @@
-"""HTML pages of a project: list, overview, items, members, settings, images."""
+"""HTML pages of a project: list, overview, items, members, images (the settings
+page spans both apps: models_mgmt.views_settings)."""
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
-from alweb.auth import project_role
-from alweb.roles import Perm, perms_for
+from alweb.pages import project_context
+from alweb.roles import Perm
 from annotate import selectors
 from annotate.forms import MemberForm, MemberRemoveForm, ProjectCreateForm
-from annotate.services import pipeline as pipeline_services
+from annotate.models import ItemStatus, Split
+from annotate.responses import item_image_response
 from annotate.services import projects as project_services
 from runs.selectors import run_list_active
-
-
-def project_context(request, project, active: str) -> dict:
-    """Common context: the project, the user's role and what the role allows."""
-    role = project_role(request.user, project)
-    allowed = perms_for(role) if role else frozenset(Perm)  # superusers: everything
-    return {
-        "project": project,
-        "role": role,
-        "can": {perm.name.lower(): True for perm in allowed},
-        "active_tab": active,
-    }
 
 
 @require_http_methods(["GET", "POST"])
@@ -98,8 +88,8 @@ def project_items(request, project_id):
         status=status or "",
         split=split or "",
         ordering=ordering,
-        statuses=["unlabeled", "labeling", "review", "done"],
-        splits=["train", "val", "test", "none"],
+        statuses=list(ItemStatus.values),
+        splits=[*Split.values, "none"],
         orderings=list(selectors.ITEM_ORDERINGS),
     )
     if request.htmx:
@@ -164,121 +154,4 @@ def project_members(request, project_id):
 def item_image(request, item_id, variant="image"):
     """Image bytes behind a membership check; fixed image type, nosniff."""
     item = selectors.item_get_for_user(user=request.user, item_id=item_id)
-    field = item.thumbnail if variant == "thumbnail" and item.thumbnail else item.file
-    content_type = (
-        "image/jpeg"
-        if field is item.thumbnail
-        else {
-            "JPEG": "image/jpeg",
-            "PNG": "image/png",
-            "WEBP": "image/webp",
-            "BMP": "image/bmp",
-        }.get(item.image_format, "application/octet-stream")
-    )
-    try:
-        handle = field.open("rb")
-    except (FileNotFoundError, ValueError):
-        raise Http404("image file missing") from None
-    response = FileResponse(handle, content_type=content_type)
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, max-age=3600"
-    response["Content-Disposition"] = "inline"
-    return response
-
-
-def _json_field(raw: str, field: str, errors: dict):
-    import json
-
-    try:
-        return json.loads(raw or "{}")
-    except (ValueError, RecursionError):
-        errors[field] = "not valid JSON"
-        return None
-
-
-@require_http_methods(["GET", "POST"])
-def project_settings(request, project_id):
-    """Pipeline settings and labels: view for managers, edit for owners/developers."""
-    project = selectors.project_get_for_user(
-        user=request.user, project_id=project_id, perm=Perm.VIEW_PIPELINE
-    )
-    pipeline = pipeline_services.pipeline_for_project(project)
-    context = project_context(request, project, "settings")
-    status = 200
-    errors: dict[str, str] = {}
-    if request.method == "POST":
-        if not request.user.has_perm(Perm.EDIT_PIPELINE, project):
-            raise PermissionDenied("your role can only view the pipeline settings")
-        post = request.POST
-        if post.get("action") == "labels":
-            labels = [x.strip() for x in post.get("labels", "").split(",") if x.strip()]
-            try:
-                pipeline_services.project_labels_update(
-                    project=project, actor=request.user, labels=labels
-                )
-                messages.success(request, "Labels saved.")
-                return redirect("annotate:project-settings", project_id=project.pk)
-            except ValidationError as exc:
-                errors.update({k: "; ".join(v) for k, v in exc.message_dict.items()})
-        else:
-            data = {
-                "strategy": post.get("strategy", ""),
-                "cold_start_strategy": post.get("cold_start_strategy", ""),
-            }
-            data["strategy_params"] = _json_field(
-                post.get("strategy_params"), "strategy_params", errors
-            )
-            data["model_config"] = _json_field(
-                post.get("model_config"), "model_config", errors
-            )
-            data["comparison_config"] = _json_field(
-                post.get("comparison_config"), "comparison_config", errors
-            )
-            data["triggers"] = {"cron": post.get("trigger_cron", "").strip()}
-            data["triggers"]["kpi"] = _json_field(
-                post.get("trigger_kpi"), "triggers", errors
-            )
-            every = post.get("trigger_every_n_approved", "").strip()
-            split = {}
-            try:
-                data["triggers"]["every_n_approved"] = int(every) if every else None
-                split = {
-                    k: float(post.get(f"split_{k}", ""))
-                    for k in ("train", "val", "test")
-                }
-                split["seed"] = int(post.get("split_seed", ""))
-            except ValueError:
-                errors.setdefault(
-                    "split", "ratios must be numbers, the seed an integer"
-                )
-            data["split"] = split
-            if not errors:
-                try:
-                    pipeline_services.pipeline_update(
-                        project=project, actor=request.user, data=data
-                    )
-                    messages.success(request, "Pipeline settings saved.")
-                    return redirect("annotate:project-settings", project_id=project.pk)
-                except ValidationError as exc:
-                    errors.update(
-                        {k: "; ".join(v) for k, v in exc.message_dict.items()}
-                    )
-        status = 400
-        messages.error(
-            request,
-            "Nothing was saved: " + "; ".join(f"{k}: {v}" for k, v in errors.items()),
-        )
-    import json
-
-    from ml.selection import STRATEGIES
-
-    context.update(
-        pipeline=pipeline,
-        errors=errors,
-        strategies=sorted(STRATEGIES),
-        strategy_params_json=json.dumps(pipeline.strategy_params),
-        model_config_json=json.dumps(pipeline.model_config, indent=1),
-        comparison_config_json=json.dumps(pipeline.comparison_config, indent=1),
-        kpi_json=json.dumps(pipeline.trigger_kpi),
-    )
-    return render(request, "annotate/project_settings.html", context, status=status)
+    return item_image_response(item, thumbnail=variant == "thumbnail")

@@ -8,12 +8,12 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
+from alweb.pages import project_context
 from alweb.roles import Perm
 from annotate import selectors
-from annotate.api.tasks import task_as_dict
+from annotate.api.outputs import TaskSerializer
 from annotate.models import TaskKind
 from annotate.services import queue as queue_services
-from annotate.views import project_context
 
 # The canvas's palette (static/annotate/canvas/state.js), so that the page's legend
 # and the canvas agree on every label's colour.
@@ -50,7 +50,7 @@ def _page(request, project_id, *, kind: str, perm: Perm, template: str, tab: str
     context["page_config"] = {
         "kind": kind,
         "projectId": project.pk,
-        "task": task_as_dict(task) if task is not None else None,
+        "task": TaskSerializer(task).data if task is not None else None,
         "labels": [
             {"name": name, "color": PALETTE[i % len(PALETTE)]}
             for i, name in enumerate(project.labels)

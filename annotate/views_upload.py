@@ -4,10 +4,10 @@ from django.core.exceptions import RequestDataTooBig, TooManyFilesSent
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
+from alweb.pages import project_context
 from alweb.roles import Perm
 from annotate import selectors
 from annotate.services.uploads import uploads_ingest
-from annotate.views import project_context
 
 
 @require_http_methods(["GET", "POST"])

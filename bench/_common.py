@@ -62,8 +62,8 @@ def no_scoring_on_create():
 
 def make_project(model_config: dict, *, name: str = "bench", split=None):
     from annotate.demo_data import DEMO_LABELS
-    from annotate.services.pipeline import pipeline_update
     from annotate.services.projects import project_create
+    from models_mgmt.services.pipeline import pipeline_update
     from tests.factories import UserFactory
 
     owner = UserFactory(username=f"{name}-owner")

@@ -54,6 +54,20 @@ PRESETS = {
     "hybrid_rare_a7": StrategySpec(
         "hybrid", {"rare_boost": 1.0, "alpha": 0.7}, "hybrid_rare_a7"
     ),
+    "hybrid_rare_d15": StrategySpec(
+        "hybrid", {"rare_boost": 1.0, "dedup": 0.15}, "hybrid_rare_d15"
+    ),
+    "hybrid_rare2_d15": StrategySpec(
+        "hybrid", {"rare_boost": 2.0, "dedup": 0.15}, "hybrid_rare2_d15"
+    ),
+    "hybrid_rare_cov": StrategySpec(
+        "hybrid", {"rare_boost": 1.0, "coverage": 0.4}, "hybrid_rare_cov"
+    ),
+    "hybrid_rare_explore": StrategySpec(
+        "hybrid",
+        {"rare_boost": 1.0, "coverage": 0.3, "coverage_by": "random"},
+        "hybrid_rare_explore",
+    ),
     "hybrid_rare2": StrategySpec("hybrid", {"rare_boost": 2.0}, "hybrid_rare2"),
     "entropy_rare": StrategySpec(
         "entropy", {"rare_boost": 1.0, "dedup": 0.05}, "entropy_rare"
@@ -110,6 +124,12 @@ def main() -> None:
     ap.add_argument("--pool", type=int, default=1200)
     ap.add_argument("--test", type=int, default=400)
     ap.add_argument("--no-warm-start", action="store_true")
+    ap.add_argument(
+        "--cold-start",
+        default="",
+        help="compare initial selections instead (e.g. random,typicality,diversity):"
+        " train once on each initial set per seed and report its mAP",
+    )
     args = ap.parse_args()
 
     from ml.backends import ultralytics as backend
@@ -127,6 +147,8 @@ def main() -> None:
     names, pool, tags = read_coco(data / "pool/annotations.json", data / "pool/images")
     _, test, _ = read_coco(data / "test/annotations.json", data / "test/images")
     base = pretrain(backend, out, data / "generic", args.pretrain_epochs, args.imgsz)
+    if args.cold_start:
+        return cold_start(args, backend, out, names, pool, test, base)
     specs = [PRESETS[s] for s in args.strategies.split(",")]
     config = BacktestConfig(
         initial=args.initial,
@@ -157,7 +179,7 @@ def main() -> None:
     curves = mean_curves(result)
     lines = [table, ""]
     for spec in specs:
-        if spec.label == "random":
+        if spec.label == "random" or "random" not in curves:
             continue
         eff = efficiency(curves, spec.label)
         diffs = paired_differences(result, spec.label)
@@ -176,6 +198,43 @@ def main() -> None:
     text = "\n".join(lines)
     (out / "summary.md").write_text(text + "\n")
     print(text)
+
+
+def cold_start(args, backend, out, names, pool, test, base) -> None:
+    """Round 0 only, once per initial-selection strategy and seed."""
+    import statistics
+    from dataclasses import replace
+
+    rows = {}
+    for name in args.cold_start.split(","):
+        config = BacktestConfig(
+            initial=args.initial,
+            batch=args.batch,
+            rounds=0,
+            seeds=tuple(range(args.first_seed, args.first_seed + args.seeds)),
+            base=base,
+            epoch_budget=args.budget,
+            imgsz=args.imgsz,
+            train={"val": False},
+        )
+        config = replace(config, initial_strategy=name)
+        result = run_backtest(
+            pool, test, names, [StrategySpec("random")], backend,
+            out / f"cold-{name}", config,
+        )  # fmt: skip
+        vals = [r.map50_95 for r in result.rounds]
+        boxes = [r.boxes for r in result.rounds]
+        rows[name] = vals
+        print(
+            f"cold start {name:11s}: {args.initial} images, mean boxes "
+            f"{statistics.mean(boxes):.0f}, mAP50-95 {statistics.mean(vals):.4f} "
+            f"(per seed {', '.join(f'{v:.4f}' for v in vals)})",
+            flush=True,
+        )
+    (out / "cold_start.txt").write_text(
+        "\n".join(f"{k} {' '.join(f'{v:.5f}' for v in vs)}" for k, vs in rows.items())
+        + "\n"
+    )
 
 
 if __name__ == "__main__":

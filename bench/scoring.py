@@ -68,10 +68,10 @@ def main() -> None:
     from django.conf import settings
 
     from annotate.models import Annotation, Item, ItemStatus
+    from models_mgmt.selectors import best_model
     from models_mgmt.services import scoring
     from models_mgmt.services.backend import get_backend
     from models_mgmt.services.training import training_start
-    from models_mgmt.services.versions import best_model
     from runs.models import Job
 
     backend = get_backend()  # offline set-up before ultralytics is imported
@@ -92,7 +92,7 @@ def main() -> None:
     t0 = time.perf_counter()
     add_ground_truth(project, owner, args.gt, start_seed=100_000)
     training_start(project=project, actor=owner)  # sync: trains, promotes
-    model = best_model(project)
+    model = best_model(project=project)
     assert model is not None, "training did not produce a best model"
     t1 = time.perf_counter()
     add_items(project, args.images)

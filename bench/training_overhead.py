@@ -58,11 +58,12 @@ def main() -> None:
     setup_django("training")
     from django.conf import settings
 
+    from annotate import selectors_loop as data
     from annotate.models import Item
     from ml import config as ml_config
     from ml.datasets import write_yolo_dataset
     from models_mgmt.models import ModelVersion
-    from models_mgmt.services import data, scoring, training
+    from models_mgmt.services import scoring, training
     from models_mgmt.services.backend import get_backend
     from runs.models import Job
 

@@ -58,6 +58,10 @@ class BacktestConfig:
     warm_start: bool = True
     conf: float = 0.01
     imgsz: int = 160
+    # How the first `initial` images are chosen before any model exists:
+    # "random", or a cold-start strategy ("typicality", "diversity") on pixel
+    # embeddings, as the live app does.
+    initial_strategy: str = "random"
 
 
 @dataclass(frozen=True)
@@ -85,18 +89,47 @@ class BacktestResult:
             writer = csv.writer(fh)
             writer.writerow(
                 ["strategy", "seed", "round", "images", "boxes", "map50",
-                 "map50_95", "train_seconds", "control_images"]
+                 "map50_95", "train_seconds", "control_images", "picked"]
             )  # fmt: skip
             for r in self.rounds:
                 writer.writerow(
                     [r.strategy, r.seed, r.round, r.images, r.boxes,
                      f"{r.map50:.5f}", f"{r.map50_95:.5f}",
-                     f"{r.train_seconds:.2f}", r.control_images]
+                     f"{r.train_seconds:.2f}", r.control_images,
+                     " ".join(str(i) for i in r.picked_ids)]
                 )  # fmt: skip
         return path
 
 
 Progress = Callable[[float, str], None]
+
+
+def parse_strategies(text: str) -> list[StrategySpec]:
+    """``"random,hybrid:rare_boost=1:alpha=0.3"`` -> specs (params as JSON
+    scalars). Raises ValueError naming an unknown strategy or a bad param."""
+    import json
+
+    specs = []
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        name, *pairs = part.split(":")
+        if name not in STRATEGIES:
+            raise ValueError(f"unknown strategy {name!r}")
+        params: dict[str, Any] = {}
+        for pair in pairs:
+            key, sep, raw = pair.partition("=")
+            if not sep:
+                raise ValueError(f"{part}: expected param=value, got {pair!r}")
+            try:
+                params[key] = json.loads(raw)
+            except ValueError:
+                params[key] = raw
+        from ml.selection import validate_strategy_params
+
+        validate_strategy_params(name, params)  # names the bad field
+        specs.append(StrategySpec(name, params, part if pairs else ""))
+    if not specs:
+        raise ValueError("no strategies given")
+    return specs
 
 
 def epochs_for(n_images: int, budget: int, lo: int, hi: int) -> int:
@@ -131,10 +164,13 @@ def run_backtest(
     result = BacktestResult(config)
     total = len(config.seeds) * len(strategies) * (config.rounds + 1)
     done = 0
+    pixel = None
+    if config.initial_strategy != "random":
+        from ml.embeddings import pixel_embedding
+
+        pixel = [pixel_embedding(img.path) for img in pool]
     for seed in config.seeds:
-        ids = np.arange(len(pool), dtype=np.int64)
-        first = np.argsort(hash_uniform(ids, 7919 + seed), kind="stable")
-        initial = [int(i) for i in first[: config.initial]]
+        initial = initial_selection(pool, config, seed, pixel)
         for spec in strategies:
             run = _StrategyRun(pool, class_names, spec, backend, config, seed)
             labelled = list(initial)
@@ -167,6 +203,22 @@ def run_backtest(
     if progress:
         progress(1.0, "done")
     return result
+
+
+def initial_selection(pool, config: BacktestConfig, seed: int, pixel=None) -> list[int]:
+    """The seeded first images of a run (the same for every strategy)."""
+    if config.initial_strategy == "random":
+        ids = np.arange(len(pool), dtype=np.int64)
+        first = np.argsort(hash_uniform(ids, 7919 + seed), kind="stable")
+        return [int(i) for i in first[: config.initial]]
+    cands = [Candidate(i, None, pixel[i]) for i in range(len(pool))]
+    sel = select(
+        config.initial_strategy,
+        cands,
+        {"batch_size": config.initial, "control_share": 0.0},
+        7919 + seed,
+    )
+    return sel.batch()
 
 
 class _StrategyRun:

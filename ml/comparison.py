@@ -22,6 +22,8 @@ class Decision:
     incumbent_value: float | None
     reason: str
     regressed_classes: tuple[str, ...] = ()
+    # "test_items" or "min_score" when the quality gate refused the candidate.
+    gated: str | None = None
 
 
 def _metric(metrics: dict[str, Any], name: str, who: str) -> float:
@@ -54,12 +56,17 @@ def compare(
     candidate: dict[str, Any],
     incumbent: dict[str, Any] | None,
     config: dict[str, Any] | None,
+    *,
+    test_items: int | None = None,
 ) -> Decision:
     """Compare metric dicts (``map50``, ``map50_95``, ``precision``, ``recall``,
     ``per_class``) under a comparison configuration.
 
-    No incumbent: the candidate wins. Otherwise it must exceed the incumbent
-    by more than ``min_delta`` on ``metric`` (equal values keep the
+    First the quality gate: a candidate evaluated on fewer than
+    ``min_test_items`` test items (when ``test_items`` is given), or scoring
+    below ``min_score`` on ``metric``, is never promoted (``gated`` says
+    why). Then, with no incumbent the candidate wins; otherwise it must exceed
+    the incumbent by more than ``min_delta`` on ``metric`` (equal values keep the
     incumbent), and with ``no_class_regression`` no class may lose more than
     ``class_tolerance`` of map50_95. Raises ValueError for a bad config or a
     missing metric.
@@ -67,6 +74,27 @@ def compare(
     cfg = validate_comparison_config(config)
     name = cfg["metric"]
     c = _metric(candidate, name, "candidate")
+    i_value = None if incumbent is None else _metric(incumbent, name, "incumbent")
+    if test_items is not None and test_items < cfg["min_test_items"]:
+        return Decision(
+            "incumbent",
+            False,
+            c,
+            i_value,
+            f"not promoted: evaluated on {test_items} test item"
+            f"{'' if test_items == 1 else 's'}, fewer than the "
+            f"{cfg['min_test_items']} a meaningful comparison needs",
+            gated="test_items",
+        )
+    if c < cfg["min_score"] - EQUAL_TOLERANCE:
+        return Decision(
+            "incumbent",
+            False,
+            c,
+            i_value,
+            f"not promoted: {name} {c:.4f} is below the floor {cfg['min_score']:.4f}",
+            gated="min_score",
+        )
     if incumbent is None:
         return Decision("candidate", True, c, None, "no current best model")
     i = _metric(incumbent, name, "incumbent")

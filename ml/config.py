@@ -71,6 +71,12 @@ def _choice(options: tuple[str, ...]) -> Check:
     return check
 
 
+def _epochs(field: str, v: Any) -> int | str:
+    if v == "auto":
+        return v
+    return _int(1, 10_000)(field, v)
+
+
 def _imgsz(field: str, v: Any) -> int:
     v = _int(32, 4096)(field, v)
     if v % 32:
@@ -85,7 +91,12 @@ MODEL_FIELDS: dict[str, tuple[Any, Check]] = {
         "yolov8n.yaml",
         _regex(ARCHITECTURE_RE, "an architecture file name such as yolov8n.yaml"),
     ),
-    "epochs": (10, _int(1, 10_000)),
+    # "auto": about `epoch_budget` images seen, in [min_epochs, max_epochs]
+    # (many epochs for a small first set, few for a large one).
+    "epochs": ("auto", _epochs),
+    "epoch_budget": (2500, _int(100, 10_000_000)),
+    "min_epochs": (10, _int(1, 10_000)),
+    "max_epochs": (300, _int(1, 10_000)),
     "imgsz": (320, _imgsz),
     "batch": (16, _int(1, 1024)),
     "patience": (50, _int(0, 10_000)),
@@ -103,6 +114,10 @@ COMPARISON_FIELDS: dict[str, tuple[Any, Check]] = {
     "min_delta": (0.0, _float(0.0, 1.0)),
     "no_class_regression": (False, _bool),
     "class_tolerance": (0.02, _float(0.0, 1.0)),
+    # Quality gate: never promote below this value of `metric`, or on fewer
+    # test items than this (a comparison on 2 images means nothing).
+    "min_score": (0.05, _float(0.0, 1.0)),
+    "min_test_items": (10, _int(1, 1_000_000)),
 }
 
 
@@ -130,6 +145,16 @@ def validate_model_config(cfg: dict[str, Any] | None) -> dict[str, Any]:
     (bool is not an integer) and out-of-range values.
     """
     return _validate(cfg, MODEL_FIELDS, "model configuration")
+
+
+def epochs_for(cfg: dict[str, Any], n_train: int) -> int:
+    """The epochs a validated model configuration asks for with ``n_train``
+    training images: its ``epochs``, or for ``"auto"`` about ``epoch_budget``
+    images seen, within ``[min_epochs, max_epochs]``."""
+    if cfg["epochs"] != "auto":
+        return int(cfg["epochs"])
+    lo, hi = cfg["min_epochs"], max(cfg["min_epochs"], cfg["max_epochs"])
+    return int(min(hi, max(lo, round(cfg["epoch_budget"] / max(1, n_train)))))
 
 
 def validate_comparison_config(cfg: dict[str, Any] | None) -> dict[str, Any]:

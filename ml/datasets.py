@@ -91,8 +91,13 @@ def write_yolo_dataset(
     return data_yaml
 
 
+def safe_stem(name: str) -> str:
+    """A file-name stem made of letters, digits, _ and - only (at most 40)."""
+    return _UNSAFE.sub("_", Path(name).stem)[:40].strip("_")
+
+
 def _safe_name(n: int, source: str) -> str:
-    stem = _UNSAFE.sub("_", Path(source).stem)[:40].strip("_")
+    stem = safe_stem(source)
     return f"{n:06d}_{stem}" if stem else f"{n:06d}"
 
 
@@ -117,20 +122,32 @@ def _label_line(
 ) -> str:
     if shape.label not in class_ids:
         raise ValueError(f"{img.path}: label {shape.label!r} is not in class_names")
-    cls = class_ids[shape.label]
+    if not isinstance(shape, BoxShape | PolygonShape):
+        raise ValueError(f"{img.path}: unsupported shape {type(shape).__name__}")
+    return (
+        yolo_label_line(shape, class_ids[shape.label], img.width, img.height, task=task)
+        or ""
+    )
+
+
+def yolo_label_line(
+    shape: Shape, class_id: int, width: int, height: int, *, task: str
+) -> str | None:
+    """One line of a YOLO label file in normalised coordinates: detect, the box
+    (a polygon's bounding box); segment, the polygon (a box's 4 corners).
+
+    None for a shape with no area inside the image (entirely outside, or on its
+    edge): clipped to the image it is nothing to learn from, in either task.
+    """
     if isinstance(shape, BoxShape):
         bbox, points = shape.bbox, box_to_points(shape.bbox)
-    elif isinstance(shape, PolygonShape):
+    else:
         bbox, points = polygon_bbox(shape.points), shape.points
-    else:
-        raise ValueError(f"{img.path}: unsupported shape {type(shape).__name__}")
-    if task == "detect":
-        values = to_yolo_box(bbox, img.width, img.height)
-        if values[2] <= 0 or values[3] <= 0:
-            return ""  # entirely outside the image: nothing to learn from
-    else:
-        values = to_yolo_polygon(points, img.width, img.height)
-    return " ".join([str(cls), *(f"{v:.6f}" for v in values)])
+    box = to_yolo_box(bbox, width, height)
+    if box[2] <= 0 or box[3] <= 0:
+        return None
+    values = box if task == "detect" else to_yolo_polygon(points, width, height)
+    return " ".join([str(class_id), *(f"{v:.6f}" for v in values)])
 
 
 def _split_entries(counts: dict[str, int]) -> tuple[dict[str, str], list[str]]:

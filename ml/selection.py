@@ -41,7 +41,16 @@ from typing import Any
 import numpy as np
 
 from ml import batching
-from ml.scores import AGGREGATES, typicality
+from ml.rankers import (
+    Pool,
+    hash_uniform,
+    rank_diversity,
+    rank_hybrid,
+    rank_random,
+    rank_topk,
+    rank_typicality,
+)
+from ml.scores import AGGREGATES
 from ml.uncertainty import METHODS
 
 DEFAULT_BATCH = 50
@@ -90,9 +99,7 @@ class Selection:
         return [i for _, i in sorted(rows)]
 
 
-Ranker = Callable[
-    ["_Pool", dict[str, Any], int], tuple[list[int], dict[str, np.ndarray]]
-]
+Ranker = Callable[[Pool, dict[str, Any], int], tuple[list[int], dict[str, np.ndarray]]]
 
 
 @dataclass(frozen=True)
@@ -120,167 +127,13 @@ class Strategy:
         return params.get("method", self.uncertainty_method)
 
 
-# ---- the pool as arrays -----------------------------------------------------------
-
-
-@dataclass
-class _Pool:
-    ids: np.ndarray
-    unc: np.ndarray  # NaN = unknown
-    comp: dict[str, np.ndarray]  # NaN = unknown
-    emb: np.ndarray | None  # unit rows (zeros where missing)
-    has_emb: np.ndarray
-    reference: np.ndarray | None  # unit rows of labelled items
-    jitter: np.ndarray  # seeded per-item uniform [0, 1)
-
-
-def hash_uniform(ids: np.ndarray, seed: int) -> np.ndarray:
-    """splitmix64 of (seed, id) mapped to [0, 1): stable per item, any order."""
-    with np.errstate(over="ignore"):
-        z = ids.astype(np.uint64) + np.uint64(seed & 0xFFFFFFFFFFFFFFFF) * np.uint64(
-            0x9E3779B97F4A7C15
-        )
-        z = z + np.uint64(0x9E3779B97F4A7C15)
-        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        z = z ^ (z >> np.uint64(31))
-    return (z >> np.uint64(11)).astype(np.float64) / float(1 << 53)
-
-
-def _informativeness(pool: _Pool, params: dict[str, Any], score: str) -> np.ndarray:
-    """The score a strategy ranks by, boosted for rare classes (NaN = unknown)."""
-    if (
-        score != "uncertainty"
-        and score in pool.comp
-        and np.isnan(pool.comp[score]).all()
-    ):
-        score = "uncertainty"  # e.g. no previous version yet for the committee
-    if score == "uncertainty":
-        base = pool.unc
-    elif score == "mean":
-        parts = [pool.unc, pool.comp["disagreement"], pool.comp["instability"]]
-        base = np.nanmean(np.vstack(parts), axis=0) if len(pool.ids) else pool.unc
-    else:
-        base = pool.comp[score]
-    beta = float(params.get("rare_boost", 0.0))
-    if beta:
-        rare = np.nan_to_num(pool.comp["rare"], nan=0.0)
-        base = base * (1.0 + beta * rare) / (1.0 + beta)
-    return np.clip(base, 0.0, 1.0)
-
-
-def _by_value(values: np.ndarray, pool: _Pool) -> list[int]:
-    """Known values high to low (ties: seeded jitter); unknown ones excluded."""
-    known = np.flatnonzero(~np.isnan(values))
-    order = np.lexsort((pool.jitter[known], -values[known]))
-    return known[order].tolist()
-
-
-def _topk(score: str) -> Ranker:
-    def rank(pool: _Pool, params: dict[str, Any], seed: int):
-        info = _informativeness(pool, params, score)
-        order = _by_value(info, pool)
-        if params.get("dedup", 0) and pool.emb is not None:
-            with_emb = [i for i in order if pool.has_emb[i]]
-            order = batching.dedup_order(pool.emb, with_emb, params["dedup"]) + [
-                i for i in order if not pool.has_emb[i]
-            ]
-        return order, {"informativeness": info}
-
-    return rank
-
-
-def _rank_random(pool: _Pool, params: dict[str, Any], seed: int):
-    return _by_value(pool.jitter, pool), {}
-
-
-def _rank_diversity(pool: _Pool, params: dict[str, Any], seed: int):
-    idx = np.flatnonzero(pool.has_emb)
-    if not len(idx):
-        return [], {}
-    emb = pool.emb[idx]
-    start = int(np.argmax(pool.jitter[idx]))
-    k = params["batch_size"]
-    picks = batching.kcenter_greedy(emb, k, reference=pool.reference, start=start)
-    dist = batching.min_distances(emb, _stack(pool.reference, emb[picks]))
-    taken = set(picks)
-    rest = [i for i in np.argsort(-dist, kind="stable").tolist() if i not in taken]
-    d_all = np.full(len(pool.ids), np.nan)
-    d_all[idx] = batching.min_distances(emb, pool.reference) / batching.MAX_DISTANCE
-    return [int(idx[i]) for i in picks + rest], {"distance": d_all}
-
-
-def _stack(a: np.ndarray | None, b: np.ndarray) -> np.ndarray:
-    return b if a is None or not len(a) else np.vstack([a, b])
-
-
-def _rank_hybrid(pool: _Pool, params: dict[str, Any], seed: int):
-    info = _informativeness(pool, params, params.get("score", "uncertainty"))
-    order = _by_value(info, pool)
-    k = params["batch_size"]
-    # The shortlist skips near-duplicates, so that one redundant scene cannot
-    # fill it (and the batch drawn from it).
-    short = batching.distinct_prefix(
-        pool.emb,
-        [i for i in order if pool.has_emb[i]],
-        params["dedup"],
-        max(k, k * params["shortlist"]),
-    )
-    if not short:
-        return order, {"informativeness": info}
-    emb = pool.emb[short]
-    gain = info[short]
-    rel = gain / gain.max() if gain.max() > 0 else gain
-    picks = batching.kcenter_greedy(
-        emb, k, reference=pool.reference, gain=rel, alpha=params["alpha"]
-    )
-    chosen = [short[i] for i in picks]
-    taken = set(chosen)
-    return chosen + [i for i in order if i not in taken], {"informativeness": info}
-
-
-def _rank_typicality(pool: _Pool, params: dict[str, Any], seed: int):
-    idx = np.flatnonzero(pool.has_emb)
-    if not len(idx):
-        return [], {}
-    emb = pool.emb[idx]
-    # Density from at most 5,000 sampled neighbours: exact TypiClust is O(n^2).
-    sample = idx if len(idx) <= 5000 else idx[np.argsort(pool.jitter[idx])[:5000]]
-    typ = _typicality_against(emb, pool.emb[sample], params["neighbours"])
-    k = min(params["batch_size"], len(idx))
-    labels, centres = batching.kmeans(emb, k, seed)
-    covered = None
-    if pool.reference is not None and len(pool.reference):
-        ref_labels = np.argmax(pool.reference @ centres.T, axis=1)
-        covered = np.zeros(len(centres), dtype=bool)
-        covered[np.unique(ref_labels)] = True
-    picks = batching.typical_picks(labels, typ, covered)
-    taken = set(picks)
-    rest = [i for i in np.argsort(-typ, kind="stable").tolist() if i not in taken]
-    t_all = np.full(len(pool.ids), np.nan)
-    t_all[idx] = typ
-    return [int(idx[i]) for i in picks + rest], {"typicality": t_all}
-
-
-def _typicality_against(emb: np.ndarray, sample: np.ndarray, k: int) -> np.ndarray:
-    if len(sample) == len(emb):
-        return typicality(emb, k)
-    # Not exact for rows inside the sample (they count themselves): harmless
-    # for ranking at this size.
-    d2 = np.clip(2.0 - 2.0 * emb @ sample.T, 0.0, 4.0)
-    kk = max(1, min(k, sample.shape[0] - 1))
-    nearest = np.partition(d2, kk, axis=1)[:, 1 : kk + 1]
-    typ = 1.0 / np.maximum(np.sqrt(nearest).mean(axis=1), 1e-9)
-    return typ / typ.max()
-
-
 _COMMON = {"batch_size": DEFAULT_BATCH, "control_share": DEFAULT_CONTROL_SHARE}
 _UNC = {**_COMMON, "aggregate": "max", "rare_boost": 0.0, "dedup": 0.0}
 STRATEGIES: dict[str, Strategy] = {
     "random": Strategy(
         "random",
         "Seeded random order (no model needed).",
-        _rank_random,
+        rank_random,
         {"batch_size": DEFAULT_BATCH},
         controlled=False,
     ),
@@ -288,7 +141,7 @@ STRATEGIES: dict[str, Strategy] = {
         m: Strategy(
             m,
             f"Most uncertain first ({m.replace('_', ' ')}).",
-            _topk("uncertainty"),
+            rank_topk("uncertainty"),
             dict(_UNC),
             uncertainty_method=m,
             needs_embeddings=True,
@@ -298,7 +151,7 @@ STRATEGIES: dict[str, Strategy] = {
     "committee": Strategy(
         "committee",
         "Where the best and the previous model version disagree most.",
-        _topk("disagreement"),
+        rank_topk("disagreement"),
         {**_COMMON, "rare_boost": 0.0, "dedup": 0.0},
         needs_embeddings=True,
         needs_committee=True,
@@ -306,7 +159,7 @@ STRATEGIES: dict[str, Strategy] = {
     "stability": Strategy(
         "stability",
         "Where boxes move most when the image is mirrored.",
-        _topk("instability"),
+        rank_topk("instability"),
         {**_COMMON, "rare_boost": 0.0, "dedup": 0.0},
         needs_embeddings=True,
         needs_flip=True,
@@ -314,14 +167,14 @@ STRATEGIES: dict[str, Strategy] = {
     "diversity": Strategy(
         "diversity",
         "Greedy k-center on image embeddings, away from labelled images.",
-        _rank_diversity,
+        rank_diversity,
         dict(_COMMON),
         needs_embeddings=True,
     ),
     "hybrid": Strategy(
         "hybrid",
         "An uncertainty shortlist, then a diverse batch from it.",
-        _rank_hybrid,
+        rank_hybrid,
         {
             **_COMMON,
             "method": "entropy",
@@ -329,6 +182,8 @@ STRATEGIES: dict[str, Strategy] = {
             "score": "uncertainty",
             "shortlist": 3,
             "alpha": 0.5,
+            "coverage": 0.0,
+            "coverage_by": "typicality",
             "rare_boost": 0.0,
             "dedup": 0.05,
         },
@@ -338,12 +193,15 @@ STRATEGIES: dict[str, Strategy] = {
     "typicality": Strategy(
         "typicality",
         "Typical images of every cluster first (cold start, no model needed).",
-        _rank_typicality,
+        rank_typicality,
         {**_COMMON, "neighbours": 20},
         needs_embeddings=True,
     ),
 }
 COLD_START_STRATEGIES = ("typicality", "diversity", "random")
+STRATEGY_NAMES = tuple(sorted(STRATEGIES))
+"""The registry's names, sorted: the one choice set of every API field that
+names a strategy (one enum in the schema)."""
 
 
 def _number(key: str, value: Any, lo: float, hi: float) -> float:
@@ -366,6 +224,7 @@ _CHECKS: dict[str, Callable[[str, Any], Any]] = {
     "rare_boost": lambda k, v: _number(k, v, 0.0, 10.0),
     "dedup": lambda k, v: _number(k, v, 0.0, 2.0),
     "alpha": lambda k, v: _number(k, v, 0.0, 1.0),
+    "coverage": lambda k, v: _number(k, v, 0.0, 1.0),
     "shortlist": lambda k, v: _integer(k, v, 1, 100),
     "neighbours": lambda k, v: _integer(k, v, 1, 1000),
 }
@@ -401,6 +260,8 @@ def validate_strategy_params(strategy: str, params: dict[str, Any] | None) -> di
         raise ValueError(f"params.aggregate: must be one of {', '.join(AGGREGATES)}")
     if "method" in out and out["method"] not in METHODS:
         raise ValueError(f"params.method: must be one of {', '.join(METHODS)}")
+    if "coverage_by" in out and out["coverage_by"] not in ("typicality", "random"):
+        raise ValueError("params.coverage_by: must be typicality or random")
     if "score" in out and out["score"] not in (
         "uncertainty",
         "disagreement",
@@ -413,7 +274,7 @@ def validate_strategy_params(strategy: str, params: dict[str, Any] | None) -> di
     return out
 
 
-def _pool(cands: Sequence[Candidate], spec: Strategy, seed: int, reference) -> _Pool:
+def _pool(cands: Sequence[Candidate], spec: Strategy, seed: int, reference) -> Pool:
     ids = np.fromiter((c.item_id for c in cands), dtype=np.int64, count=len(cands))
     if len(ids) > 1 and np.any(ids[1:] == ids[:-1]):
         raise ValueError("candidates: duplicate item_id")
@@ -443,7 +304,7 @@ def _pool(cands: Sequence[Candidate], spec: Strategy, seed: int, reference) -> _
                 raise ValueError("reference_embeddings: length differs from candidates")
     else:
         has_emb = np.zeros(len(cands), dtype=bool)
-    return _Pool(ids, unc, comp, emb, has_emb, ref, hash_uniform(ids, seed))
+    return Pool(ids, unc, comp, emb, has_emb, ref, hash_uniform(ids, seed))
 
 
 def batching_unit(m: np.ndarray) -> np.ndarray:
@@ -520,7 +381,7 @@ def select(
     return Selection(strategy, params, picks)
 
 
-def _components(pool: _Pool, extra: dict[str, np.ndarray], i: int) -> dict[str, float]:
+def _components(pool: Pool, extra: dict[str, np.ndarray], i: int) -> dict[str, float]:
     out = {}
     if not np.isnan(pool.unc[i]):
         out["uncertainty"] = round(float(pool.unc[i]), 6)

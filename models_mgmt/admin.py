@@ -1,8 +1,14 @@
-"""Django admin for model versions, evaluations and comparisons."""
+"""Django admin for model versions, evaluations, comparisons and training settings."""
 
 from django.contrib import admin
 
-from models_mgmt.models import Comparison, Evaluation, ModelVersion
+from models_mgmt.models import Comparison, Evaluation, ModelVersion, TrainingSettings
+
+
+@admin.register(TrainingSettings)
+class TrainingSettingsAdmin(admin.ModelAdmin):
+    list_display = ["project", "trigger_cron", "trigger_every_n_approved", "updated_at"]
+    search_fields = ["project__name"]
 
 
 @admin.register(ModelVersion)

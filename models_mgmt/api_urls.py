@@ -2,35 +2,47 @@
 
 from django.urls import path
 
-from models_mgmt import api
+from models_mgmt.api import backtests, pipeline, versions
 
 urlpatterns = [
     path(
+        "projects/<int:project_id>/backtests/",
+        backtests.BacktestStartApi.as_view(),
+        name="api-project-backtests",
+    ),
+    path(
+        "projects/<int:project_id>/pipeline/",
+        pipeline.PipelineApi.as_view(),
+        name="api-pipeline",
+    ),
+    path(
         "projects/<int:project_id>/models/",
-        api.ModelListApi.as_view(),
+        versions.ModelListApi.as_view(),
         name="api-project-models",
     ),
     path(
         "projects/<int:project_id>/train/",
-        api.ProjectTrainApi.as_view(),
+        versions.ProjectTrainApi.as_view(),
         name="api-project-train",
     ),
     path(
-        "models/<int:model_id>/", api.ModelDetailApi.as_view(), name="api-model-detail"
+        "models/<int:model_id>/",
+        versions.ModelDetailApi.as_view(),
+        name="api-model-detail",
     ),
     path(
         "models/<int:model_id>/promote/",
-        api.ModelPromoteApi.as_view(),
+        versions.ModelPromoteApi.as_view(),
         name="api-model-promote",
     ),
     path(
         "projects/<int:project_id>/evaluations/",
-        api.EvaluationListApi.as_view(),
+        versions.EvaluationListApi.as_view(),
         name="api-project-evaluations",
     ),
     path(
         "projects/<int:project_id>/comparisons/",
-        api.ComparisonListApi.as_view(),
+        versions.ComparisonListApi.as_view(),
         name="api-project-comparisons",
     ),
 ]

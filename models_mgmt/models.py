@@ -9,6 +9,30 @@ from django.db.models import Q
 from annotate.models import Project
 
 
+class TrainingSettings(models.Model):
+    """Training settings of a project: model and comparison configuration and the
+    triggers of the lower flow (cron, every N approved, KPI). One row per project,
+    made with the project (receivers.training_settings_create on project_created);
+    a project without one reads the defaults (selectors.training_settings_get)."""
+
+    project = models.OneToOneField(
+        Project, on_delete=models.CASCADE, related_name="training_settings"
+    )
+    model_config = models.JSONField(default=dict, blank=True)
+    comparison_config = models.JSONField(default=dict, blank=True)
+    trigger_cron = models.CharField(max_length=100, blank=True)
+    trigger_every_n_approved = models.PositiveIntegerField(null=True, blank=True)
+    # {"metric": "map50", "target": 0.5, "min_items": 20} or empty.
+    trigger_kpi = models.JSONField(default=dict, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "training settings"
+
+    def __str__(self) -> str:
+        return f"training settings of {self.project}"
+
+
 class ModelStatus(models.TextChoices):
     QUEUED = "queued", "Queued"
     TRAINING = "training", "Training"
@@ -97,8 +121,7 @@ class ModelVersion(models.Model):
             # At most one version training at a time per project.
             models.UniqueConstraint(
                 fields=["project"],
-                condition=Q(status__in=["queued", "training", "evaluating"])
-                & Q(is_base=False),
+                condition=Q(status__in=ACTIVE_MODEL_STATUSES) & Q(is_base=False),
                 name="model_one_active_training_per_project",
             ),
             models.CheckConstraint(
@@ -107,7 +130,8 @@ class ModelVersion(models.Model):
             ),
             # Only a finished version can be the best one.
             models.CheckConstraint(
-                condition=Q(is_best=False) | Q(status="done"), name="model_best_is_done"
+                condition=Q(is_best=False) | Q(status=ModelStatus.DONE),
+                name="model_best_is_done",
             ),
         ]
 

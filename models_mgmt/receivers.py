@@ -1,38 +1,54 @@
-"""Listens to annotate's domain events (starts scoring or training) and to the
-runs' lifecycle (keeps a training run's model version in step with its run)."""
+"""Listens to annotate's domain events (a project's training settings; scoring or
+training on new and approved items) and to the runs' lifecycle (keeps a training
+run's model version in step with its run)."""
 
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
 from annotate import signals
-from annotate.models import Pipeline, Project
+from annotate.selectors import project_find
+from models_mgmt.models import TrainingSettings
+from models_mgmt.services.pipeline import training_settings_create
 from models_mgmt.services.scoring import scoring_request
 from models_mgmt.services.training import (
     training_version_reset_for_retry,
     training_version_stop,
 )
 from models_mgmt.services.triggers import cron_schedule_sync, on_items_approved
+from models_mgmt.services.versions import model_files_delete_on_commit
 from runs.models import JobKind, JobStatus
 from runs.signals import run_finished, run_retried
 
 
+@receiver(signals.project_created)
+def create_training_settings(sender, project, **kwargs):
+    """A new project gets its training settings in the same transaction."""
+    training_settings_create(project=project)
+
+
+@receiver(signals.project_deleting)
+def delete_model_files(sender, project, **kwargs):
+    """A deleted project's weights and run folders go once the deletion commits."""
+    model_files_delete_on_commit(project=project)
+
+
 @receiver(signals.item_created)
 def score_new_items(sender, project_id, item_ids, **kwargs):
-    project = Project.objects.filter(pk=project_id).first()
+    project = project_find(project_id=project_id)
     if project is not None:
         scoring_request(project=project)
 
 
 @receiver(signals.item_approved)
 def check_training_triggers(sender, project_id, item_ids, **kwargs):
-    project = Project.objects.filter(pk=project_id).first()
+    project = project_find(project_id=project_id)
     if project is not None:
         on_items_approved(project=project)
 
 
-@receiver(post_save, sender=Pipeline)
+@receiver(post_save, sender=TrainingSettings)
 def sync_cron_schedule(sender, instance, **kwargs):
-    cron_schedule_sync(pipeline=instance)
+    cron_schedule_sync(settings=instance)
 
 
 @receiver(run_finished)

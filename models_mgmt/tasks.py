@@ -1,7 +1,11 @@
 """django-q2 entry points: load a row by id, call one service."""
 
-from annotate.models import Project
-from models_mgmt.services import scoring, training, triggers
+from annotate.selectors import project_find
+from models_mgmt.services import backtests, scoring, training, triggers
+
+
+def run_backtest(job_id: int) -> None:
+    backtests.backtest_run(job_id)
 
 
 def run_training(job_id: int) -> None:
@@ -13,12 +17,12 @@ def run_scoring(job_id: int) -> None:
 
 
 def run_kpi_check(project_id: int) -> None:
-    project = Project.objects.filter(pk=project_id).first()
+    project = project_find(project_id=project_id)
     if project is not None:
         triggers.kpi_check(project=project)
 
 
 def cron_train(project_id) -> None:
-    project = Project.objects.filter(pk=int(project_id)).first()
+    project = project_find(project_id=int(project_id))
     if project is not None:
-        triggers._start(project, "cron")
+        triggers.trigger_fire(project=project, trigger="cron")

@@ -2,13 +2,38 @@
 
 from django.urls import path
 
-from models_mgmt import views
+from models_mgmt import views, views_backtests, views_settings
 
 app_name = "models_mgmt"
 
 urlpatterns = [
+    path(
+        "projects/<int:project_id>/backtests/",
+        views_backtests.backtests_page,
+        name="backtests",
+    ),
+    path(
+        "projects/<int:project_id>/backtests/<int:run_id>/",
+        views_backtests.backtest_page,
+        name="backtest",
+    ),
+    path(
+        "projects/<int:project_id>/backtests/<int:run_id>/<str:name>",
+        views_backtests.backtest_file,
+        name="backtest-file",
+    ),
+    path(
+        "projects/<int:project_id>/settings/",
+        views_settings.project_settings,
+        name="project-settings",
+    ),
     path("projects/<int:project_id>/models/", views.models_page, name="models"),
     path("projects/<int:project_id>/models/train/", views.train_now, name="train"),
+    path(
+        "projects/<int:project_id>/models/base/",
+        views.register_base,
+        name="register-base",
+    ),
     path(
         "projects/<int:project_id>/models/<int:model_id>/promote/",
         views.promote,

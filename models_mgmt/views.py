@@ -8,13 +8,17 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
+from alweb.exceptions import Conflict
+from alweb.pages import project_context
 from alweb.roles import Perm
 from annotate.selectors import project_get_for_user
-from annotate.services.errors import Conflict
-from annotate.views import project_context
 from models_mgmt import selectors
+from models_mgmt.forms import BaseWeightsForm
 from models_mgmt.services.training import training_start
-from models_mgmt.services.versions import best_model, model_version_promote
+from models_mgmt.services.versions import (
+    model_version_promote,
+    model_version_register_base,
+)
 from runs import selectors as run_selectors
 from runs import services as run_services
 
@@ -30,7 +34,9 @@ def models_page(request, project_id):
         comparisons=list(selectors.comparison_list(project=project)[:20]),
         runs=run_selectors.run_list_recent(project=project),
         polling=run_selectors.runs_active(project=project),
-        best=best_model(project),
+        best=selectors.best_model(project=project),
+        readiness=selectors.training_readiness(project=project),
+        weights_form=BaseWeightsForm(),
     )
     if request.htmx:
         return render(request, "models_mgmt/models.html#model-live", context)
@@ -106,3 +112,34 @@ def run_retry(request, project_id, run_id):
     except Conflict as exc:
         messages.error(request, exc.message)
     return _back(request, project_id)
+
+
+@require_POST
+def register_base(request, project_id):
+    """Upload pretrained weights as a base model (TRAIN: loading a .pt runs code,
+    so only roles that control the pipeline may). The next training starts from
+    it while the project has no best model."""
+    project = project_get_for_user(
+        user=request.user, project_id=project_id, perm=Perm.TRAIN
+    )
+    form = BaseWeightsForm(request.POST, request.FILES)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            messages.error(request, "; ".join(errors))
+        return redirect("models_mgmt:models", project_id=project.pk)
+    try:
+        version = model_version_register_base(
+            project=project,
+            actor=request.user,
+            weights=form.cleaned_data["weights"],
+            name=form.cleaned_data["name"],
+        )
+    except ValidationError as exc:
+        messages.error(request, "; ".join(exc.messages))
+    else:
+        messages.success(
+            request,
+            f"{version.name} registered: training starts from it while the project "
+            "has no best model.",
+        )
+    return redirect("models_mgmt:models", project_id=project.pk)

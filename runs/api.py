@@ -1,7 +1,7 @@
 """REST API of background runs: list, detail, cancel and retry."""
 
 from django.core.exceptions import ValidationError
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 
 from alweb.api import project_for
 from alweb.roles import Perm
+from alweb.schema import CONFLICT
 from runs import selectors, services
 from runs.models import Job, JobKind, JobStatus
 
@@ -48,7 +49,7 @@ class RunSerializer(serializers.ModelSerializer):
 
     def get_result(self, job: Job) -> dict:
         # Storage paths stay private: exports are fetched through their download URL.
-        return {k: v for k, v in (job.result or {}).items() if k != "file"}
+        return {k: v for k, v in (job.result or {}).items() if k not in ("file", "dir")}
 
 
 class ProjectRunListApi(ListAPIView):
@@ -57,11 +58,13 @@ class ProjectRunListApi(ListAPIView):
     serializer_class = RunSerializer
 
     @extend_schema(
+        operation_id="runs_list",
+        summary="Runs of a project, newest first",
         parameters=[
             OpenApiParameter("kind", enum=list(JobKind.values), required=False),
             OpenApiParameter("status", enum=list(JobStatus.values), required=False),
         ],
-        responses={200: RunSerializer(many=True), 400: OpenApiResponse()},
+        responses={200: RunSerializer(many=True)},
     )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
@@ -83,7 +86,9 @@ class ProjectRunListApi(ListAPIView):
 
 
 class RunDetailApi(APIView):
-    @extend_schema(responses=RunSerializer)
+    @extend_schema(
+        operation_id="runs_get", summary="One run", responses={200: RunSerializer}
+    )
     def get(self, request, run_id):
         job = selectors.run_get_for_user(user=request.user, run_id=run_id)
         return Response(RunSerializer(job).data)
@@ -91,8 +96,10 @@ class RunDetailApi(APIView):
 
 class RunCancelApi(APIView):
     @extend_schema(
+        operation_id="runs_cancel",
+        summary="Cancel a queued or running run",
         request=None,
-        responses={200: RunSerializer, 409: OpenApiResponse(description="ended")},
+        responses={200: RunSerializer, 409: CONFLICT},
     )
     def post(self, request, run_id):
         """Cancel a queued or running run (the worker stops at its next heartbeat);
@@ -105,11 +112,10 @@ class RunCancelApi(APIView):
 
 class RunRetryApi(APIView):
     @extend_schema(
+        operation_id="runs_retry",
+        summary="Queue a failed or cancelled run again",
         request=None,
-        responses={
-            202: RunSerializer,
-            409: OpenApiResponse(description="not retryable, or a run is active"),
-        },
+        responses={202: RunSerializer, 409: CONFLICT},
     )
     def post(self, request, run_id):
         """Queue a failed or cancelled run again as a new run (202 with it): same

@@ -6,3 +6,9 @@ from django.apps import AppConfig
 class RunsConfig(AppConfig):
     name = "runs"
     verbose_name = "Background runs"
+
+    def ready(self) -> None:
+        from alweb.checks import queues_required
+        from runs import queues
+
+        queues_required(*queues.NAMED)

@@ -1,13 +1,4 @@
-"""Domain errors shared by the apps' services and mapped to HTTP codes by views."""
-
-
-class Conflict(Exception):
-    """State changed under the caller: lease lost, stale version, done (409)."""
-
-    def __init__(self, message: str, **extra):
-        super().__init__(message)
-        self.message = message
-        self.extra = extra
+"""Errors of background runs (Conflict, shared by every app, is alweb.exceptions)."""
 
 
 class RunStopped(Exception):

@@ -14,6 +14,7 @@ class JobKind(models.TextChoices):
     EVALUATE = "evaluate", "Evaluation"
     EXPORT = "export", "Export"
     IMPORT = "import", "Import"
+    BACKTEST = "backtest", "Backtest"
 
 
 class JobStatus(models.TextChoices):
@@ -35,6 +36,7 @@ KIND_PERMS: dict[str, Perm] = {
     JobKind.EVALUATE: Perm.TRAIN,
     JobKind.EXPORT: Perm.EXPORT,
     JobKind.IMPORT: Perm.UPLOAD_ITEMS,
+    JobKind.BACKTEST: Perm.BACKTEST,
 }
 
 
@@ -89,7 +91,7 @@ class Job(models.Model):
             # At most one active run of a kind per project (e.g. one training run).
             models.UniqueConstraint(
                 fields=["project", "kind"],
-                condition=Q(status__in=["queued", "running"]),
+                condition=Q(status__in=ACTIVE_JOB_STATUSES),
                 name="job_one_active_per_kind",
             ),
             models.CheckConstraint(

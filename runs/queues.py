@@ -9,3 +9,18 @@ here must be a key of Q_CLUSTER["ALT_CLUSTERS"] (checked at start-up).
 TRAINING = "training"
 WORK = "work"
 NAMED = (TRAINING, WORK)
+
+
+def enqueue_on_commit(
+    func: str, *args, queue: str | None, group: str, task_name: str | None = None
+) -> None:
+    """Send django-q2 task `func(*args)` to cluster `queue` (None: the default,
+    housekeeping one) once the current transaction commits; nothing is sent if it
+    rolls back. In sync mode (tests) the task then runs inline."""
+    from django.db import transaction
+    from django_q.tasks import async_task
+
+    options = {"cluster": queue, "group": group}
+    if task_name:
+        options["task_name"] = task_name
+    transaction.on_commit(lambda: async_task(func, *args, **options))

@@ -15,8 +15,10 @@ from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from alweb.exceptions import Conflict
+from runs import queues
 from runs.db import is_busy_error, retry_busy
-from runs.errors import Conflict, RunStopped
+from runs.errors import RunStopped
 from runs.models import (
     ACTIVE_JOB_STATUSES,
     RETRYABLE_JOB_STATUSES,
@@ -72,13 +74,12 @@ def run_create(
 def run_enqueue(*, job: Job) -> None:
     """Send the run to its cluster after the current transaction commits (in sync
     mode, tests, it then runs inline)."""
-    from django_q.tasks import async_task
-
-    job_id, task, queue, kind = job.pk, job.task, job.queue or None, job.kind
-    transaction.on_commit(
-        lambda: async_task(
-            task, job_id, cluster=queue, task_name=f"{kind}-{job_id}", group=kind
-        )
+    queues.enqueue_on_commit(
+        job.task,
+        job.pk,
+        queue=job.queue or None,
+        group=job.kind,
+        task_name=f"{job.kind}-{job.pk}",
     )
 
 

@@ -153,7 +153,7 @@ def test_demo_and_every_page_work_without_network(client):
         reverse("annotate:project-list"),
         reverse("annotate:project-detail", args=[project.pk]),
         reverse("annotate:project-items", args=[project.pk]),
-        reverse("annotate:project-settings", args=[project.pk]),
+        reverse("models_mgmt:project-settings", args=[project.pk]),
         reverse("annotate:project-members", args=[project.pk]),
         reverse("annotate:project-upload", args=[project.pk]),
         reverse("models_mgmt:models", args=[project.pk]),

@@ -5,6 +5,7 @@ from django.urls import reverse
 
 from alweb.roles import Role
 from annotate.models import Membership, Pipeline, Project
+from models_mgmt.models import TrainingSettings
 
 
 @pytest.mark.django_db
@@ -114,19 +115,19 @@ def test_owner_manages_members_but_cannot_change_own_role(client, project_roles)
 @pytest.mark.django_db
 def test_manager_sees_pipeline_settings_read_only(client, project_roles):
     project, users, _ = project_roles
-    url = reverse("annotate:project-settings", args=[project.pk])
+    url = reverse("models_mgmt:project-settings", args=[project.pk])
     client.force_login(users[Role.ANNOTATION_MANAGER])
     body = client.get(url).content.decode()
     assert 'data-testid="read-only-note"' in body
     response = client.post(url, {"strategy": "random"})
     assert response.status_code == 403
-    assert Pipeline.objects.get(project=project).strategy == "entropy"
+    assert Pipeline.objects.get(project=project).strategy == "hybrid"  # the default
 
 
 @pytest.mark.django_db
 def test_developer_edits_pipeline_and_bad_values_change_nothing(client, project_roles):
     project, users, _ = project_roles
-    url = reverse("annotate:project-settings", args=[project.pk])
+    url = reverse("models_mgmt:project-settings", args=[project.pk])
     client.force_login(users[Role.DEVELOPER])
     form = {
         "strategy": "margin",
@@ -149,7 +150,8 @@ def test_developer_edits_pipeline_and_bad_values_change_nothing(client, project_
         0.7,
         7,
     )
-    assert pipeline.trigger_every_n_approved == 50
+    training = TrainingSettings.objects.get(project=project)
+    assert training.trigger_every_n_approved == 50
     bad = {**form, "split_train": "0.9", "model_config": '{"epochs": -1}'}
     response = client.post(url, bad)
     assert response.status_code == 400

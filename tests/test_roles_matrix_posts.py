@@ -118,7 +118,7 @@ class MemberRemove(MemberChange):
 
 
 class PipelineEdit:
-    route = "annotate:project-settings"
+    route = "models_mgmt:project-settings"
     ok = 302
 
     def setup(self, ctx, n):
@@ -299,6 +299,59 @@ class RunAction:
         return Job.objects.filter(retry_of=state).exists()
 
 
+class RegisterBase:
+    route = "models_mgmt:register-base"
+    ok = 302
+
+    def setup(self, ctx, n):
+        return f"pretrained-{n}"
+
+    def url(self, ctx, state):
+        return reverse(self.route, args=[ctx.project.pk])
+
+    def data(self, ctx, state):
+        from django.core.files.uploadedfile import SimpleUploadedFile
+
+        weights = SimpleUploadedFile("yolov8n.pt", b"\x80fake pretrained weights")
+        return {"weights": weights, "name": state}
+
+    def happened(self, ctx, state, user):
+        from models_mgmt.models import ModelVersion
+
+        return ModelVersion.objects.filter(
+            project=ctx.project, name=state, is_base=True, created_by=user
+        ).exists()
+
+
+class BacktestStart:
+    route = "models_mgmt:backtests"
+    ok = 302
+
+    def setup(self, ctx, n):
+        from runs.models import Job
+
+        # One active backtest per project: end what an earlier attempt left.
+        Job.objects.filter(project=ctx.project, kind="backtest").update(
+            status="cancelled"
+        )
+        return set(Job.objects.filter(kind="backtest").values_list("pk", flat=True))
+
+    def url(self, ctx, state):
+        return reverse(self.route, args=[ctx.project.pk])
+
+    def data(self, ctx, state):
+        return {"strategies": ["entropy"], "initial": 2, "batch": 1, "rounds": 1,
+                "seeds": 1}  # fmt: skip
+
+    def happened(self, ctx, state, user):
+        from runs.models import Job
+
+        new = Job.objects.filter(kind="backtest").exclude(pk__in=state)
+        return [(j.project_id, j.created_by_id) for j in new] == [
+            (ctx.project.pk, user.pk)
+        ]
+
+
 # route -> (permission, or None for any signed-in user; its actions)
 FORM_POSTS = {
     "annotate:project-list": (None, {"create": CreateProject()}),
@@ -307,7 +360,7 @@ FORM_POSTS = {
         Perm.MANAGE_MEMBERS,
         {"add": MemberAdd(), "change": MemberChange(), "remove": MemberRemove()},
     ),
-    "annotate:project-settings": (
+    "models_mgmt:project-settings": (
         Perm.EDIT_PIPELINE,
         {"pipeline": PipelineEdit(), "labels": LabelsEdit()},
     ),
@@ -322,6 +375,8 @@ FORM_POSTS = {
         {"claim": Claim("annotate:review", "review", "review")},
     ),
     "annotate:task-release": (Perm.ASSIGN_TASKS, {"release": ReleaseClaim()}),
+    "models_mgmt:backtests": (Perm.BACKTEST, {"start": BacktestStart()}),
+    "models_mgmt:register-base": (Perm.TRAIN, {"upload": RegisterBase()}),
     "models_mgmt:run-cancel": (
         Perm.EXPORT,
         {"cancel": RunAction("models_mgmt:run-cancel", "queued")},
@@ -366,6 +421,13 @@ def ctx(project_roles, settings):
     backend_service.get_backend.cache_clear()
     project, users, outsider = project_roles
     owner = users[Role.OWNER]
+    from annotate.services.pipeline import pipeline_update
+
+    # Half train, a quarter each val and test: enough of each for a backtest.
+    pipeline_update(
+        project=project,
+        values={"split_train": 0.5, "split_val": 0.25, "split_test": 0.25},
+    )
     items = make_items(project, 6)
     for item in items:
         shapes = shapes_validate(item=item, shapes=synthetic_image(1, 96, 72).shapes)

@@ -1,63 +1,33 @@
 """API: export (COCO, YOLO; background for large projects) and COCO import."""
 
-import json
 import tempfile
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, StreamingHttpResponse
-from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from alweb.api import SafeJSONParser, project_for
+from alweb.api import SafeJSONParser, json_body, project_for
 from alweb.roles import Perm
+from alweb.schema import CONFLICT, TOO_LARGE
 from annotate.api.items import PayloadTooLarge
+from annotate.api.outputs import ExportJobSerializer, ImportResultSerializer
+from annotate.api.serializers import ExportQuerySerializer, ImportInputSerializer
+from annotate.selectors import item_count_ground_truth
 from annotate.services import exports, imports
 from runs.models import Job, JobKind, JobStatus
 from runs.selectors import run_get
 
-OBJ = OpenApiTypes.OBJECT
 BIN = OpenApiTypes.BINARY
 
 
-def _job_as_dict(request, job: Job) -> dict:
-    data = {
-        "job": job.pk,
-        "kind": job.kind,
-        "format": job.params.get("format"),
-        "status": job.status,
-        "progress": job.progress,
-        "error": job.error,
-        "attempt": job.attempt,
-        "status_url": request.build_absolute_uri(
-            reverse("api-export-job", args=[job.project_id, job.pk])
-        ),
-        "download_url": None,
-    }
-    if job.status == JobStatus.SUCCEEDED and job.result.get("file"):
-        data["download_url"] = request.build_absolute_uri(
-            reverse("api-export-download", args=[job.project_id, job.pk])
-        )
-    return data
-
-
-class FormatParamNegotiation(DefaultContentNegotiation):
-    """`?format=` names the export format here, not a DRF renderer: always JSON."""
-
-    def select_renderer(self, request, renderers, format_suffix=None):
-        return renderers[0], renderers[0].media_type
-
-
 class ExportApi(APIView):
-    content_negotiation_class = FormatParamNegotiation
-
     @extend_schema(
+        operation_id="export",
         summary="Export the ground truth as COCO JSON or a YOLO dataset zip",
         description=(
             "Up to ALWEB_EXPORT_SYNC_MAX_ITEMS (default 5,000) ground-truth items the "
@@ -73,23 +43,24 @@ class ExportApi(APIView):
             OpenApiParameter("format", enum=list(exports.EXPORT_FORMATS), required=True)
         ],
         responses={
-            (200, "application/json"): OpenApiResponse(OBJ, description="COCO"),
+            # Binary first: a client reads either file as bytes (COCO is JSON).
             (200, "application/zip"): OpenApiResponse(BIN, description="YOLO dataset"),
-            202: OpenApiResponse(description="background export job"),
-            400: OpenApiResponse(description="unknown format"),
-            409: OpenApiResponse(description="an export is already running"),
+            (200, "application/json"): OpenApiResponse(
+                BIN, description="COCO JSON document"
+            ),
+            202: OpenApiResponse(ExportJobSerializer, description="background export"),
+            409: CONFLICT,
         },
     )
     def get(self, request, project_id):
         project = project_for(request, project_id, Perm.EXPORT)
-        fmt = request.query_params.get("format") or "coco"
-        if fmt not in exports.EXPORT_FORMATS:
-            raise ValidationError(
-                {"format": f"must be one of {', '.join(exports.EXPORT_FORMATS)}"}
-            )
-        if exports.export_item_count(project=project) > exports.export_sync_limit():
+        query = ExportQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        fmt = query.validated_data.get("format") or "coco"
+        if item_count_ground_truth(project=project) > exports.export_sync_limit():
             job = exports.export_start(project=project, actor=request.user, fmt=fmt)
-            return Response(_job_as_dict(request, job), status=202)
+            body = ExportJobSerializer(job, context={"request": request}).data
+            return Response(body, status=202)
         if fmt == "coco":
             response = StreamingHttpResponse(
                 exports.coco_chunks(project=project), content_type="application/json"
@@ -118,16 +89,25 @@ def _export_job(project, job_id) -> Job:
 
 
 class ExportJobApi(APIView):
-    @extend_schema(summary="Status of a background export", responses={200: OBJ})
+    @extend_schema(
+        operation_id="export_job_get",
+        summary="Status of a background export",
+        responses={200: ExportJobSerializer},
+    )
     def get(self, request, project_id, job_id):
         project = project_for(request, project_id, Perm.EXPORT)
-        return Response(_job_as_dict(request, _export_job(project, job_id)))
+        job = _export_job(project, job_id)
+        return Response(ExportJobSerializer(job, context={"request": request}).data)
 
 
 class ExportDownloadApi(APIView):
     @extend_schema(
+        operation_id="export_download",
         summary="The file of a finished background export (404 until then)",
-        responses={(200, "application/octet-stream"): OpenApiResponse(BIN)},
+        responses={
+            (200, "application/zip"): OpenApiResponse(BIN, description="YOLO"),
+            (200, "application/json"): OpenApiResponse(BIN, description="COCO"),
+        },
     )
     def get(self, request, project_id, job_id):
         project = project_for(request, project_id, Perm.EXPORT)
@@ -156,17 +136,19 @@ class ImportApi(APIView):
     parser_classes = [SafeJSONParser, MultiPartParser, FormParser]
 
     @extend_schema(
+        operation_id="import_coco",
         summary="Import COCO annotations for existing items (matched by file name)",
         description=(
-            'JSON body `{"as": "ground_truth"|"predictions", "coco": {...}}`, '
-            "or multipart with a `file` (COCO JSON) and an `as` field. All or "
+            'JSON body `{"as": "ground_truth"|"predictions", "coco": {...}}` (or, '
+            "for curl, multipart with a `file` holding the COCO JSON and an `as` "
+            "field). All or "
             "nothing: any problem answers 400 with every error listed under `file` "
             "and changes nothing. ground_truth replaces the items' annotations and "
             "makes them ground truth; predictions replaces their model "
             "pre-annotations (source `model:0`, `score` as confidence)."
         ),
-        request=OBJ,
-        responses={200: OBJ, 400: OBJ, 413: OBJ},
+        request={"application/json": ImportInputSerializer},
+        responses={200: ImportResultSerializer, 413: TOO_LARGE},
     )
     def post(self, request, project_id):
         project = project_for(request, project_id, Perm.UPLOAD_ITEMS)
@@ -178,27 +160,15 @@ class ImportApi(APIView):
             raise PayloadTooLarge(
                 f"import file too large ({length} bytes > {max_import_bytes()})"
             )
-        data = request.data
-        if not isinstance(data, dict):
-            raise ValidationError({"non_field_errors": "expected a JSON object"})
-        mode = data.get("as")
-        if mode not in imports.IMPORT_AS:
-            raise ValidationError(
-                {"as": f"must be one of {', '.join(imports.IMPORT_AS)}"}
-            )
-        upload = request.FILES.get("file") if hasattr(request, "FILES") else None
-        if upload is not None:
-            if upload.size > max_import_bytes():
-                raise PayloadTooLarge("import file too large")
-            try:
-                document = json.loads(upload.read())
-            except (ValueError, RecursionError, UnicodeDecodeError):
-                raise ValidationError({"file": "not valid JSON"}) from None
-        elif "coco" in data:
-            document = data["coco"]
-        else:
-            raise ValidationError({"file": "send a COCO file as `file` or `coco`"})
+        upload = request.FILES.get("file")
+        if upload is not None and upload.size > max_import_bytes():
+            raise PayloadTooLarge("import file too large")
+        serializer = ImportInputSerializer(data=json_body(request))
+        serializer.is_valid(raise_exception=True)
         result = imports.coco_import(
-            project=project, document=document, as_=mode, actor=request.user
+            project=project,
+            document=serializer.validated_data["document"],
+            as_=serializer.validated_data["as"],
+            actor=request.user,
         )
-        return Response(result)
+        return Response(ImportResultSerializer(result).data)

@@ -2,7 +2,7 @@
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, TooManyFilesSent, ValidationError
-from django.http import FileResponse, Http404
+from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.exceptions import APIException, NotFound, ParseError
@@ -13,20 +13,18 @@ from rest_framework.views import APIView
 
 from alweb.api import SafeJSONParser, project_for
 from alweb.roles import Perm
+from alweb.schema import TOO_LARGE, page_of
 from annotate import selectors
-from annotate.api.serializers import item_as_dict
-from annotate.models import Item
+from annotate.api.outputs import (
+    ItemDetailSerializer,
+    ItemSerializer,
+    UploadReportSerializer,
+)
+from annotate.models import ItemStatus, Split
+from annotate.responses import item_image_response
 from annotate.services.uploads import uploads_ingest
 
-OBJ = OpenApiTypes.OBJECT
 BIN = OpenApiTypes.BINARY
-
-IMAGE_TYPES = {
-    "JPEG": "image/jpeg",
-    "PNG": "image/png",
-    "WEBP": "image/webp",
-    "BMP": "image/bmp",
-}
 
 
 class PayloadTooLarge(APIException):
@@ -68,14 +66,12 @@ class ItemListApi(APIView):
         summary="Items of the project (annotators and reviewers: those they hold "
         "or held tasks on)",
         parameters=[
-            OpenApiParameter(
-                "status", enum=["unlabeled", "labeling", "review", "done"]
-            ),
-            OpenApiParameter("split", enum=["train", "val", "test", "none"]),
+            OpenApiParameter("status", enum=list(ItemStatus.values)),
+            OpenApiParameter("split", enum=[*Split.values, "none"]),
             OpenApiParameter("ordering", enum=list(selectors.ITEM_ORDERINGS)),
             OpenApiParameter("page", int),
         ],
-        responses={200: OBJ, 400: OpenApiResponse(description="unknown filter value")},
+        responses={200: page_of(ItemSerializer)},
     )
     def get(self, request, project_id):
         project = project_for(request, project_id)
@@ -98,9 +94,10 @@ class ItemListApi(APIView):
             page = paginator.paginate_queryset(items, request, view=self)
         except (Http404, NotFound):
             raise ValidationError({"page": "no such page"}) from None
-        return paginator.get_paginated_response([item_as_dict(i) for i in page])
+        return paginator.get_paginated_response(ItemSerializer(page, many=True).data)
 
     @extend_schema(
+        operation_id="items_upload",
         summary="Upload images or zip archives (multipart `files`)",
         description=(
             "Each file is checked by content (JPEG, PNG, WebP, BMP); zip archives are "
@@ -119,15 +116,16 @@ class ItemListApi(APIView):
                         "items": {"type": "string", "format": "binary"},
                     }
                 },
+                "required": ["files"],
             }
         },
-        responses={201: OBJ, 400: OBJ, 413: OBJ},
+        responses={201: UploadReportSerializer, 413: TOO_LARGE},
     )
     def post(self, request, project_id):
         project = project_for(request, project_id, Perm.UPLOAD_ITEMS)
         files = upload_files(request)
         report = uploads_ingest(project=project, files=files, actor=request.user)
-        return Response(report.as_dict(), status=201)
+        return Response(UploadReportSerializer(report).data, status=201)
 
     def handle_exception(self, exc):
         if isinstance(exc, ParseError) and "Multipart" in str(exc):
@@ -136,28 +134,22 @@ class ItemListApi(APIView):
 
 
 class ItemDetailApi(APIView):
-    @extend_schema(summary="One item with its annotations", responses={200: OBJ})
+    @extend_schema(
+        operation_id="items_get",
+        summary="One item with its annotations",
+        responses={200: ItemDetailSerializer},
+    )
     def get(self, request, item_id):
         item = selectors.item_get_for_user(user=request.user, item_id=item_id)
-        return Response(item_as_dict(item, annotations=True))
+        return Response(ItemDetailSerializer(item).data)
 
 
 class ItemImageApi(APIView):
     @extend_schema(
+        operation_id="items_image",
         summary="The image bytes (fixed image type, nosniff)",
         responses={(200, "image/*"): OpenApiResponse(BIN, description="image")},
     )
     def get(self, request, item_id):
-        item: Item = selectors.item_get_for_user(user=request.user, item_id=item_id)
-        try:
-            handle = item.file.open("rb")
-        except (FileNotFoundError, ValueError):
-            raise Http404("image file missing") from None
-        response = FileResponse(
-            handle,
-            content_type=IMAGE_TYPES.get(item.image_format, "application/octet-stream"),
-        )
-        response["X-Content-Type-Options"] = "nosniff"
-        response["Content-Disposition"] = "inline"
-        response["Cache-Control"] = "private, max-age=3600"
-        return response
+        item = selectors.item_get_for_user(user=request.user, item_id=item_id)
+        return item_image_response(item)

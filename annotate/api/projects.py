@@ -1,96 +1,47 @@
-"""API: projects, members and pipeline settings (API.md "Projects and members")."""
+"""API: projects and members (API.md "Projects and members"; the pipeline
+resource spans both apps: models_mgmt.api.pipeline)."""
 
-from django.apps import apps
-from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.http import Http404
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from alweb.api import project_for
-from alweb.auth import project_role
+from alweb.api import json_body, project_for
 from alweb.roles import Perm
+from alweb.schema import CONFLICT, page_of
 from annotate import selectors
+from annotate.api.outputs import MemberSerializer, ProjectSerializer
 from annotate.api.serializers import (
     MemberCreateSerializer,
     MemberUpdateSerializer,
     ProjectWriteSerializer,
-    member_as_dict,
-    project_as_dict,
 )
-from annotate.models import Membership, Project
-from annotate.services import pipeline as pipeline_services
 from annotate.services import projects as project_services
-from annotate.services.errors import Conflict
-from annotate.services.events import event_log
-
-OBJ = OpenApiTypes.OBJECT
-BIN = OpenApiTypes.BINARY
-
-
-def best_model_id(project: Project) -> int | None:
-    """The project's best model version id (read-only here).
-
-    Looked up by app label: annotate never imports models_mgmt (DESIGN.md).
-    """
-    try:
-        model = apps.get_model("models_mgmt", "ModelVersion")
-    except LookupError:
-        return None
-    return (
-        model.objects.filter(project=project, is_best=True)
-        .values_list("pk", flat=True)
-        .first()
-    )
-
-
-@transaction.atomic
-def _project_details_update(*, project: Project, actor, values: dict) -> Project:
-    # TODO(lead): move into annotate/services/projects.py as project_update.
-    fields = [f for f in ("name", "description") if f in values]
-    for f in fields:
-        setattr(project, f, values[f])
-    if fields:
-        project.full_clean()
-        project.save(update_fields=fields)
-        event_log(
-            project_id=project.pk, actor=actor, verb="project_updated", fields=fields
-        )
-    return project
-
-
-def _body(request) -> dict:
-    if not isinstance(request.data, dict):
-        raise ValidationError({"non_field_errors": "expected a JSON object"})
-    return request.data
 
 
 class ProjectListApi(APIView):
     @extend_schema(
         operation_id="projects_list",
         summary="Projects the caller is a member of",
-        responses={200: OBJ},
+        parameters=[OpenApiParameter("page", int)],
+        responses={200: page_of(ProjectSerializer)},
     )
     def get(self, request):
         paginator = PageNumberPagination()
         projects = selectors.project_list_for_user(user=request.user)
         page = paginator.paginate_queryset(projects, request, view=self)
-        return paginator.get_paginated_response(
-            [project_as_dict(p, project_role(request.user, p)) for p in page]
-        )
+        data = ProjectSerializer(page, many=True, context={"request": request}).data
+        return paginator.get_paginated_response(data)
 
     @extend_schema(
+        operation_id="projects_create",
         summary="Create a project; the caller becomes its owner",
         request=ProjectWriteSerializer,
-        responses={201: OBJ, 400: OpenApiResponse(description="bad field")},
+        responses={201: ProjectSerializer},
     )
     def post(self, request):
-        serializer = ProjectWriteSerializer(data=_body(request))
+        serializer = ProjectWriteSerializer(data=json_body(request))
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         project = project_services.project_create(
@@ -100,36 +51,45 @@ class ProjectListApi(APIView):
             kinds=data["kinds"],
             description=data.get("description", ""),
         )
-        return Response(project_as_dict(project, "owner"), status=201)
+        body = ProjectSerializer(project, context={"request": request}).data
+        return Response(body, status=201)
 
 
 class ProjectDetailApi(APIView):
-    @extend_schema(summary="One project", responses={200: OBJ})
+    @extend_schema(
+        operation_id="projects_get",
+        summary="One project",
+        responses={200: ProjectSerializer},
+    )
     def get(self, request, project_id):
         project = project_for(request, project_id)
-        return Response(project_as_dict(project, project_role(request.user, project)))
+        return Response(ProjectSerializer(project, context={"request": request}).data)
 
     @extend_schema(
+        operation_id="projects_update",
         summary="Change name, description or labels (edit pipeline permission)",
-        request=ProjectWriteSerializer,
-        responses={200: OBJ},
+        request=ProjectWriteSerializer(partial=True),
+        responses={200: ProjectSerializer},
     )
     def patch(self, request, project_id):
         project = project_for(request, project_id, Perm.EDIT_PIPELINE)
-        serializer = ProjectWriteSerializer(data=_body(request), partial=True)
+        serializer = ProjectWriteSerializer(data=json_body(request), partial=True)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        with transaction.atomic():
-            if "labels" in data:
-                project = pipeline_services.project_labels_update(
-                    project=project, actor=request.user, labels=data["labels"]
-                )
-            project = _project_details_update(
-                project=project, actor=request.user, values=data
-            )
-        return Response(project_as_dict(project, project_role(request.user, project)))
+        project = project_services.project_update(
+            project=project,
+            actor=request.user,
+            name=data.get("name"),
+            description=data.get("description"),
+            labels=data.get("labels"),
+        )
+        return Response(ProjectSerializer(project, context={"request": request}).data)
 
-    @extend_schema(summary="Delete the project (owner only)", responses={204: None})
+    @extend_schema(
+        operation_id="projects_delete",
+        summary="Delete the project (owner only)",
+        responses={204: None},
+    )
     def delete(self, request, project_id):
         project = project_for(request, project_id, Perm.DELETE_PROJECT)
         project_services.project_delete(project=project, actor=request.user)
@@ -140,7 +100,8 @@ class MemberListApi(APIView):
     @extend_schema(
         operation_id="members_list",
         summary="Members and their roles",
-        responses={200: OBJ},
+        parameters=[OpenApiParameter("page", int)],
+        responses={200: page_of(MemberSerializer)},
     )
     def get(self, request, project_id):
         project = project_for(request, project_id, Perm.VIEW_MEMBERS)
@@ -148,56 +109,38 @@ class MemberListApi(APIView):
         page = paginator.paginate_queryset(
             selectors.member_list(project=project), request, view=self
         )
-        return paginator.get_paginated_response([member_as_dict(m) for m in page])
+        return paginator.get_paginated_response(MemberSerializer(page, many=True).data)
 
     @extend_schema(
+        operation_id="members_add",
         summary="Add a member (409 if already one)",
         request=MemberCreateSerializer,
-        responses={201: OBJ},
+        responses={201: MemberSerializer, 409: CONFLICT},
     )
     def post(self, request, project_id):
         project = project_for(request, project_id, Perm.MANAGE_MEMBERS)
-        serializer = MemberCreateSerializer(data=_body(request))
+        serializer = MemberCreateSerializer(data=json_body(request))
         serializer.is_valid(raise_exception=True)
-        user = (
-            get_user_model()
-            .objects.filter(
-                username=serializer.validated_data["username"], is_active=True
-            )
-            .first()
-        )
-        if user is None:
-            raise ValidationError({"username": "no such user"})
-        if Membership.objects.filter(project=project, user=user).exists():
-            raise Conflict("already a member; PATCH the membership to change the role")
-        membership = project_services.member_set(
+        membership = project_services.member_add(
             project=project,
             actor=request.user,
-            user=user,
+            user=serializer.validated_data["username"],
             role=serializer.validated_data["role"],
         )
-        return Response(member_as_dict(membership), status=201)
-
-
-def _membership(project, user_id) -> Membership:
-    try:
-        return Membership.objects.select_related("user").get(
-            project=project, user_id=int(user_id)
-        )
-    except (Membership.DoesNotExist, ValueError, OverflowError):
-        raise Http404("no such member") from None
+        return Response(MemberSerializer(membership).data, status=201)
 
 
 class MemberDetailApi(APIView):
     @extend_schema(
+        operation_id="members_update",
         summary="Change a member's role (never one's own)",
         request=MemberUpdateSerializer,
-        responses={200: OBJ},
+        responses={200: MemberSerializer},
     )
     def patch(self, request, project_id, user_id):
         project = project_for(request, project_id, Perm.MANAGE_MEMBERS)
-        membership = _membership(project, user_id)
-        serializer = MemberUpdateSerializer(data=_body(request))
+        membership = selectors.member_get(project=project, user_id=user_id)
+        serializer = MemberUpdateSerializer(data=json_body(request))
         serializer.is_valid(raise_exception=True)
         membership = project_services.member_set(
             project=project,
@@ -205,39 +148,17 @@ class MemberDetailApi(APIView):
             user=membership.user,
             role=serializer.validated_data["role"],
         )
-        return Response(member_as_dict(membership))
+        return Response(MemberSerializer(membership).data)
 
-    @extend_schema(summary="Remove a member", responses={204: None})
+    @extend_schema(
+        operation_id="members_remove",
+        summary="Remove a member",
+        responses={204: None},
+    )
     def delete(self, request, project_id, user_id):
         project = project_for(request, project_id, Perm.MANAGE_MEMBERS)
-        membership = _membership(project, user_id)
+        membership = selectors.member_get(project=project, user_id=user_id)
         project_services.member_remove(
             project=project, actor=request.user, user=membership.user
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
-
-
-class PipelineApi(APIView):
-    @extend_schema(
-        summary="Pipeline settings; best_model is read-only", responses={200: OBJ}
-    )
-    def get(self, request, project_id):
-        project = project_for(request, project_id, Perm.VIEW_PIPELINE)
-        pipeline = pipeline_services.pipeline_for_project(project)
-        return Response(
-            pipeline_services.pipeline_as_dict(pipeline, best_model_id(project))
-        )
-
-    @extend_schema(
-        summary="Partial update of the pipeline settings",
-        request=OBJ,
-        responses={200: OBJ, 400: OpenApiResponse(description="bad field")},
-    )
-    def patch(self, request, project_id):
-        project = project_for(request, project_id, Perm.EDIT_PIPELINE)
-        pipeline = pipeline_services.pipeline_update(
-            project=project, actor=request.user, data=_body(request)
-        )
-        return Response(
-            pipeline_services.pipeline_as_dict(pipeline, best_model_id(project))
-        )

@@ -1,12 +1,19 @@
-"""Input shapes and validation of the annotate API, and the output dicts."""
+"""Input shapes and validation of the annotate API (outputs: annotate.api.outputs)."""
 
+import json
 import unicodedata
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from alweb.api import INT64_MAX
 from alweb.roles import Role
-from annotate.models import KIND_CHOICES, Item, Membership, Project
-from annotate.services.annotations import annotation_as_dict
+from annotate import selectors
+from annotate.models import KIND_CHOICES, TaskKind
+from annotate.services.exports import EXPORT_FORMATS
+from annotate.services.imports import IMPORT_AS
+
+MAX_EXCLUDE = 200
 
 
 def clean_text(value: str, *, field: str = "value") -> str:
@@ -40,7 +47,7 @@ class ProjectWriteSerializer(serializers.Serializer):
     )
     labels = serializers.ListField(child=LabelField(), min_length=1, max_length=200)
     kinds = serializers.ListField(
-        child=serializers.ChoiceField(choices=[k for k, _ in KIND_CHOICES]),
+        child=serializers.ChoiceField(choices=KIND_CHOICES),
         min_length=1,
         max_length=2,
     )
@@ -66,53 +73,149 @@ class ProjectWriteSerializer(serializers.Serializer):
 
 
 class MemberCreateSerializer(serializers.Serializer):
+    """The member to add by username (validated_data["username"]: the user)."""
+
     username = serializers.CharField(max_length=150)
     role = serializers.ChoiceField(choices=[r.value for r in Role])
 
     def validate_username(self, value):
-        return clean_text(value)
+        user = selectors.user_find_active(username=clean_text(value))
+        if user is None:
+            raise serializers.ValidationError("no such user")
+        return user
 
 
 class MemberUpdateSerializer(serializers.Serializer):
     role = serializers.ChoiceField(choices=[r.value for r in Role])
 
 
-def project_as_dict(project: Project, role: str | None) -> dict:
-    return {
-        "id": project.pk,
-        "name": project.name,
-        "description": project.description,
-        "labels": project.labels,
-        "kinds": project.kinds,
-        "role": role,
-        "created_at": project.created_at.isoformat(),
-    }
+class ShapeInputSerializer(serializers.Serializer):
+    """A shape as clients send it (API.md "Shapes"); `id` names an annotation it
+    continues (an unchanged model pre-annotation keeps its source)."""
+
+    id = serializers.IntegerField(required=False, allow_null=True)
+    kind = serializers.ChoiceField(choices=KIND_CHOICES)
+    label = serializers.CharField()
+    bbox = serializers.ListField(child=serializers.FloatField(), required=False)
+    points = serializers.ListField(
+        child=serializers.ListField(child=serializers.FloatField()), required=False
+    )
 
 
-def member_as_dict(membership: Membership) -> dict:
-    return {
-        "user_id": membership.user_id,
-        "username": membership.user.username,
-        "role": membership.role,
-    }
+@extend_schema_field(ShapeInputSerializer(many=True))
+class ShapesField(serializers.ListField):
+    """A list of shape objects; their geometry is validated by the service
+    (annotate.services.annotations.shapes_validate names the bad shape). An `id`
+    beyond what the database stores is refused here."""
+
+    child = serializers.JSONField()
+
+    def to_internal_value(self, data):
+        shapes = super().to_internal_value(data)
+        for index, shape in enumerate(shapes):
+            ident = shape.get("id") if isinstance(shape, dict) else None
+            if isinstance(ident, int) and not -INT64_MAX - 1 <= ident <= INT64_MAX:
+                raise serializers.ValidationError(
+                    f"shape {index}: id {ident} is beyond any stored id"
+                )
+        return shapes
 
 
-def item_as_dict(item: Item, *, annotations: bool = False) -> dict:
-    data = {
-        "id": item.pk,
-        "project": item.project_id,
-        "name": item.original_name,
-        "width": item.width,
-        "height": item.height,
-        "status": item.status,
-        "split": item.split,
-        "priority": item.priority,
-        "uncertainty": item.uncertainty,
-        "version": item.version,
-        "created_at": item.created_at.isoformat(),
-    }
-    if annotations:
-        data["annotations"] = [
-            annotation_as_dict(a) for a in item.annotations.select_related("author")
-        ]
-    return data
+class TaskNextInputSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=TaskKind.choices)
+    exclude = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=INT64_MAX),
+        required=False,
+        max_length=MAX_EXCLUDE,
+        help_text="item ids not to offer (items the caller just skipped)",
+    )
+
+
+class TaskPeekInputSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=TaskKind.choices, default=TaskKind.LABEL)
+    exclude = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=INT64_MAX),
+        required=False,
+        max_length=MAX_EXCLUDE,
+        help_text="item ids not to offer (repeat the parameter)",
+    )
+
+
+class DraftInputSerializer(serializers.Serializer):
+    annotations = ShapesField()
+    version = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=0,
+        max_value=INT64_MAX,
+        help_text="the draft version the client last saw; 409 if older",
+    )
+
+
+class SubmitInputSerializer(serializers.Serializer):
+    annotations = ShapesField()
+
+
+class ApproveInputSerializer(serializers.Serializer):
+    annotations = ShapesField(required=False, allow_null=True)
+
+
+class RejectInputSerializer(serializers.Serializer):
+    comment = serializers.CharField(max_length=5000, trim_whitespace=True)
+
+
+@extend_schema_field({"type": "object", "description": "a COCO document"})
+class CocoDocumentField(serializers.JSONField):
+    """The COCO document as sent; annotate.services.imports checks its content."""
+
+
+class ImportInputSerializer(serializers.Serializer):
+    """A COCO import: `as` and the document, as JSON `coco` or (multipart, for
+    curl) a `file` holding it. validated_data: {"as", "document"}."""
+
+    coco = CocoDocumentField(required=False)
+
+    def get_fields(self):
+        # "as" is a Python keyword, so no class attribute can declare it.
+        fields = super().get_fields()
+        reason = f"must be one of {', '.join(IMPORT_AS)}"
+        fields["as"] = serializers.ChoiceField(
+            choices=IMPORT_AS,
+            error_messages={
+                "required": reason,
+                "null": reason,
+                "invalid_choice": reason,
+            },
+        )
+        return fields
+
+    def validate(self, attrs):
+        upload = self.initial_data.get("file")
+        if hasattr(upload, "read"):
+            try:
+                document = json.loads(upload.read())
+            except (ValueError, RecursionError, UnicodeDecodeError):
+                raise serializers.ValidationError({"file": "not valid JSON"}) from None
+        elif "coco" in attrs:
+            document = attrs["coco"]
+        else:
+            raise serializers.ValidationError(
+                {"file": "send a COCO file as `file` or `coco`"}
+            )
+        return {"as": attrs["as"], "document": document}
+
+
+class ExportQuerySerializer(serializers.Serializer):
+    """`?format=` of an export: coco (the default) or yolo."""
+
+    format = serializers.ChoiceField(
+        choices=EXPORT_FORMATS,
+        required=False,
+        allow_blank=True,
+        error_messages={
+            "invalid_choice": f"must be one of {', '.join(EXPORT_FORMATS)}"
+        },
+    )
+
+    def validate_format(self, value: str) -> str:
+        return value or "coco"

@@ -2,201 +2,40 @@
 preloading), autosave, submit, review, release, and the active claims of a project
 (for holders of ASSIGN_TASKS)."""
 
-from django.http import FileResponse, Http404
-from django.urls import reverse
-from drf_spectacular.utils import (
-    OpenApiParameter,
-    OpenApiResponse,
-    extend_schema,
-    inline_serializer,
-)
-from rest_framework import serializers, status
+from django.http import Http404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from alweb.api import INT64_MAX, project_for
+from alweb.api import project_for
+from alweb.exceptions import Conflict
 from alweb.roles import Perm
+from alweb.schema import CONFLICT, page_of
 from annotate import selectors
-from annotate.api.items import BIN, IMAGE_TYPES
-from annotate.models import Annotation, AnnotationSource, Item, Task, TaskKind
+from annotate.api.outputs import (
+    DraftSavedSerializer,
+    TaskClaimSerializer,
+    TaskDoneSerializer,
+    TaskPeekSerializer,
+    TaskReleasedSerializer,
+    TaskSerializer,
+)
+from annotate.api.serializers import (
+    ApproveInputSerializer,
+    DraftInputSerializer,
+    RejectInputSerializer,
+    SubmitInputSerializer,
+    TaskNextInputSerializer,
+    TaskPeekInputSerializer,
+)
+from annotate.models import Item, Task, TaskKind
+from annotate.responses import item_image_response
 from annotate.services import labeling
 from annotate.services import queue as queue_services
-from annotate.services.annotations import annotation_as_dict
-from annotate.services.errors import Conflict
-
-MAX_EXCLUDE = 200
-
-
-# Output ---------------------------------------------------------------------
-
-
-def item_as_dict(item: Item) -> dict:
-    return {
-        "id": item.pk,
-        "name": item.original_name,
-        "width": item.width,
-        "height": item.height,
-        "status": item.status,
-        "split": item.split,
-        "priority": item.priority,
-        "uncertainty": item.uncertainty,
-        "scored_by": item.scored_by,
-        "review_comment": item.review_comment,
-        "image_url": reverse("api-item-image", kwargs={"item_id": item.pk}),
-    }
-
-
-def _draft_as_dicts(task: Task, current: list[Annotation]) -> list[dict]:
-    """The autosaved draft in the API's shape; a draft shape that is an unchanged
-    model pre-annotation keeps its model source and confidence."""
-    by_id = {a.pk: a for a in current}
-    out = []
-    for shape in task.draft or []:
-        data = {"id": shape.get("id"), "kind": shape["kind"], "label": shape["label"]}
-        if shape["kind"] == "box":
-            data["bbox"] = list(shape["bbox"])
-        else:
-            data["points"] = [list(p) for p in shape["points"]]
-        previous = by_id.get(shape.get("id"))
-        geometry = {k: data[k] for k in ("bbox", "points") if k in data}
-        if (
-            previous is not None
-            and previous.source == AnnotationSource.MODEL
-            and previous.label == data["label"]
-            and previous.geometry == geometry
-        ):
-            data.update(source=previous.source_ref, confidence=previous.confidence)
-            data["author"] = None
-        else:
-            data.update(source="human", confidence=None, author=None)
-        out.append(data)
-    return out
-
-
-def task_as_dict(task: Task) -> dict:
-    """A claimed task as the API and the pages show it: item, annotations, lease."""
-    item = task.item
-    current = list(Annotation.objects.filter(item=item).select_related("author"))
-    annotations = (
-        _draft_as_dicts(task, current)
-        if task.draft is not None
-        else [annotation_as_dict(a) for a in current]
-    )
-    return {
-        "id": task.pk,
-        "kind": task.kind,
-        "item": item_as_dict(item),
-        "annotations": annotations,
-        "lease_expires_at": task.lease_expires_at,
-        "version": task.draft_version,
-        "comment": task.comment,
-    }
-
-
-# Serializers (input validation and the schema) --------------------------------
-
-
-class ShapesField(serializers.ListField):
-    """A list of shape objects; their geometry is validated by the service."""
-
-    child = serializers.JSONField()
-
-
-class TaskNextInputSerializer(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=TaskKind.choices)
-    exclude = serializers.ListField(
-        child=serializers.IntegerField(min_value=1, max_value=INT64_MAX),
-        required=False,
-        max_length=MAX_EXCLUDE,
-        help_text="item ids not to offer (items the caller just skipped)",
-    )
-
-
-class ItemOutputSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    name = serializers.CharField(help_text="the uploaded file name (display only)")
-    width = serializers.IntegerField()
-    height = serializers.IntegerField()
-    status = serializers.CharField()
-    split = serializers.CharField(allow_null=True)
-    priority = serializers.FloatField()
-    uncertainty = serializers.FloatField(allow_null=True)
-    scored_by = serializers.IntegerField(allow_null=True)
-    review_comment = serializers.CharField()
-    image_url = serializers.CharField()
-
-
-class TaskOutputSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    kind = serializers.ChoiceField(choices=TaskKind.choices)
-    item = ItemOutputSerializer()
-    annotations = serializers.ListField(child=serializers.JSONField())
-    lease_expires_at = serializers.DateTimeField()
-    version = serializers.IntegerField(help_text="draft version for PUT draft/")
-    comment = serializers.CharField()
-
-
-class TaskPeekInputSerializer(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=TaskKind.choices, default=TaskKind.LABEL)
-    exclude = serializers.ListField(
-        child=serializers.IntegerField(min_value=1, max_value=INT64_MAX),
-        required=False,
-        max_length=MAX_EXCLUDE,
-        help_text="item ids not to offer (repeat the parameter)",
-    )
-
-
-class TaskPeekOutputSerializer(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=TaskKind.choices)
-    item = ItemOutputSerializer()
-    annotations = serializers.ListField(child=serializers.JSONField())
-
-
-class DraftInputSerializer(serializers.Serializer):
-    annotations = ShapesField()
-    version = serializers.IntegerField(
-        required=False,
-        allow_null=True,
-        min_value=0,
-        max_value=INT64_MAX,
-        help_text="the draft version the client last saw; 409 if older",
-    )
-
-
-class DraftOutputSerializer(serializers.Serializer):
-    saved_at = serializers.DateTimeField()
-    version = serializers.IntegerField()
-    lease_expires_at = serializers.DateTimeField()
-
-
-class SubmitInputSerializer(serializers.Serializer):
-    annotations = ShapesField()
-
-
-class ApproveInputSerializer(serializers.Serializer):
-    annotations = ShapesField(required=False, allow_null=True)
-
-
-class RejectInputSerializer(serializers.Serializer):
-    comment = serializers.CharField(max_length=5000, trim_whitespace=True)
-
-
-class TaskDoneOutputSerializer(serializers.Serializer):
-    task = serializers.IntegerField()
-    status = serializers.CharField()
-    item = ItemOutputSerializer()
-
-
-class ReleaseOutputSerializer(serializers.Serializer):
-    task = serializers.IntegerField()
-    status = serializers.CharField()
-
-
-CONFLICT = OpenApiResponse(description="lease lost, stale version or state changed")
-NOT_FOUND = OpenApiResponse(description="unknown task or not the caller's")
-
 
 # Views --------------------------------------------------------------------------
 
@@ -212,15 +51,14 @@ def _parse(serializer_class, request):
 
 def _own_task(request, task_id) -> Task:
     """The caller's task, re-checking the role on every call (404 / 403)."""
-    task = queue_services.task_get_for_user(user=request.user, task_id=task_id)
+    task = selectors.task_get_for_user(user=request.user, task_id=task_id)
     project_for(request, task.project_id, _KIND_PERM[task.kind])
     return task
 
 
 def _done(task: Task, item: Item, status_text: str) -> Response:
-    return Response(
-        {"task": task.pk, "status": status_text, "item": item_as_dict(item)}
-    )
+    body = {"task": task.pk, "status": status_text, "item": item}
+    return Response(TaskDoneSerializer(body).data)
 
 
 class TaskClaimNextApi(APIView):
@@ -228,7 +66,7 @@ class TaskClaimNextApi(APIView):
         operation_id="tasks_next",
         request=TaskNextInputSerializer,
         responses={
-            200: TaskOutputSerializer,
+            200: TaskSerializer,
             204: OpenApiResponse(description="the queue is empty"),
         },
         summary="Claim (or resume) the next label or review task",
@@ -244,7 +82,7 @@ class TaskClaimNextApi(APIView):
         )
         if task is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
-        return Response(task_as_dict(task))
+        return Response(TaskSerializer(task).data)
 
 
 def _peek_query(request) -> dict:
@@ -268,7 +106,7 @@ class TaskPeekApi(APIView):
         operation_id="tasks_peek",
         parameters=PEEK_PARAMETERS,
         responses={
-            200: TaskPeekOutputSerializer,
+            200: TaskPeekSerializer,
             204: OpenApiResponse(description="nothing else waits in the queue"),
         },
         summary="The item the next claim would most likely get (read-only)",
@@ -290,22 +128,7 @@ class TaskPeekApi(APIView):
         )
         if item is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
-        payload = item_as_dict(item)
-        payload["image_url"] = (
-            reverse(
-                "api-task-peek-image",
-                kwargs={"project_id": project.pk, "item_id": item.pk},
-            )
-            + f"?kind={data['kind']}"
-        )
-        annotations = Annotation.objects.filter(item=item).select_related("author")
-        return Response(
-            {
-                "kind": data["kind"],
-                "item": payload,
-                "annotations": [annotation_as_dict(a) for a in annotations],
-            }
-        )
+        return Response(TaskPeekSerializer({"kind": data["kind"], "item": item}).data)
 
 
 class TaskPeekImageApi(APIView):
@@ -313,7 +136,9 @@ class TaskPeekImageApi(APIView):
         operation_id="tasks_peek_image",
         parameters=[PEEK_PARAMETERS[0]],
         summary="The image of an item waiting in the caller's queue (for preloading)",
-        responses={(200, "image/*"): OpenApiResponse(BIN, description="image")},
+        responses={
+            (200, "image/*"): OpenApiResponse(OpenApiTypes.BINARY, description="image")
+        },
     )
     def get(self, request, project_id, item_id):
         data = _peek_query(request)
@@ -321,16 +146,7 @@ class TaskPeekImageApi(APIView):
         item = selectors.queue_item_claimable(
             project=project, user=request.user, kind=data["kind"], item_id=item_id
         )
-        try:
-            handle = item.file.open("rb")
-        except (FileNotFoundError, ValueError):
-            raise Http404("image file missing") from None
-        response = FileResponse(
-            handle,
-            content_type=IMAGE_TYPES.get(item.image_format, "application/octet-stream"),
-        )
-        response["X-Content-Type-Options"] = "nosniff"
-        response["Content-Disposition"] = "inline"
+        response = item_image_response(item)
         response["Cache-Control"] = "private, max-age=600"
         return response
 
@@ -339,7 +155,7 @@ class TaskDraftSaveApi(APIView):
     @extend_schema(
         operation_id="tasks_draft_save",
         request=DraftInputSerializer,
-        responses={200: DraftOutputSerializer, 404: NOT_FOUND, 409: CONFLICT},
+        responses={200: DraftSavedSerializer, 409: CONFLICT},
         summary="Autosave work in progress and renew the lease",
     )
     def put(self, request, task_id):
@@ -348,20 +164,14 @@ class TaskDraftSaveApi(APIView):
         task = labeling.task_draft_save(
             task=task, shapes=data["annotations"], client_version=data.get("version")
         )
-        return Response(
-            {
-                "saved_at": task.draft_saved_at,
-                "version": task.draft_version,
-                "lease_expires_at": task.lease_expires_at,
-            }
-        )
+        return Response(DraftSavedSerializer(task).data)
 
 
 class TaskSubmitApi(APIView):
     @extend_schema(
         operation_id="tasks_submit",
         request=SubmitInputSerializer,
-        responses={200: TaskDoneOutputSerializer, 404: NOT_FOUND, 409: CONFLICT},
+        responses={200: TaskDoneSerializer, 409: CONFLICT},
         summary="Submit a label task; the item goes to review",
     )
     def post(self, request, task_id):
@@ -375,7 +185,7 @@ class TaskApproveApi(APIView):
     @extend_schema(
         operation_id="tasks_approve",
         request=ApproveInputSerializer,
-        responses={200: TaskDoneOutputSerializer, 404: NOT_FOUND, 409: CONFLICT},
+        responses={200: TaskDoneSerializer, 409: CONFLICT},
         summary="Approve a review task, optionally with corrected annotations",
     )
     def post(self, request, task_id):
@@ -389,7 +199,7 @@ class TaskRejectApi(APIView):
     @extend_schema(
         operation_id="tasks_reject",
         request=RejectInputSerializer,
-        responses={200: TaskDoneOutputSerializer, 404: NOT_FOUND, 409: CONFLICT},
+        responses={200: TaskDoneSerializer, 409: CONFLICT},
         summary="Reject a review task with a comment; the item goes back to labelling",
     )
     def post(self, request, task_id):
@@ -403,7 +213,7 @@ class TaskReleaseApi(APIView):
     @extend_schema(
         operation_id="tasks_release",
         request=None,
-        responses={200: ReleaseOutputSerializer, 404: NOT_FOUND, 409: CONFLICT},
+        responses={200: TaskReleasedSerializer, 409: CONFLICT},
         summary="Give the claim back; the item returns to its queue",
         description=(
             "The assignee releases their own claim; a holder of ASSIGN_TASKS in "
@@ -425,49 +235,15 @@ class TaskReleaseApi(APIView):
             raise Conflict(
                 f"this task is {task.status}, not active", task_status=task.status
             )
-        return Response({"task": task.pk, "status": "released"})
-
-
-def claim_as_dict(task: Task) -> dict:
-    return {
-        "id": task.pk,
-        "kind": task.kind,
-        "item": task.item_id,
-        "assignee": task.assignee.username,
-        "assignee_id": task.assignee_id,
-        "lease_expires_at": task.lease_expires_at,
-        "created_at": task.created_at,
-    }
-
-
-CLAIM_PAGE = inline_serializer(
-    "TaskClaimPage",
-    {
-        "count": serializers.IntegerField(),
-        "next": serializers.CharField(allow_null=True),
-        "previous": serializers.CharField(allow_null=True),
-        "results": inline_serializer(
-            "TaskClaim",
-            {
-                "id": serializers.IntegerField(),
-                "kind": serializers.ChoiceField(choices=TaskKind.choices),
-                "item": serializers.IntegerField(),
-                "assignee": serializers.CharField(),
-                "assignee_id": serializers.IntegerField(),
-                "lease_expires_at": serializers.DateTimeField(),
-                "created_at": serializers.DateTimeField(),
-            },
-            many=True,
-        ),
-    },
-)
+        body = {"task": task.pk, "status": "released"}
+        return Response(TaskReleasedSerializer(body).data)
 
 
 class TaskListApi(APIView):
     @extend_schema(
         operation_id="tasks_list",
         parameters=[OpenApiParameter("page", int)],
-        responses={200: CLAIM_PAGE, 400: OpenApiResponse(description="no such page")},
+        responses={200: page_of(TaskClaimSerializer, "TaskClaim")},
         summary="Active claims of the project (ASSIGN_TASKS: owner, developer, "
         "annotation manager), soonest lease end first",
     )
@@ -480,4 +256,6 @@ class TaskListApi(APIView):
             )
         except (Http404, NotFound):
             raise ValidationError({"page": "no such page"}) from None
-        return paginator.get_paginated_response([claim_as_dict(t) for t in page])
+        return paginator.get_paginated_response(
+            TaskClaimSerializer(page, many=True).data
+        )

@@ -15,7 +15,6 @@ urlpatterns = [
         projects.MemberDetailApi.as_view(),
         name="api-member-detail",
     ),
-    path(P + "pipeline/", projects.PipelineApi.as_view(), name="api-pipeline"),
     path(P + "items/", items.ItemListApi.as_view(), name="api-item-list"),
     path("items/<int:item_id>/", items.ItemDetailApi.as_view(), name="api-item-detail"),
     path(

@@ -6,6 +6,7 @@ from django.db import transaction
 from django.db.models import F
 
 from annotate.models import Annotation, AnnotationSource, Item
+from annotate.shapes import shape_geometry
 from ml.geometry import GeometryError, validate_shapes
 
 _MODEL_PREFIX = "model:"
@@ -41,12 +42,6 @@ def shapes_validate(*, item: Item, shapes) -> list[dict]:
     return cleaned
 
 
-def _geometry(shape: dict) -> dict:
-    if shape["kind"] == "box":
-        return {"bbox": list(shape["bbox"])}
-    return {"points": [list(p) for p in shape["points"]]}
-
-
 @transaction.atomic
 def annotations_replace(*, item: Item, shapes: list[dict], author) -> int:
     """Make `shapes` (already validated) the item's annotation set; bump its version.
@@ -58,7 +53,7 @@ def annotations_replace(*, item: Item, shapes: list[dict], author) -> int:
     existing = {a.pk: a for a in Annotation.objects.filter(item=item)}
     rows = []
     for shape in shapes:
-        geometry = _geometry(shape)
+        geometry = shape_geometry(shape)
         previous = existing.get(shape.get("id"))
         keep_model = (
             previous is not None
@@ -86,17 +81,3 @@ def annotations_replace(*, item: Item, shapes: list[dict], author) -> int:
     Item.objects.filter(pk=item.pk).update(version=F("version") + 1)
     item.refresh_from_db(fields=["version"])
     return item.version
-
-
-def annotation_as_dict(annotation: Annotation) -> dict:
-    """An annotation in the API's shape."""
-    data = {
-        "id": annotation.pk,
-        "kind": annotation.kind,
-        "label": annotation.label,
-        "source": annotation.source_ref,
-        "confidence": annotation.confidence,
-        "author": annotation.author.username if annotation.author_id else None,
-    }
-    data.update(annotation.geometry)
-    return data

@@ -9,7 +9,6 @@ slow client downloads the stream.
 
 import json
 import logging
-import re
 import shutil
 import tempfile
 import uuid
@@ -20,8 +19,13 @@ from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
 
+from alweb.files import files_delete_on_commit
+from annotate import formats
 from annotate.models import Annotation, Item, ItemStatus, Project
-from ml.geometry import box_to_points, polygon_bbox, to_yolo_box, to_yolo_polygon
+from annotate.selectors import item_count_ground_truth
+from ml.datasets import safe_stem, yolo_label_line
+from ml.geometry import polygon_bbox
+from ml.types import BoxShape, PolygonShape
 from runs import queues
 from runs.errors import RunStopped
 from runs.models import Job, JobKind, JobStatus
@@ -38,8 +42,6 @@ logger = logging.getLogger(__name__)
 
 EXPORT_FORMATS = ("coco", "yolo")
 ITEM_CHUNK = 1000  # items per read; their annotations are read next, also whole
-EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "BMP": "bmp"}
-_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 Progress = Callable[[float], None]
 
 
@@ -48,16 +50,12 @@ def export_sync_limit() -> int:
     return int(getattr(settings, "ALWEB_EXPORT_SYNC_MAX_ITEMS", 5000))
 
 
-def export_item_count(*, project: Project) -> int:
-    return Item.objects.filter(project=project, status=ItemStatus.DONE).count()
-
-
 def coco_file_name(item_id: int, original_name: str, image_format: str) -> str:
     """The image's COCO file_name: its display name, or a generated one when that
     is empty or could read as a path component."""
     name = original_name or ""
     if name in {"", ".", ".."} or "/" in name or "\\" in name:
-        return f"item_{item_id}.{EXTENSIONS.get(image_format, 'bin')}"
+        return f"item_{item_id}.{formats.image_format(image_format).extension}"
     return name
 
 
@@ -111,7 +109,7 @@ def coco_chunks(*, project: Project, progress: Progress | None = None) -> Iterat
         ],
     }
     yield json.dumps(head)[:-1] + ', "images": ['
-    total_items = max(1, export_item_count(project=project))
+    total_items = max(1, item_count_ground_truth(project=project))
     written = array("q")
     for chunk in _ground_truth_item_chunks(project):
         parts = []
@@ -162,28 +160,23 @@ def coco_chunks(*, project: Project, progress: Progress | None = None) -> Iterat
     yield "]}\n"
 
 
-def _yolo_lines(shapes, labels: dict[str, int], width, height, segment: bool):
+def _yolo_lines(shapes, labels: dict[str, int], width, height, task: str):
+    """The label file's lines (ml.datasets' rule: shapes of unknown labels and
+    shapes with no area inside the image are left out)."""
     lines = []
-    for kind, label, geometry in shapes:
-        cls = labels.get(label)
-        if cls is None:
+    for shape in shapes:
+        if shape.label not in labels:
             continue
-        if segment:
-            points = (
-                geometry["points"]
-                if kind == "polygon"
-                else box_to_points(geometry["bbox"])
-            )
-            values = to_yolo_polygon(points, width, height)
-        else:
-            bbox = (
-                polygon_bbox(geometry["points"])
-                if kind == "polygon"
-                else geometry["bbox"]
-            )
-            values = to_yolo_box(bbox, width, height)
-        lines.append(" ".join([str(cls), *(f"{v:.6f}" for v in values)]))
+        line = yolo_label_line(shape, labels[shape.label], width, height, task=task)
+        if line is not None:
+            lines.append(line)
     return lines
+
+
+def _as_shape(kind: str, label: str, geometry: dict) -> BoxShape | PolygonShape:
+    if kind == "box":
+        return BoxShape(label, tuple(geometry["bbox"]))
+    return PolygonShape(label, tuple(tuple(p) for p in geometry["points"]))
 
 
 def yolo_write(*, project: Project, fileobj, progress: Progress | None = None) -> int:
@@ -196,9 +189,9 @@ def yolo_write(*, project: Project, fileobj, progress: Progress | None = None) -
     import zipfile
 
     labels = {name: i for i, name in enumerate(project.labels)}
-    segment = "polygon" in project.kinds
+    task = "segment" if "polygon" in project.kinds else "detect"
     storage = Item._meta.get_field("file").storage
-    total = max(1, export_item_count(project=project))
+    total = max(1, item_count_ground_truth(project=project))
     written = missing = seen = 0
     with zipfile.ZipFile(fileobj, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         for chunk in _ground_truth_item_chunks(project):
@@ -206,16 +199,19 @@ def yolo_write(*, project: Project, fileobj, progress: Progress | None = None) -
             for item_id, kind, label, geometry, _area in _annotations_of(
                 row[0] for row in chunk
             ):
-                shapes_of.setdefault(item_id, []).append((kind, label, geometry))
+                shapes_of.setdefault(item_id, []).append(
+                    _as_shape(kind, label, geometry)
+                )
             for pk, name, width, height, split, fmt, file_name in chunk:
-                stem = _UNSAFE.sub("_", name.rsplit(".", 1)[0])[:40].strip("_")
+                stem = safe_stem(name)
                 base = f"{pk:08d}_{stem}" if stem else f"{pk:08d}"
                 split = split or "train"
                 try:
                     with (
                         storage.open(file_name, "rb") as src,
                         zf.open(
-                            f"images/{split}/{base}.{EXTENSIONS.get(fmt, 'bin')}", "w"
+                            f"images/{split}/{base}.{formats.image_format(fmt).extension}",
+                            "w",
                         ) as dst,
                     ):
                         shutil.copyfileobj(src, dst, 1024 * 1024)
@@ -223,7 +219,7 @@ def yolo_write(*, project: Project, fileobj, progress: Progress | None = None) -
                     missing += 1
                     continue
                 shapes = shapes_of.get(pk, [])
-                text = "\n".join(_yolo_lines(shapes, labels, width, height, segment))
+                text = "\n".join(_yolo_lines(shapes, labels, width, height, task))
                 zf.writestr(f"labels/{split}/{base}.txt", text + "\n" if text else "")
                 written += 1
             seen += len(chunk)
@@ -244,6 +240,19 @@ def yolo_write(*, project: Project, fileobj, progress: Progress | None = None) -
         lines += [f"  {i}: {json.dumps(name)}" for name, i in labels.items()]
         zf.writestr("data.yaml", "\n".join(lines) + "\n")
     return written
+
+
+def exports_delete_on_commit(*, project: Project) -> None:
+    """Schedule removal of the project's stored export files (exports/<id>/) once
+    its deletion commits."""
+    folder = f"exports/{project.pk}"
+    try:
+        _dirs, names = default_storage.listdir(folder)
+    except (FileNotFoundError, NotImplementedError):
+        return
+    files_delete_on_commit(
+        storage=default_storage, names=[f"{folder}/{name}" for name in names]
+    )
 
 
 def export_start(*, project: Project, actor, fmt: str) -> Job:

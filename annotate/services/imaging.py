@@ -54,7 +54,7 @@ class DecodedImage:
 
 
 def image_decode(data: bytes, *, image_format: str, mode: str) -> DecodedImage:
-    """Decode `data` (of a format in ALLOWED_FORMATS, Pillow mode `mode`) once in
+    """Decode `data` (of a format of annotate.formats, Pillow mode `mode`) once in
     full, refusing truncated or corrupt data; apply the EXIF orientation and make
     the thumbnail. Peak memory stays far below the decoded size for JPEG, PNG
     and WebP (see the module docstring). Raises ImageUnreadable."""

@@ -6,10 +6,11 @@ from collections import Counter
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from annotate.models import Annotation, AnnotationSource, Item, Project
+from annotate.models import Item, Project
 from annotate.services.annotations import annotations_replace
 from annotate.services.events import event_log
 from annotate.services.labeling import items_make_ground_truth
+from annotate.services.predictions import ItemPredictions, item_predictions_replace
 from ml.geometry import GeometryError, validate_shapes
 
 IMPORT_AS = ("ground_truth", "predictions")
@@ -233,30 +234,21 @@ def coco_import(*, project: Project, document, as_: str, actor) -> dict:
     if as_ not in IMPORT_AS:
         raise ValidationError({"as": f"must be one of {', '.join(IMPORT_AS)}"})
     parsed = coco_parse(project=project, document=document)
-    items = Item.objects.in_bulk(list(parsed))
-    shapes_total = 0
-    for item_id, shapes in parsed.items():
-        item = items[item_id]
-        shapes_total += len(shapes)
-        if as_ == "ground_truth":
-            annotations_replace(item=item, shapes=shapes, author=actor)
-        else:
-            Annotation.objects.filter(item=item, source=AnnotationSource.MODEL).delete()
-            Annotation.objects.bulk_create(
-                Annotation(
-                    item=item,
-                    kind=s["kind"],
-                    label=s["label"],
-                    geometry={"bbox": s["bbox"]}
-                    if s["kind"] == "box"
-                    else {"points": s["points"]},
-                    area=s.get("area", 0.0),
-                    source=AnnotationSource.MODEL,
-                    model_version_id=IMPORTED_MODEL_VERSION,
-                    confidence=s.get("confidence"),
-                )
-                for s in shapes
-            )
+    shapes_total = sum(len(shapes) for shapes in parsed.values())
+    if as_ == "ground_truth":
+        items = Item.objects.in_bulk(list(parsed))
+        for item_id, shapes in parsed.items():
+            annotations_replace(item=items[item_id], shapes=shapes, author=actor)
+    else:
+        item_predictions_replace(
+            project=project,
+            model_version_id=IMPORTED_MODEL_VERSION,
+            predictions=[
+                ItemPredictions(item_id=item_id, shapes=shapes)
+                for item_id, shapes in parsed.items()
+            ],
+            only_unlabeled=False,
+        )
     if as_ == "ground_truth" and parsed:
         items_make_ground_truth(project=project, item_ids=list(parsed), actor=actor)
     event_log(

@@ -9,13 +9,12 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from PIL import Image, UnidentifiedImageError
 
+from alweb.files import files_delete_on_commit
 from annotate import signals
+from annotate.formats import IMAGE_FORMATS
 from annotate.models import Item, Project
 from annotate.services.events import event_log
 from annotate.services.imaging import ImageUnreadable, image_decode
-
-# Detected format -> stored extension. Anything else is refused.
-ALLOWED_FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "BMP": "bmp"}
 
 
 class ItemRejected(Exception):
@@ -55,7 +54,7 @@ def image_check(
     if len(data) > max_bytes:
         raise ItemRejected(f"file too large ({len(data)} bytes > {max_bytes})")
     try:
-        with Image.open(io.BytesIO(data), formats=list(ALLOWED_FORMATS)) as probe:
+        with Image.open(io.BytesIO(data), formats=list(IMAGE_FORMATS)) as probe:
             fmt = probe.format
             mode = probe.mode
             width, height = probe.size
@@ -120,7 +119,7 @@ def item_create(
     )
     if existing:
         raise ItemRejected(f"duplicate of item {existing}", duplicate_of=existing)
-    ext = ALLOWED_FORMATS[checked.image_format]
+    ext = IMAGE_FORMATS[checked.image_format].extension
     item = Item(
         project=project,
         original_name=display_name(name),
@@ -177,10 +176,4 @@ def item_files_delete_on_commit(*, project: Project) -> None:
         "file", "thumbnail"
     ):
         names.extend(n for n in (file_name, thumb_name) if n)
-    storage = Item._meta.get_field("file").storage
-
-    def remove():
-        for name in names:
-            storage.delete(name)
-
-    transaction.on_commit(remove)
+    files_delete_on_commit(storage=Item._meta.get_field("file").storage, names=names)

@@ -7,20 +7,21 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from alweb.exceptions import Conflict
 from annotate import selectors, signals
 from annotate.models import (
     Annotation,
     Item,
     ItemStatus,
     Pipeline,
+    Split,
     Task,
     TaskKind,
     TaskStatus,
 )
 from annotate.services.annotations import annotations_replace, shapes_validate
-from annotate.services.errors import Conflict
 from annotate.services.events import event_log
-from annotate.services.queue import _lease_end, task_require_active
+from annotate.services.queue import lease_end, task_require_active
 from ml.splits import assign_splits
 
 
@@ -29,6 +30,15 @@ def _lock_task(task: Task, kind: str) -> Task:
         raise Conflict(f"this is a {task.kind} task, not a {kind} task")
     task_require_active(task)
     return task
+
+
+def _finish(task: Task, status: str, **values) -> None:
+    """End the active task with `status` (a conditional UPDATE: the row's status
+    decides); Conflict("lease lost") when it was no longer active."""
+    if not Task.objects.filter(pk=task.pk, status=TaskStatus.ACTIVE).update(
+        status=status, finished_at=timezone.now(), **values
+    ):
+        raise Conflict("lease lost")
 
 
 @transaction.atomic
@@ -46,7 +56,7 @@ def task_draft_save(*, task: Task, shapes, client_version: int | None = None) ->
     updated = Task.objects.filter(**filters).update(
         draft=cleaned,
         draft_saved_at=timezone.now(),
-        lease_expires_at=_lease_end(),
+        lease_expires_at=lease_end(),
         draft_version=F("draft_version") + 1,
     )
     if not updated:
@@ -66,10 +76,7 @@ def task_submit(*, task: Task, shapes) -> Item:
     _lock_task(task, TaskKind.LABEL)
     item = task.item
     cleaned = shapes_validate(item=item, shapes=shapes)
-    if not Task.objects.filter(pk=task.pk, status=TaskStatus.ACTIVE).update(
-        status=TaskStatus.SUBMITTED, finished_at=timezone.now(), draft=cleaned
-    ):
-        raise Conflict("lease lost")
+    _finish(task, TaskStatus.SUBMITTED, draft=cleaned)
     annotations_replace(item=item, shapes=cleaned, author=task.assignee)
     Item.objects.filter(pk=item.pk).update(
         status=ItemStatus.REVIEW, last_annotator=task.assignee, rejected_at=None
@@ -95,10 +102,7 @@ def review_reject(*, task: Task, comment: str) -> Item:
     if len(comment) > 5000:
         raise ValidationError({"comment": "at most 5000 characters"})
     _lock_task(task, TaskKind.REVIEW)
-    if not Task.objects.filter(pk=task.pk, status=TaskStatus.ACTIVE).update(
-        status=TaskStatus.REJECTED, finished_at=timezone.now(), comment=comment
-    ):
-        raise Conflict("lease lost")
+    _finish(task, TaskStatus.REJECTED, comment=comment)
     Item.objects.filter(pk=task.item_id).update(
         status=ItemStatus.UNLABELED, review_comment=comment, rejected_at=timezone.now()
     )
@@ -121,10 +125,7 @@ def review_approve(*, task: Task, shapes=None) -> Item:
     _lock_task(task, TaskKind.REVIEW)
     item = task.item
     cleaned = shapes_validate(item=item, shapes=shapes) if shapes is not None else None
-    if not Task.objects.filter(pk=task.pk, status=TaskStatus.ACTIVE).update(
-        status=TaskStatus.APPROVED, finished_at=timezone.now()
-    ):
-        raise Conflict("lease lost")
+    _finish(task, TaskStatus.APPROVED)
     if cleaned is not None:
         annotations_replace(item=item, shapes=cleaned, author=task.assignee)
     items_make_ground_truth(
@@ -176,7 +177,7 @@ def items_make_ground_truth(
         pipeline.split_seed,
         existing,
     )
-    for split in ("train", "val", "test"):
+    for split in Split.values:
         ids = [i for i, s in assigned.items() if s == split]
         if ids:
             Item.objects.filter(pk__in=ids, split__isnull=True).update(split=split)

@@ -1,12 +1,19 @@
 """Projects, their members and pipeline settings."""
 
+import logging
+
+from django.contrib.admin.models import DELETION, LogEntry
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
 from alweb.auth import forget_roles
+from alweb.exceptions import Conflict
 from alweb.roles import Role
+from annotate import signals
 from annotate.models import Membership, Pipeline, Project
 from annotate.services.events import event_log
+
+audit = logging.getLogger("alweb.audit")
 
 
 def project_lock(*, project_id: int) -> None:
@@ -27,6 +34,7 @@ def project_create(
     *, owner, name: str, labels: list[str], kinds: list[str], description: str = ""
 ) -> Project:
     """Create a project with default pipeline settings; `owner` becomes its owner.
+    Sends project_created in the transaction (receivers add their own rows).
 
     Raises ValidationError naming the field for bad names, labels or kinds.
     """
@@ -43,7 +51,46 @@ def project_create(
     Membership.objects.create(project=project, user=owner, role=Role.OWNER)
     forget_roles(owner)
     event_log(project_id=project.pk, actor=owner, verb="project_created")
+    signals.project_created.send(sender=Project, project=project)
     return project
+
+
+@transaction.atomic
+def project_update(
+    *,
+    project: Project,
+    actor,
+    name: str | None = None,
+    description: str | None = None,
+    labels: list[str] | None = None,
+) -> Project:
+    """Change what is given of name, description and labels, together or not at
+    all; logs project_updated (labels: labels_updated). Raises ValidationError
+    naming the field (a label still in use cannot be removed)."""
+    from annotate.services.pipeline import project_labels_update
+
+    if labels is not None:
+        project = project_labels_update(project=project, actor=actor, labels=labels)
+    values = {"name": name, "description": description}
+    fields = [f for f, v in values.items() if v is not None]
+    for field in fields:
+        setattr(project, field, values[field])
+    if fields:
+        project.full_clean()
+        project.save(update_fields=fields)
+        event_log(
+            project_id=project.pk, actor=actor, verb="project_updated", fields=fields
+        )
+    return project
+
+
+@transaction.atomic
+def member_add(*, project: Project, actor, user, role: str) -> Membership:
+    """Add `user` with `role`. Raises Conflict when they are a member already (the
+    role is changed with member_set), ValidationError for an unknown role."""
+    if Membership.objects.filter(project=project, user=user).exists():
+        raise Conflict("already a member; PATCH the membership to change the role")
+    return member_set(project=project, actor=actor, user=user, role=role)
 
 
 @transaction.atomic
@@ -115,8 +162,39 @@ def _owner_count(project: Project) -> int:
 
 @transaction.atomic
 def project_delete(*, project: Project, actor) -> None:
-    """Delete the project with its items, annotations, models and stored files."""
+    """Delete the project with its items, annotations, tasks, runs and events, and
+    (once that commits) its stored images and exports; project_deleting lets the
+    other apps drop theirs (models_mgmt: weights and run folders).
+
+    The project's own event log goes with it, so the deletion is recorded where
+    it outlives the project: the "alweb.audit" logger and the admin's site-wide
+    log (LogEntry, "Recent actions").
+    """
+    from annotate.services.exports import exports_delete_on_commit
     from annotate.services.items import item_files_delete_on_commit
 
+    items = project.items.count()
+    signals.project_deleting.send(sender=Project, project=project)
     item_files_delete_on_commit(project=project)
+    exports_delete_on_commit(project=project)
+    _audit_deletion(project, actor, items)
     project.delete()
+
+
+def _audit_deletion(project: Project, actor, items: int) -> None:
+    who = actor.get_username() if actor is not None and actor.is_authenticated else ""
+    audit.info(
+        "project %s %r deleted by %s (%d items)",
+        project.pk,
+        project.name,
+        who or "system",
+        items,
+    )
+    if who:
+        LogEntry.objects.log_actions(
+            user_id=actor.pk,
+            queryset=[project],
+            action_flag=DELETION,
+            change_message=f"deleted with {items} items",
+            single_object=True,
+        )

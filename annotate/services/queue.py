@@ -4,12 +4,11 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.http import Http404
 from django.utils import timezone
 
+from alweb.exceptions import Conflict
 from annotate import selectors
 from annotate.models import Item, ItemStatus, Project, Task, TaskKind, TaskStatus
-from annotate.services.errors import Conflict
 from annotate.services.events import event_log
 
 
@@ -80,7 +79,8 @@ def leases_expire(*, project: Project | None = None) -> int:
     return count
 
 
-def _lease_end():
+def lease_end():
+    """When a lease taken or renewed now runs out (ALWEB_LEASE_SECONDS)."""
     return timezone.now() + timedelta(seconds=settings.ALWEB_LEASE_SECONDS)
 
 
@@ -110,7 +110,7 @@ def queue_claim_next(
     with transaction.atomic():
         current = _active_task(project=project, user=user, kind=kind)
         if current is not None:
-            Task.objects.filter(pk=current.pk).update(lease_expires_at=_lease_end())
+            Task.objects.filter(pk=current.pk).update(lease_expires_at=lease_end())
             current.refresh_from_db()
             return current
     candidates = selectors.queue_candidates(
@@ -140,7 +140,7 @@ def _try_claim(*, project: Project, user, kind: str, item_id: int) -> Task | Non
                 project=project,
                 kind=kind,
                 assignee=user,
-                lease_expires_at=_lease_end(),
+                lease_expires_at=lease_end(),
                 base_version=item.version,
             )
             event_log(
@@ -153,16 +153,6 @@ def _try_claim(*, project: Project, user, kind: str, item_id: int) -> Task | Non
             return task
     except IntegrityError:  # someone else's task on this item committed first
         return None
-
-
-def task_get_for_user(*, user, task_id) -> Task:
-    """The user's own task; Http404 for anyone else's or unknown ids."""
-    try:
-        return Task.objects.select_related("item", "item__project", "project").get(
-            pk=int(task_id), assignee=user
-        )
-    except (Task.DoesNotExist, ValueError, TypeError, OverflowError):
-        raise Http404("no such task") from None
 
 
 def task_require_active(task: Task) -> None:

@@ -7,23 +7,31 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from annotate.models import (
-    Annotation,
-    AnnotationSource,
-    Item,
-    ItemStatus,
-    Pipeline,
-    Project,
+from alweb.exceptions import Conflict
+from annotate.models import Item, Project
+from annotate.selectors import pipeline_get
+from annotate.selectors_loop import (
+    item_embeddings_done,
+    item_scores_unlabeled,
+    items_pending_scoring,
+    label_counts_ground_truth,
 )
-from annotate.services.errors import Conflict
+from annotate.services.predictions import (
+    ItemPredictions,
+    ItemScore,
+    Priority,
+    item_embeddings_store,
+    item_predictions_replace,
+    item_priorities_set,
+    pipeline_selection_batch,
+)
 from ml import config as ml_config
-from ml import selection
+from ml import scores, selection
 from ml.embeddings import pixel_embedding
 from ml.geometry import GeometryError, validate_shape
-from ml.scores import uncertainty as image_uncertainty
 from models_mgmt.models import ModelVersion
+from models_mgmt.selectors import best_model
 from models_mgmt.services.backend import get_backend
-from models_mgmt.services.versions import best_model
 from runs import queues
 from runs.db import retry_busy
 from runs.errors import RunStopped
@@ -63,11 +71,9 @@ def scoring_request(*, project: Project, actor=None) -> Job | None:
 
 
 def _pending_items(project: Project, model: ModelVersion | None):
-    """Unlabelled items not yet scored by the current model (or not embedded)."""
-    qs = Item.objects.filter(project=project, status=ItemStatus.UNLABELED)
-    if model is None:
-        return qs.filter(embedding__isnull=True)
-    return qs.exclude(scored_by=model.pk)
+    return items_pending_scoring(
+        project=project, model_version_id=model.pk if model else None
+    )
 
 
 def scoring_run(job_id: int) -> None:
@@ -99,9 +105,9 @@ def _score_project(job: Job) -> int:
         # The best model of now, every page: one promoted while this run goes on
         # gets no run of its own (scoring_request finds this one active), so
         # this one scores the pool again with it.
-        model = best_model(project)
+        model = best_model(project=project)
         # One model load and one prediction stream per page; writes per batch.
-        pending = list(_pending_items(project, model).order_by("id")[: batch * 32])
+        pending = list(_pending_items(project, model)[: batch * 32])
         if not pending:
             return done
         total = done + _pending_items(project, model).count()
@@ -113,7 +119,7 @@ def _score_project(job: Job) -> int:
             chunks = _predicted_chunks(project, model, pending, batch)
         for chunk, predictions in chunks:
             if model is None:
-                _embed_cold(chunk)
+                _embed_cold(project, chunk)
             else:
                 _store_scores(project, model, chunk, predictions)
             done += len(chunk)
@@ -124,33 +130,64 @@ def _score_project(job: Job) -> int:
             )
 
 
-def _embed_cold(items: list[Item]) -> None:
+def _embed_cold(project: Project, items: list[Item]) -> None:
     """Before any model: cheap pixel embeddings for the diversity cold start."""
-    for item in items:
-        item.embedding = list(pixel_embedding(item.file.path))
-    retry_busy(lambda: Item.objects.bulk_update(items, ["embedding"]))
+    embeddings = {item.pk: list(pixel_embedding(item.file.path)) for item in items}
+    retry_busy(lambda: item_embeddings_store(project=project, embeddings=embeddings))
 
 
-def _predicted_chunks(
-    project: Project, model: ModelVersion, items: list[Item], batch: int
-):
-    """Yield (items, predictions) per `batch` from one stream over all `items`."""
+def _stream(model: ModelVersion, items: list[Item], batch: int, **kw):
     cfg = ml_config.validate_model_config(
         model.config or {"architecture": model.architecture or "yolov8n.yaml"}
     )
-    stream = get_backend().score_images(
+    return get_backend().score_images(
         Path(model.weights.path),
         [item.file.path for item in items],
         imgsz=cfg["imgsz"],
         conf=cfg["conf"],
         device=cfg["device"],
         batch=batch,
-        embed=True,
+        **kw,
+    )
+
+
+def _committee_member(model: ModelVersion) -> ModelVersion | None:
+    """The previous version the committee compares with: the best model's
+    parent, when it finished with weights."""
+    parent = model.parent
+    if parent is not None and parent.status == "done" and parent.weights:
+        return parent
+    return None
+
+
+def _predicted_chunks(
+    project: Project, model: ModelVersion, items: list[Item], batch: int
+):
+    """Yield (items, predictions) per `batch` from one stream over all `items`.
+
+    Each prediction is (the best model's, the previous version's or None, the
+    mirror image's or None): the last two only when the strategy asks for
+    committee disagreement or localisation stability (each costs one more
+    forward pass per image)."""
+    strategy = selection.STRATEGIES.get(pipeline_get(project=project).strategy)
+    member = _committee_member(model) if strategy and strategy.needs_committee else None
+    main = _stream(model, items, batch, embed=True)
+    other = _stream(member, items, batch, embed=False) if member else None
+    flip = (
+        _stream(model, items, batch, embed=False, flip=True)
+        if strategy and strategy.needs_flip
+        else None
     )
     chunk, preds = [], []
-    for item, pred in zip(items, stream, strict=True):
+    for item in items:
         chunk.append(item)
-        preds.append(pred)
+        preds.append(
+            (
+                next(main),
+                next(other) if other is not None else None,
+                next(flip) if flip is not None else None,
+            )
+        )
         if len(chunk) == batch:
             yield chunk, preds
             chunk, preds = [], []
@@ -161,45 +198,55 @@ def _predicted_chunks(
 def _store_scores(
     project: Project, model: ModelVersion, items: list[Item], predictions
 ) -> None:
-    pipeline = Pipeline.objects.get(project=project)
+    pipeline = pipeline_get(project=project)
     params = selection.validate_strategy_params(
         pipeline.strategy, pipeline.strategy_params
     )
     method = selection.STRATEGIES[pipeline.strategy].method_for(params) or "entropy"
     aggregate = params.get("aggregate", "max")
-    now = timezone.now()
-    new_annotations = []
-    for item, pred in zip(items, predictions, strict=True):
-        item.uncertainty = image_uncertainty(pred.detections, method, aggregate)
-        item.embedding = list(pred.embedding) if pred.embedding else None
-        item.scored_by = model.pk
-        item.scored_at = now
-        new_annotations.extend(_pre_annotations(project, model, item, pred.detections))
-
-    @transaction.atomic
-    def write() -> None:
-        # Only items still unlabelled get new pre-annotations; claimed ones are left.
-        ids = set(
-            Item.objects.filter(
-                pk__in=[i.pk for i in items], status=ItemStatus.UNLABELED
-            ).values_list("pk", flat=True)
+    weights = scores.class_weights(
+        project.labels, label_counts_ground_truth(project=project)
+    )
+    rows = []
+    for item, (pred, previous, mirrored) in zip(items, predictions, strict=True):
+        components = {
+            "rare": round(
+                scores.rare_boost(pred.detections, project.labels, weights), 6
+            )
+        }
+        if previous is not None:
+            components["disagreement"] = round(
+                scores.disagreement(pred.detections, previous.detections), 6
+            )
+        if mirrored is not None:
+            components["instability"] = round(
+                scores.instability(pred.detections, mirrored.detections, pred.width), 6
+            )
+        rows.append(
+            ItemPredictions(
+                item_id=item.pk,
+                shapes=_pre_annotations(project, item, pred.detections),
+                score=ItemScore(
+                    uncertainty=scores.uncertainty(pred.detections, method, aggregate),
+                    embedding=pred.embedding or None,
+                    components=components,
+                ),
+            )
         )
-        Annotation.objects.filter(
-            item_id__in=ids, source=AnnotationSource.MODEL
-        ).delete()
-        fresh = [a for a in new_annotations if a.item_id in ids]
-        for annotation in fresh:  # ids of a rolled-back attempt are not taken
-            annotation.pk = None
-        Annotation.objects.bulk_create(fresh)
-        Item.objects.bulk_update(
-            [i for i in items if i.pk in ids],
-            ["uncertainty", "embedding", "scored_by", "scored_at"],
+    # Only items still unlabelled get new pre-annotations; claimed ones are left.
+    retry_busy(
+        lambda: item_predictions_replace(
+            project=project,
+            model_version_id=model.pk,
+            predictions=rows,
+            only_unlabeled=True,
         )
+    )
 
-    retry_busy(write)
 
-
-def _pre_annotations(project, model, item, detections) -> list[Annotation]:
+def _pre_annotations(project, item, detections) -> list[dict]:
+    """The detections worth showing the annotator, as validated shapes with their
+    confidence and class scores."""
     out = []
     kinds = project.kinds
     # Uncertainty uses every box kept at the scoring conf; only the more likely
@@ -240,65 +287,71 @@ def _pre_annotations(project, model, item, detections) -> list[Annotation]:
             )
         except GeometryError:
             continue  # a degenerate prediction is not worth showing
-        geometry = (
-            {"bbox": clean["bbox"]}
-            if clean["kind"] == "box"
-            else {"points": clean["points"]}
-        )
-        out.append(
-            Annotation(
-                item_id=item.pk,
-                kind=clean["kind"],
-                label=clean["label"],
-                geometry=geometry,
-                area=clean["area"],
-                source=AnnotationSource.MODEL,
-                model_version_id=model.pk,
-                confidence=round(det.confidence, 4),
-                class_scores=[round(s, 4) for s in det.class_scores],
-            )
-        )
+        clean["confidence"] = round(det.confidence, 4)
+        clean["class_scores"] = [round(s, 4) for s in det.class_scores]
+        out.append(clean)
     return out
 
 
 def prioritise_project(*, project: Project) -> int:
     """Recompute queue priorities of all unlabelled items with the project's strategy
-    (or its cold-start strategy before any model exists). Returns the count."""
-    pipeline = Pipeline.objects.get(project=project)
-    model = best_model(project)
+    (or its cold-start strategy before any model exists). Each priority keeps its
+    reason: the strategy, the model version, when, its rank, whether it is in the
+    batch or a random control pick, and the scores behind it. Returns the count."""
+    pipeline = pipeline_get(project=project)
+    model = best_model(project=project)
     strategy = pipeline.strategy if model else pipeline.cold_start_strategy
     params = pipeline.strategy_params if model else {}
-    rows = list(
-        Item.objects.filter(project=project, status=ItemStatus.UNLABELED).values_list(
-            "pk", "uncertainty", "embedding"
-        )
-    )
+    rows = item_scores_unlabeled(project=project)
     candidates = [
-        selection.Candidate(pk, unc, tuple(emb) if emb else None)
-        for pk, unc, emb in rows
+        selection.Candidate(pk, unc, tuple(emb) if emb else None, comp or {})
+        for pk, unc, emb, comp in rows
     ]
     reference = None
     if selection.STRATEGIES[strategy].needs_embeddings:
         reference = [
             e
-            for e in Item.objects.filter(
-                project=project,
-                status=ItemStatus.DONE,
-                embedding__isnull=False,
-            ).values_list("embedding", flat=True)[:5000]
+            for e in item_embeddings_done(project=project)
             if e and (not rows or not rows[0][2] or len(e) == len(rows[0][2]))
         ]
+    batch_index = retry_busy(
+        lambda: pipeline_selection_batch(
+            project=project, model_version_id=model.pk if model else None
+        )
+    )
     try:
-        priorities = selection.prioritise(
+        picked = selection.select(
             strategy,
             candidates,
             params,
             pipeline.split_seed,
             reference_embeddings=reference or None,
+            batch_index=batch_index,
         )
     except ValueError:
         logger.warning("strategy %s failed; falling back to random", strategy)
-        priorities = selection.prioritise("random", candidates, {}, pipeline.split_seed)
-    items = [Item(pk=pk, priority=float(p)) for pk, p in priorities.items()]
-    retry_busy(lambda: Item.objects.bulk_update(items, ["priority"], batch_size=2000))
-    return len(items)
+        strategy = "random"
+        picked = selection.select("random", candidates, {}, pipeline.split_seed)
+    now = timezone.now().isoformat()
+    base = {
+        "strategy": strategy,
+        "cold_start": model is None,
+        "model_version": model.pk if model else None,
+        "model_name": model.name if model else None,
+        "batch": batch_index,
+        "at": now,
+    }
+    values = {
+        pk: Priority(
+            float(p.priority),
+            {
+                **base,
+                "rank": p.rank,
+                "in_batch": p.in_batch,
+                "control": p.control,
+                "components": p.components,
+            },
+        )
+        for pk, p in picked.picks.items()
+    }
+    return retry_busy(lambda: item_priorities_set(project=project, priorities=values))

@@ -10,8 +10,10 @@ from django.core.files import File
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from annotate.models import Item, ItemStatus, Pipeline, Project
-from annotate.services.errors import Conflict
+from alweb.exceptions import Conflict
+from alweb.files import files_delete_on_commit
+from annotate.models import Project
+from annotate.selectors_loop import ground_truth_images, item_ids_in_split
 from annotate.services.events import event_log
 from annotate.services.projects import project_lock
 from ml import config as ml_config
@@ -25,14 +27,17 @@ from models_mgmt.models import (
     ModelStatus,
     ModelVersion,
 )
-from models_mgmt.services.backend import get_backend
-from models_mgmt.services.data import ground_truth_images, run_dir
-from models_mgmt.services.versions import (
+from models_mgmt.selectors import (
+    base_model_newest,
     best_model,
     default_architecture,
-    model_version_promote,
+    model_version_get,
     next_number,
+    training_settings_get,
 )
+from models_mgmt.services.backend import get_backend
+from models_mgmt.services.data import run_dir
+from models_mgmt.services.versions import model_version_promote
 from runs import queues
 from runs.db import retry_busy
 from runs.models import Job, JobKind, JobStatus
@@ -52,20 +57,12 @@ CANCEL_POLL_SECONDS = 2.0
 
 
 def _split_ids(project: Project, split: str) -> list[int]:
-    return list(
-        Item.objects.filter(project=project, status=ItemStatus.DONE, split=split)
-        .order_by("id")
-        .values_list("pk", flat=True)
-    )
+    return item_ids_in_split(project=project, split=split)
 
 
 def _parent(project: Project) -> ModelVersion | None:
     """The version a new one is cloned from: the best, else the newest base model."""
-    return best_model(project) or (
-        ModelVersion.objects.filter(project=project, is_base=True)
-        .order_by("-number")
-        .first()
-    )
+    return best_model(project=project) or base_model_newest(project=project)
 
 
 @transaction.atomic
@@ -80,15 +77,20 @@ def training_start(
     train_ids = _split_ids(project, "train")
     if not train_ids:
         raise Conflict("no train items yet: approve some items first")
-    pipeline = Pipeline.objects.get(project=project)
+    training = training_settings_get(project=project)
     parent = _parent(project)
-    raw = dict(pipeline.model_config or {})
+    raw = dict(training.model_config or {})
     if parent is not None and parent.architecture and "architecture" not in raw:
         raw["architecture"] = parent.architecture
-    raw.setdefault("architecture", default_architecture(project))
+    raw.setdefault("architecture", default_architecture(project=project))
     raw.setdefault("device", settings.ALWEB_ML_DEVICE)
     cfg = ml_config.validate_model_config(raw)
-    number = next_number(project)
+    # "auto" epochs become a number here, frozen with the version.
+    cfg["epochs"] = ml_config.epochs_for(cfg, len(train_ids))
+    # The project lock reserves the number until this transaction ends: two
+    # registrations at once get two numbers (PostgreSQL's READ COMMITTED).
+    project_lock(project_id=project.pk)
+    number = next_number(project=project)
     try:
         with transaction.atomic():
             version = ModelVersion.objects.create(
@@ -150,7 +152,7 @@ def training_version_reset_for_retry(*, version_id: int, actor=None) -> ModelVer
 
     Raises Conflict when the version is gone, did not fail (a done version is
     not trained again), or another version of the project is training."""
-    version = ModelVersion.objects.filter(pk=version_id).first()
+    version = model_version_get(version_id=version_id)
     if version is None:
         raise Conflict("the model version of this run no longer exists")
     if version.status != ModelStatus.FAILED:
@@ -174,9 +176,7 @@ def training_version_reset_for_retry(*, version_id: int, actor=None) -> ModelVer
     except IntegrityError:  # model_one_active_training_per_project
         raise Conflict("another model version of this project is training") from None
     Evaluation.objects.filter(model_version=version).delete()
-    if old_weights:
-        storage = version.weights.storage
-        transaction.on_commit(lambda: storage.delete(old_weights))
+    files_delete_on_commit(storage=version.weights.storage, names=[old_weights])
     event_log(
         project_id=version.project_id,
         actor=actor,
@@ -232,9 +232,7 @@ def training_run(job_id: int) -> None:
         logger.info("training job %s is not queued any more; skipping", job_id)
         return
     job = run_get(run_id=job_id)
-    version = ModelVersion.objects.select_related("parent", "project").get(
-        pk=job.model_version_id
-    )
+    version = model_version_get(version_id=job.model_version_id)
     try:
         _train_and_evaluate(job, version)
     except TrainingCancelled:
@@ -356,14 +354,19 @@ def _evaluate_compare_promote(job: Job, version: ModelVersion) -> None:
     basis = "test"
     if not test_ids:  # too few approved items for a test split yet
         test_ids, basis = list(version.val_item_ids or version.train_item_ids), "val"
-    incumbent = best_model(project)
+    incumbent = best_model(project=project)
     cand_eval = evaluate_on_test(version, test_ids)
     if not run_heartbeat(job.pk, progress=0.95, message="evaluating the incumbent"):
         raise TrainingCancelled()
     inc_eval = evaluate_on_test(incumbent, test_ids) if incumbent else None
-    pipeline = Pipeline.objects.get(project=project)
-    cfg = ml_config.validate_comparison_config(pipeline.comparison_config or {})
-    decision = compare(cand_eval.metrics, inc_eval.metrics if inc_eval else None, cfg)
+    training = training_settings_get(project=project)
+    cfg = ml_config.validate_comparison_config(training.comparison_config or {})
+    decision = compare(
+        cand_eval.metrics,
+        inc_eval.metrics if inc_eval else None,
+        cfg,
+        test_items=len(test_ids),
+    )
     reason = decision.reason + (
         "" if basis == "test" else " (no test items yet: compared on validation items)"
     )

@@ -2,51 +2,45 @@
 
 import logging
 
-from django.db import transaction
 from django_q.models import Schedule
 
-from annotate.models import Item, ItemStatus, Pipeline, Project
-from annotate.services.errors import Conflict
+from alweb.exceptions import Conflict
+from annotate.models import Project
+from annotate.selectors_loop import item_ids_approved_since
 from annotate.services.events import event_log
-from models_mgmt.models import ModelVersion
+from models_mgmt.models import TrainingSettings
+from models_mgmt.selectors import (
+    best_model,
+    training_last_started_at,
+    training_settings_get,
+)
 from models_mgmt.services.training import evaluate_on_test, training_start
-from models_mgmt.services.versions import best_model
 from runs import queues
 
 logger = logging.getLogger(__name__)
 
 
 def _approved_since_last_training(project: Project) -> list[int]:
-    last = (
-        ModelVersion.objects.filter(project=project, is_base=False)
-        .order_by("-created_at")
-        .values_list("created_at", flat=True)
-        .first()
+    return item_ids_approved_since(
+        project=project, since=training_last_started_at(project=project)
     )
-    qs = Item.objects.filter(project=project, status=ItemStatus.DONE)
-    if last is not None:
-        qs = qs.filter(approved_at__gt=last)
-    return list(qs.values_list("pk", flat=True))
 
 
 def on_items_approved(*, project: Project) -> str | None:
-    """Start training when the every-N or KPI trigger fires; returns which fired."""
-    pipeline = Pipeline.objects.get(project=project)
+    """Start training when the every-N or KPI trigger fires; returns which fired.
+    The KPI check is queued (work cluster) after commit."""
+    settings = training_settings_get(project=project)
     fresh = _approved_since_last_training(project)
-    n = pipeline.trigger_every_n_approved
+    n = settings.trigger_every_n_approved
     if n and len(fresh) >= n:
-        return _start(project, f"every {n} approved")
-    kpi = pipeline.trigger_kpi or {}
-    if kpi and best_model(project) and len(fresh) >= kpi.get("min_items", 20):
-        from django_q.tasks import async_task
-
-        transaction.on_commit(
-            lambda: async_task(
-                "models_mgmt.tasks.run_kpi_check",
-                project.pk,
-                group="kpi",
-                cluster=queues.WORK,
-            )
+        return trigger_fire(project=project, trigger=f"every {n} approved")
+    kpi = settings.trigger_kpi or {}
+    if kpi and best_model(project=project) and len(fresh) >= kpi.get("min_items", 20):
+        queues.enqueue_on_commit(
+            "models_mgmt.tasks.run_kpi_check",
+            project.pk,
+            queue=queues.WORK,
+            group="kpi",
         )
         return "kpi check queued"
     return None
@@ -55,8 +49,8 @@ def on_items_approved(*, project: Project) -> str | None:
 def kpi_check(*, project: Project) -> str | None:
     """Score the best model on items approved since the last training; train if the
     KPI metric falls below the target."""
-    pipeline = Pipeline.objects.get(project=project)
-    kpi, model = pipeline.trigger_kpi or {}, best_model(project)
+    settings = training_settings_get(project=project)
+    kpi, model = settings.trigger_kpi or {}, best_model(project=project)
     fresh = _approved_since_last_training(project)
     if not kpi or model is None or len(fresh) < kpi.get("min_items", 20):
         return None
@@ -71,11 +65,14 @@ def kpi_check(*, project: Project) -> str | None:
         target=kpi["target"],
     )
     if value < kpi["target"]:
-        return _start(project, f"kpi {kpi['metric']} {value:.3f} < {kpi['target']}")
+        reason = f"kpi {kpi['metric']} {value:.3f} < {kpi['target']}"
+        return trigger_fire(project=project, trigger=reason)
     return None
 
 
-def _start(project: Project, trigger: str) -> str | None:
+def trigger_fire(*, project: Project, trigger: str) -> str | None:
+    """Start a training run named by `trigger`; None (logged) when one is already
+    active or there is nothing to train on yet."""
     try:
         training_start(project=project, actor=None, trigger=trigger)
         return trigger
@@ -84,21 +81,21 @@ def _start(project: Project, trigger: str) -> str | None:
         return None
 
 
-def cron_schedule_sync(*, pipeline: Pipeline) -> Schedule | None:
+def cron_schedule_sync(*, settings: TrainingSettings) -> Schedule | None:
     """Keep one django-q2 Schedule per project in step with its cron trigger. The
     schedule runs on the housekeeping (default) cluster; the training it starts
     goes to the training queue."""
-    name = f"alweb-train-project-{pipeline.project_id}"
-    if not pipeline.trigger_cron:
+    name = f"alweb-train-project-{settings.project_id}"
+    if not settings.trigger_cron:
         Schedule.objects.filter(name=name).delete()
         return None
     schedule, _ = Schedule.objects.update_or_create(
         name=name,
         defaults={
             "func": "models_mgmt.tasks.cron_train",
-            "args": str(pipeline.project_id),
+            "args": str(settings.project_id),
             "schedule_type": Schedule.CRON,
-            "cron": pipeline.trigger_cron,
+            "cron": settings.trigger_cron,
             "repeats": -1,
         },
     )

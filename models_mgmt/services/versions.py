@@ -3,32 +3,34 @@
 from django.core.exceptions import ValidationError
 from django.core.files.base import File
 from django.db import transaction
-from django.db.models import Max
 
+from alweb.files import files_delete_on_commit, folders_delete_on_commit
 from annotate.models import Project
 from annotate.services.events import event_log
 from annotate.services.projects import project_lock
 from ml import config as ml_config
 from models_mgmt.models import ModelStatus, ModelVersion
+from models_mgmt.selectors import best_model, next_number
+from models_mgmt.services.data import RUN_DIR_KINDS, run_dir_path
+from models_mgmt.services.scoring import scoring_request
 
 MAX_WEIGHTS_BYTES = 500 * 1024 * 1024
 
 
-def best_model(project: Project) -> ModelVersion | None:
-    return ModelVersion.objects.filter(project=project, is_best=True).first()
-
-
-def next_number(project: Project) -> int:
-    """The project's next version number, reserved until the caller's transaction
-    ends (the project lock: two registrations at once get two numbers)."""
-    project_lock(project_id=project.pk)
-    top = ModelVersion.objects.filter(project=project).aggregate(n=Max("number"))["n"]
-    return (top or 0) + 1
-
-
-def default_architecture(project: Project) -> str:
-    """Segmentation when the project draws polygons, detection otherwise."""
-    return "yolov8n-seg.yaml" if "polygon" in project.kinds else "yolov8n.yaml"
+def model_files_delete_on_commit(*, project: Project) -> None:
+    """Schedule removal of the weights of the project's model versions and their
+    run folders (var/runs/model-<id>, eval-<id>) once the project's deletion
+    commits; nothing goes if it rolls back."""
+    rows = list(
+        ModelVersion.objects.filter(project=project).values_list("pk", "weights")
+    )
+    files_delete_on_commit(
+        storage=ModelVersion._meta.get_field("weights").storage,
+        names=[weights for _pk, weights in rows],
+    )
+    folders_delete_on_commit(
+        paths=[run_dir_path(kind, pk) for pk, _w in rows for kind in RUN_DIR_KINDS]
+    )
 
 
 @transaction.atomic
@@ -48,7 +50,10 @@ def model_version_register_base(
     """
     if (architecture is None) == (weights is None):
         raise ValidationError({"architecture": "give either architecture or weights"})
-    number = next_number(project)
+    # The project lock reserves the number until this transaction ends: two
+    # registrations at once get two numbers (PostgreSQL's READ COMMITTED).
+    project_lock(project_id=project.pk)
+    number = next_number(project=project)
     version = ModelVersion(
         project=project,
         number=number,
@@ -104,7 +109,7 @@ def model_version_promote(
         )
     if version.is_best:
         return
-    previous = best_model(version.project)
+    previous = best_model(project=version.project)
     ModelVersion.objects.filter(project=version.project, is_best=True).update(
         is_best=False
     )
@@ -117,6 +122,4 @@ def model_version_promote(
         previous=previous.pk if previous else None,
         reason=reason,
     )
-    from models_mgmt.services.scoring import scoring_request
-
     transaction.on_commit(lambda: scoring_request(project=version.project, actor=actor))

@@ -111,16 +111,18 @@ function fmt(v, digits = 3) {
   return v == null ? "—" : Number(v).toFixed(digits);
 }
 
-/** The "why is this item here" line: the item's file name, its priority and
- *  uncertainty, and whether a model scored it. The model's display name
- *  ("v2") lives in models_mgmt, which annotate does not read: its id goes in
- *  the tooltip only, never as a version number. */
+/** The "why is this item here" line: the item's file name and, in words, why
+ *  it has its priority (the server's `priority_why`: strategy, batch rank or
+ *  random control pick, the model version as users know it, the scores). */
 export function showTaskInfo(task) {
   const item = task.item;
   const name = item.name || `item ${item.id}`;
-  const why = [name, `priority ${fmt(item.priority)}`];
-  if (item.uncertainty != null) why.push(`uncertainty ${fmt(item.uncertainty)}`);
-  why.push(item.scored_by != null ? "scored by a model" : "not scored by a model yet");
+  const why = [name];
+  if (item.priority_why) why.push(item.priority_why);
+  else {
+    why.push(`priority ${fmt(item.priority)}`);
+    if (item.uncertainty != null) why.push(`uncertainty ${fmt(item.uncertainty)}`);
+  }
   const line = $("why-here");
   line.textContent = why.join(" · ");
   line.title = `item id ${item.id}` +

@@ -3,10 +3,10 @@
 import pytest
 from django.core.exceptions import ValidationError
 
+from alweb.exceptions import Conflict
 from alweb.roles import Role
 from annotate.models import Annotation, Item, ItemStatus, Task, TaskStatus
 from annotate.services import labeling
-from annotate.services.errors import Conflict
 from annotate.services.queue import queue_claim_next
 from tests.factories import UserFactory, add_member, make_items, make_project
 

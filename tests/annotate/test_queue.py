@@ -7,10 +7,10 @@ import pytest
 from django.db import close_old_connections, connection
 from django.utils import timezone
 
+from alweb.exceptions import Conflict
 from alweb.roles import Role
 from annotate.models import Item, ItemStatus, Task, TaskStatus
 from annotate.services import labeling
-from annotate.services.errors import Conflict
 from annotate.services.queue import (
     leases_expire,
     queue_claim_next,

@@ -58,6 +58,7 @@ API_ROUTES: dict[str, dict[str, object]] = {
     "api-task-list": {"GET": Perm.ASSIGN_TASKS},
     "api-project-models": {"GET": Perm.VIEW_DASHBOARD, "POST": Perm.TRAIN},
     "api-project-train": {"POST": Perm.TRAIN},
+    "api-project-backtests": {"POST": Perm.BACKTEST},
     "api-model-detail": {"GET": Perm.VIEW_DASHBOARD},
     "api-model-promote": {"POST": Perm.PROMOTE},
     "api-project-evaluations": {"GET": Perm.VIEW_DASHBOARD},

@@ -22,9 +22,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from alweb.roles import Role
-from annotate.models import Item, Membership, Pipeline
+from annotate.models import Item, Membership
 from ml import config as ml_config
 from ml import selection
+from models_mgmt.models import TrainingSettings
 from tests.api.helpers import client_for, png, upload_file
 
 pytestmark = pytest.mark.django_db
@@ -103,6 +104,16 @@ BODY_INTS = [
 VALID_BODIES = {
     "tasks_next": {"kind": "label"},
     "tasks_draft_save": {"annotations": []},
+    "tasks_submit": {"annotations": []},
+    "tasks_approve": {"annotations": []},
+    "backtests_start": {"strategies": ["hybrid"]},
+    "pipeline_update": {
+        "split": {"train": 0.8, "val": 0.1, "test": 0.1, "seed": 7},
+        "triggers": {
+            "every_n_approved": 10,
+            "kpi": {"metric": "map50", "target": 0.5, "min_items": 20},
+        },
+    },
 }
 
 
@@ -220,7 +231,7 @@ def _populated_pipeline_bodies() -> list[dict]:
             "strategy": name,
             "strategy_params": selection.validate_strategy_params(name, {}),
             "split": {"train": 0.8, "val": 0.1, "test": 0.1, "seed": 7},
-            "model_config": ml_config.validate_model_config({}),
+            "model_config": ml_config.validate_model_config({"epochs": 20}),
             "comparison_config": ml_config.validate_comparison_config({}),
             "triggers": triggers,
         }
@@ -312,7 +323,7 @@ months_st = st.sets(st.sampled_from([2, 4, 6, 9, 11]) | st.integers(1, 12), min_
     styles=st.tuples(st.integers(0, 2), st.integers(0, 2)),
 )
 def test_the_cron_validator_agrees_with_the_brute_force_oracle(days, months, styles):
-    from annotate.services.pipeline import cron_problem
+    from models_mgmt.validators import cron_problem
 
     dom, month = _field(days, None, styles[0]), _field(months, MONTH_NAMES, styles[1])
     expr = f"0 0 {dom} {month} *"
@@ -344,7 +355,7 @@ def test_cron_that_never_fires_or_not_five_fields_is_400_naming_triggers(
     assert r.status_code == 400, r.content
     reason = " ".join(r.json()["triggers"])
     assert ("never fires" if cron in NEVER else "exactly 5 fields") in reason
-    assert Pipeline.objects.get(project=project).trigger_cron == ""
+    assert TrainingSettings.objects.get(project=project).trigger_cron == ""
     assert not Schedule.objects.filter(name=_schedule_name(project)).exists()
 
 
@@ -383,11 +394,11 @@ def test_the_settings_form_refuses_a_cron_that_never_fires(project_roles, cron):
     client = Client()
     client.force_login(users[Role.OWNER])
     r = client.post(
-        reverse("annotate:project-settings", args=[project.pk]), _settings_form(cron)
+        reverse("models_mgmt:project-settings", args=[project.pk]), _settings_form(cron)
     )
     assert r.status_code == 400
     assert b"cron: " in r.content and b"Nothing was saved" in r.content
-    assert Pipeline.objects.get(project=project).trigger_cron == ""
+    assert TrainingSettings.objects.get(project=project).trigger_cron == ""
 
 
 # Members form -------------------------------------------------------------------
@@ -460,7 +471,7 @@ def test_a_body_past_the_memory_limit_is_json_413(
 
 
 @pytest.mark.parametrize(
-    "page", ["annotate:project-members", "annotate:project-settings"]
+    "page", ["annotate:project-members", "models_mgmt:project-settings"]
 )
 @override_settings(DATA_UPLOAD_MAX_MEMORY_SIZE=BODY_LIMIT)
 @HYPOTHESIS

@@ -163,7 +163,13 @@ def test_the_page_fills_the_window_and_names_the_file(browser, live_server):
     from annotate.models import Item
 
     project, items = world(2)
-    Item.objects.filter(pk__in=[i.pk for i in items]).update(scored_by=6)
+    # A priority set by model version id 6, known to users as v2.
+    reason = {"strategy": "hybrid", "model_version": 6, "model_name": "v2",
+              "rank": 0, "in_batch": True, "control": False,
+              "components": {"uncertainty": 0.8}}  # fmt: skip
+    Item.objects.filter(pk__in=[i.pk for i in items]).update(
+        scored_by=6, priority_reason=reason
+    )
     label_url, _ = urls(live_server, project)
     page = login(browser, live_server, "ann")
     page.set_viewport_size({"width": 1440, "height": 900})
@@ -172,7 +178,8 @@ def test_the_page_fills_the_window_and_names_the_file(browser, live_server):
     why = page.get_by_test_id("why-here")
     task_item = page.evaluate("window.alwebPage.runner.task.item")
     expect(why).to_contain_text(task_item["name"])
-    expect(why).to_contain_text("scored by a model")
+    expect(why).to_contain_text("scored by v2")
+    expect(why).to_contain_text("in the next batch of hybrid")
     expect(why).not_to_contain_text("v6")
     expect(why).not_to_contain_text(f"Item {task_item['id']}")
     for width, height in [(1440, 900), (1024, 700), (1280, 1000)]:

@@ -39,18 +39,32 @@ class ScriptedBackend:
         self.trained.append(total)
         return TrainResult(weights, {}, config["epochs"], "")
 
-    def validate(self, weights, data_yaml, split="test", imgsz=320, **kw):
+    def validate(
+        self, weights, data_yaml, split="test", imgsz=320, device="cpu", batch=16
+    ):
         hard, total = (int(v) for v in Path(weights).read_text().split())
         value = 0.2 + 0.02 * hard + 0.002 * total
         return {"map50": value + 0.1, "map50_95": value}
 
-    def score_images(self, weights, image_paths, **kw):
+    def score_images(
+        self,
+        weights,
+        image_paths,
+        *,
+        imgsz=320,
+        conf=0.05,
+        iou=0.7,
+        device="cpu",
+        batch=8,
+        embed=True,
+        flip=False,
+    ):
         for path in image_paths:
             n = int(Path(path).stem.split()[-1])
-            conf = 0.5 if n % 2 else 0.95
+            score = 0.5 if n % 2 else 0.95
             digest = hashlib.sha256(str(path).encode()).digest()
             emb = tuple(b / 255 for b in digest[:8])
-            det = Detection("square", conf, (conf, 0.0), (1.0, 1.0, 5.0, 5.0))
+            det = Detection("square", score, (score, 0.0), (1.0, 1.0, 5.0, 5.0))
             yield ImagePrediction(str(path), 64, 64, (det,), emb)
 
 

@@ -69,3 +69,22 @@ def test_missing_metric_or_bad_config_raises():
         compare({"map50": 1.0}, None, {})
     with pytest.raises(ValueError, match="metric"):
         compare(metrics(0.5), None, {"metric": "f1"})
+
+
+def test_the_quality_gate_refuses_a_candidate_on_too_few_test_items():
+    d = compare(metrics(0.9), None, {}, test_items=2)
+    assert (d.winner, d.promote, d.gated) == ("incumbent", False, "test_items")
+    assert "2 test items" in d.reason and "10" in d.reason
+    assert compare(metrics(0.9), None, {"min_test_items": 2}, test_items=2).promote
+    d = compare(metrics(0.9), metrics(0.1), {}, test_items=9)
+    assert (d.promote, d.incumbent_value) == (False, 0.1)
+
+
+def test_the_quality_gate_refuses_a_model_below_the_floor():
+    # The README's first model used to score 0.000 and be promoted anyway.
+    d = compare(metrics(0.0), None, {}, test_items=30)
+    assert (d.promote, d.gated) == (False, "min_score")
+    assert "below the floor 0.0500" in d.reason
+    assert compare(metrics(0.0), None, {"min_score": 0.0}, test_items=30).promote
+    ok = compare(metrics(0.06), None, {}, test_items=30)
+    assert (ok.promote, ok.gated) == (True, None)

@@ -2,6 +2,7 @@ import pytest
 
 from ml.config import (
     architecture_task,
+    epochs_for,
     validate_comparison_config,
     validate_model_config,
 )
@@ -10,7 +11,12 @@ from ml.config import (
 def test_model_config_defaults():
     cfg = validate_model_config({})
     assert cfg["architecture"] == "yolov8n.yaml"
-    assert (cfg["epochs"], cfg["imgsz"], cfg["batch"]) == (10, 320, 16)
+    assert (cfg["epochs"], cfg["imgsz"], cfg["batch"]) == ("auto", 320, 16)
+    assert (cfg["epoch_budget"], cfg["min_epochs"], cfg["max_epochs"]) == (
+        2500,
+        10,
+        300,
+    )
     assert (cfg["conf"], cfg["device"]) == (0.05, "cpu")
     assert validate_model_config(None) == cfg
 
@@ -51,12 +57,28 @@ def test_model_config_rejects_bad_fields_by_name(cfg, field):
     assert str(exc.value).startswith(field)
 
 
+def test_auto_epochs_come_from_a_budget_of_images_seen():
+    auto = validate_model_config({})
+    # The demo's first set (about 50 train images) gets 50 epochs...
+    assert epochs_for(auto, 50) == 50
+    # ...a tiny set the cap, a large one the floor.
+    assert epochs_for(auto, 3) == 300 and epochs_for(auto, 10_000) == 10
+    assert epochs_for(auto, 0) == 300
+    assert epochs_for(validate_model_config({"epochs": 7}), 50) == 7
+    tight = validate_model_config({"epoch_budget": 1000, "max_epochs": 5})
+    assert epochs_for(tight, 10) == 10  # max below min: min wins
+    with pytest.raises(ValueError, match="epochs"):
+        validate_model_config({"epochs": "lots"})
+
+
 def test_comparison_config_defaults_and_errors():
     assert validate_comparison_config({}) == {
         "metric": "map50_95",
         "min_delta": 0.0,
         "no_class_regression": False,
         "class_tolerance": 0.02,
+        "min_score": 0.05,
+        "min_test_items": 10,
     }
     for cfg, field in [
         ({"metric": "f1"}, "metric:"),
@@ -64,6 +86,8 @@ def test_comparison_config_defaults_and_errors():
         ({"no_class_regression": 1}, "no_class_regression:"),
         ({"class_tolerance": "a"}, "class_tolerance:"),
         ({"extra": 1}, "extra:"),
+        ({"min_score": 2}, "min_score:"),
+        ({"min_test_items": 0}, "min_test_items:"),
     ]:
         with pytest.raises(ValueError) as exc:
             validate_comparison_config(cfg)

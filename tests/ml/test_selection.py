@@ -119,6 +119,8 @@ def test_validate_strategy_params_fills_defaults_and_names_bad_fields():
         "aggregate": "max",
         "score": "uncertainty",
         "shortlist": 3,
+        "coverage": 0.0,
+        "coverage_by": "typicality",
         "rare_boost": 0.0,
         "dedup": 0.05,
         "batch_size": 50,

@@ -45,6 +45,7 @@ def score_images(
     device="cpu",
     batch=8,
     embed=True,
+    flip=False,
 ):
     if ON_SCORE is not None:
         ON_SCORE()

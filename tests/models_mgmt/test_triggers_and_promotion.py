@@ -8,9 +8,9 @@ from rest_framework.test import APIClient
 from annotate.demo_data import synthetic_image
 from annotate.services.annotations import annotations_replace, shapes_validate
 from annotate.services.labeling import items_make_ground_truth
-from annotate.services.pipeline import pipeline_update
 from models_mgmt.models import Comparison, ModelVersion
 from models_mgmt.services import backend as backend_service
+from models_mgmt.services.pipeline import pipeline_update
 from models_mgmt.services.training import training_start
 from models_mgmt.services.triggers import kpi_check
 from tests.factories import UserFactory, make_items, make_project
@@ -39,7 +39,11 @@ def project(transactional_db):
     pipeline_update(
         project=project,
         actor=owner,
-        data={"split": {"train": 0.5, "val": 0.25, "test": 0.25, "seed": 3}},
+        data={
+            "split": {"train": 0.5, "val": 0.25, "test": 0.25, "seed": 3},
+            # A few test items on purpose: the quality gate has its own tests.
+            "comparison_config": {"min_test_items": 1},
+        },
     )
     project.owner = owner
     return project

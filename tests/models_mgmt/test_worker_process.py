@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from annotate.services.pipeline import pipeline_update
 from models_mgmt.models import ModelStatus, ModelVersion
+from models_mgmt.services.pipeline import pipeline_update
 from models_mgmt.services.training import training_start
 from runs.models import Job
 from runs.services import runs_reap as reap
@@ -79,6 +79,8 @@ def test_sigkilled_worker_run_is_reaped_and_a_new_run_succeeds(settings):
         data={
             "model_config": {**TINY, "epochs": 200},
             "split": {"train": 0.6, "val": 0.2, "test": 0.2, "seed": 1},
+            # Plumbing, not quality: a 1-epoch model scores below the floor.
+            "comparison_config": {"min_score": 0.0, "min_test_items": 1},
         },
     )
     _ground_truth(project, owner, 14)

@@ -8,11 +8,11 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from alweb.exceptions import Conflict
 from annotate.services import exports
 from models_mgmt.models import Evaluation, ModelStatus, ModelVersion
 from models_mgmt.services import backend as backend_service
 from models_mgmt.services.training import training_run, training_start
-from runs.errors import Conflict
 from runs.models import Job, JobStatus
 from runs.services import (
     run_cancel,
@@ -33,7 +33,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture
 def project(transactional_db):
-    from annotate.services.pipeline import pipeline_update
+    from models_mgmt.services.pipeline import pipeline_update
     from tests.factories import UserFactory, make_project
 
     owner = UserFactory(username="life-owner")
@@ -41,7 +41,11 @@ def project(transactional_db):
     pipeline_update(
         project=project,
         actor=owner,
-        data={"split": {"train": 0.5, "val": 0.25, "test": 0.25, "seed": 3}},
+        data={
+            "split": {"train": 0.5, "val": 0.25, "test": 0.25, "seed": 3},
+            # A few test items on purpose: the quality gate has its own tests.
+            "comparison_config": {"min_test_items": 1},
+        },
     )
     project.owner = owner
     return project

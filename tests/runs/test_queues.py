@@ -13,8 +13,8 @@ from django_q.models import Schedule, Task
 
 from alweb.checks import q_cluster_problems
 from annotate.services import exports
-from annotate.services.pipeline import pipeline_update
 from models_mgmt.models import ModelStatus, ModelVersion
+from models_mgmt.services.pipeline import pipeline_update
 from models_mgmt.services.training import training_start
 from runs.models import Job, JobStatus
 from tests.api.helpers import client_for
@@ -55,7 +55,11 @@ def test_long_training_starves_neither_the_reaper_nor_the_work_queue():
     pipeline_update(
         project=project,
         actor=owner,
-        data={"split": {"train": 0.5, "val": 0.25, "test": 0.25, "seed": 3}},
+        data={
+            "split": {"train": 0.5, "val": 0.25, "test": 0.25, "seed": 3},
+            # A few test items on purpose: the quality gate has its own tests.
+            "comparison_config": {"min_test_items": 1},
+        },
     )
     project.owner = owner
     approve(project, 8)

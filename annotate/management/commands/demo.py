@@ -10,6 +10,7 @@ from annotate.models import Item, Membership, Project
 from annotate.services.annotations import annotations_replace, shapes_validate
 from annotate.services.items import ItemRejected, item_create
 from annotate.services.labeling import items_make_ground_truth
+from annotate.services.pipeline import pipeline_update
 from annotate.services.projects import project_create
 
 DEMO_PROJECT = "Demo: shapes"
@@ -27,8 +28,10 @@ class Command(BaseCommand):
     help = "Create (once) a demo project with generated images and one user per role."
 
     def add_arguments(self, parser):
-        parser.add_argument("--items", type=int, default=100)
-        parser.add_argument("--approved", type=int, default=30)
+        # 100 approved with a 70/15/15 split: 15 test items, above the quality
+        # gate's minimum of 10, so the first training can be promoted.
+        parser.add_argument("--items", type=int, default=160)
+        parser.add_argument("--approved", type=int, default=100)
         parser.add_argument("--url", default="http://127.0.0.1:8000/")
 
     def handle(self, *args, items: int, approved: int, url: str, **options):
@@ -69,6 +72,10 @@ class Command(BaseCommand):
             kinds=["box", "polygon"],
             description="Generated circles, rectangles and triangles on textured "
             "backgrounds. Rectangles are boxes; circles and triangles polygons.",
+        )
+        pipeline_update(
+            project=project,
+            values={"split_train": 0.7, "split_val": 0.15, "split_test": 0.15},
         )
         created: list[tuple[Item, list[dict]]] = []
         for seed in range(n_items):

@@ -281,3 +281,47 @@ def embed(
         vectors = model.embed(source=chunk, imgsz=imgsz, device=device, verbose=False)
         out.extend(tuple(float(v) for v in t.flatten().tolist()) for t in vectors)
     return out
+
+
+def embed_crops(
+    weights: Path,
+    crops: Sequence[tuple[str | Path, Sequence[float]]],
+    *,
+    imgsz: int = 128,
+    pad: float = 0.1,
+    device: str = "cpu",
+    batch: int = 32,
+) -> list[tuple[float, ...]]:
+    """One vector per ``(image path, (x, y, w, h) box)``: a region embedding.
+
+    The box, grown by ``pad`` times its width and height on each side and
+    clipped to the image, is cut out and embedded like :func:`embed` (the
+    detector's second-to-last layer, pooled), letterboxed to ``imgsz``.
+    Keep ``imgsz`` >= 96: that layer has stride 32, and at 48-64 px it sees a
+    crop as a 2 x 2 grid; on generated scenes regions embedded at 48-64 px
+    found a rare kind about 6x less often than at 96-160 px (bench/RESULTS.md).
+    Returns the vectors in order. Raises ValueError for a box with no area
+    inside its image and OSError for an unreadable image.
+    """
+    import numpy as np
+    from PIL import Image
+
+    require_offline()
+    model = build_base(weights=Path(weights))
+    out: list[tuple[float, ...]] = []
+    for start in range(0, len(crops), batch):
+        arrays = []
+        for path, (x, y, w, h) in crops[start : start + batch]:
+            with Image.open(path) as img:
+                rgb = img.convert("RGB")
+            x1, y1 = max(0.0, x - pad * w), max(0.0, y - pad * h)
+            x2 = min(float(rgb.width), x + w + pad * w)
+            y2 = min(float(rgb.height), y + h + pad * h)
+            box = (int(x1), int(y1), int(np.ceil(x2)), int(np.ceil(y2)))
+            if box[2] <= box[0] or box[3] <= box[1]:
+                raise ValueError(f"{path}: box {(x, y, w, h)} is outside the image")
+            region = np.asarray(rgb.crop(box))[:, :, ::-1]  # BGR, as ultralytics wants
+            arrays.append(np.ascontiguousarray(region))
+        vectors = model.embed(source=arrays, imgsz=imgsz, device=device, verbose=False)
+        out.extend(tuple(float(v) for v in t.flatten().tolist()) for t in vectors)
+    return out

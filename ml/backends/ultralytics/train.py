@@ -10,7 +10,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 from ml.backends.ultralytics.offline import build_base, require_offline
 from ml.training import ProgressCallback, TrainingCancelled, TrainProgress, TrainResult
@@ -172,8 +171,25 @@ def _no_plots():
             (SegmentationValidator, "plot_predictions"),
         ):
             if hasattr(owner, name):
-                stack.enter_context(mock.patch.object(owner, name, noop))
+                stack.enter_context(attribute_swapped(owner, name, noop))
         yield
+
+
+@contextlib.contextmanager
+def attribute_swapped(owner: Any, name: str, value: Any):
+    """Set ``owner.name`` to ``value`` for the block, then put back exactly what
+    was there: the attribute of ``owner`` itself, or none when it was inherited
+    (so the inherited one shows through again)."""
+    had_own = name in vars(owner)
+    previous = vars(owner)[name] if had_own else None
+    setattr(owner, name, value)
+    try:
+        yield
+    finally:
+        if had_own:
+            setattr(owner, name, previous)
+        else:
+            delattr(owner, name)
 
 
 def validate(

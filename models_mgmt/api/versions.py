@@ -1,4 +1,4 @@
-"""REST API of models_mgmt: model versions, training, promotion, evaluations."""
+"""API: model versions, training, promotion, evaluations and comparisons."""
 
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -9,81 +9,20 @@ from rest_framework.views import APIView
 
 from alweb.api import SafeJSONParser, project_for
 from alweb.roles import Perm
+from alweb.schema import CONFLICT
 from models_mgmt import selectors
-from models_mgmt.models import ModelVersion
+from models_mgmt.serializers import (
+    ComparisonSerializer,
+    EvaluationSerializer,
+    ModelVersionDetailSerializer,
+    ModelVersionSerializer,
+    RegisterBaseSerializer,
+)
 from models_mgmt.services.training import training_start
 from models_mgmt.services.versions import (
     model_version_promote,
     model_version_register_base,
 )
-
-
-class ModelVersionSerializer(serializers.ModelSerializer):
-    parent = serializers.PrimaryKeyRelatedField(read_only=True)
-
-    class Meta:
-        model = ModelVersion
-        fields = [
-            "id",
-            "name",
-            "status",
-            "progress",
-            "parent",
-            "metrics",
-            "is_best",
-            "is_base",
-            "task",
-            "architecture",
-            "epoch",
-            "epochs",
-            "losses",
-            "eta_seconds",
-            "created_at",
-            "finished_at",
-        ]
-        read_only_fields = fields
-
-
-class ModelVersionDetailSerializer(ModelVersionSerializer):
-    class Meta(ModelVersionSerializer.Meta):
-        fields = ModelVersionSerializer.Meta.fields + [
-            "error",
-            "config",
-            "class_names",
-            "train_item_ids",
-            "val_item_ids",
-            "started_at",
-        ]
-        read_only_fields = fields
-
-
-class EvaluationSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    model_version = serializers.IntegerField(source="model_version_id")
-    test_items = serializers.ListField(
-        source="test_item_ids", child=serializers.IntegerField()
-    )
-    metrics = serializers.JSONField()
-    created_at = serializers.DateTimeField()
-
-
-class ComparisonSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    candidate = serializers.IntegerField(source="candidate_id")
-    incumbent = serializers.IntegerField(source="incumbent_id", allow_null=True)
-    metric = serializers.CharField()
-    candidate_value = serializers.FloatField(allow_null=True)
-    incumbent_value = serializers.FloatField(allow_null=True)
-    winner = serializers.CharField()
-    promoted = serializers.BooleanField()
-    reason = serializers.CharField()
-    created_at = serializers.DateTimeField()
-
-
-class RegisterBaseSerializer(serializers.Serializer):
-    architecture = serializers.CharField(required=False, max_length=100)
-    weights = serializers.FileField(required=False)
-    name = serializers.CharField(required=False, max_length=100, allow_blank=True)
 
 
 class ModelListApi(ListAPIView):
@@ -92,6 +31,10 @@ class ModelListApi(ListAPIView):
     serializer_class = ModelVersionSerializer
     parser_classes = [SafeJSONParser, MultiPartParser, FormParser]
 
+    @extend_schema(operation_id="models_list", summary="Model versions, newest first")
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
     def get_queryset(self):
         project = project_for(
             self.request, self.kwargs["project_id"], Perm.VIEW_DASHBOARD
@@ -99,7 +42,14 @@ class ModelListApi(ListAPIView):
         return selectors.model_version_list(project=project)
 
     @extend_schema(
-        request=RegisterBaseSerializer, responses={201: ModelVersionSerializer}
+        operation_id="models_register",
+        summary="Register a base model: an architecture name (JSON) or .pt weights "
+        "(multipart)",
+        request={
+            "application/json": RegisterBaseSerializer,
+            "multipart/form-data": RegisterBaseSerializer,
+        },
+        responses={201: ModelVersionSerializer},
     )
     def post(self, request, project_id):
         project = project_for(request, project_id, Perm.TRAIN)
@@ -119,11 +69,14 @@ class ModelListApi(ListAPIView):
 
 class ProjectTrainApi(APIView):
     @extend_schema(
+        operation_id="train",
+        summary="Start training now",
         request=None,
         responses={
             202: inline_serializer(
                 "TrainStarted", {"model_version": serializers.IntegerField()}
-            )
+            ),
+            409: CONFLICT,
         },
     )
     def post(self, request, project_id):
@@ -135,7 +88,11 @@ class ProjectTrainApi(APIView):
 
 
 class ModelDetailApi(APIView):
-    @extend_schema(responses=ModelVersionDetailSerializer)
+    @extend_schema(
+        operation_id="models_get",
+        summary="One model version",
+        responses={200: ModelVersionDetailSerializer},
+    )
     def get(self, request, model_id):
         version = selectors.model_version_get_for_user(
             user=request.user, version_id=model_id
@@ -144,7 +101,12 @@ class ModelDetailApi(APIView):
 
 
 class ModelPromoteApi(APIView):
-    @extend_schema(request=None, responses=ModelVersionSerializer)
+    @extend_schema(
+        operation_id="models_promote",
+        summary="Make this version the best model",
+        request=None,
+        responses={200: ModelVersionSerializer},
+    )
     def post(self, request, model_id):
         """Make this version the best model (manual promote or roll back)."""
         version = selectors.model_version_get_for_user(
@@ -158,6 +120,10 @@ class ModelPromoteApi(APIView):
 class EvaluationListApi(ListAPIView):
     serializer_class = EvaluationSerializer
 
+    @extend_schema(operation_id="evaluations_list", summary="Evaluations")
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
     def get_queryset(self):
         project = project_for(
             self.request, self.kwargs["project_id"], Perm.VIEW_DASHBOARD
@@ -167,6 +133,10 @@ class EvaluationListApi(ListAPIView):
 
 class ComparisonListApi(ListAPIView):
     serializer_class = ComparisonSerializer
+
+    @extend_schema(operation_id="comparisons_list", summary="Comparisons")
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
 
     def get_queryset(self):
         project = project_for(

@@ -1,0 +1,53 @@
+"""Why an item is where it is in the queue, in words (from Item.priority_reason)."""
+
+from ml.selection import STRATEGIES
+
+COMPONENT_NAMES = {
+    "uncertainty": "uncertainty",
+    "informativeness": "informativeness",
+    "rare": "rare class",
+    "disagreement": "model disagreement",
+    "instability": "box instability",
+    "distance": "distance to labelled",
+    "typicality": "typicality",
+}
+
+
+def priority_explanation(item) -> str:
+    """One line for the label page and the items list: the strategy that placed
+    the item, its rank in the batch or whether it is a random control pick, the
+    model version, and the scores behind it. Empty before any prioritisation."""
+    reason = item.priority_reason or {}
+    strategy = reason.get("strategy")
+    if not strategy:
+        return ""
+    parts = []
+    if reason.get("control"):
+        parts.append(
+            "random control pick: a share of every batch is chosen at random so "
+            "the strategy can be compared with chance"
+        )
+    elif reason.get("in_batch"):
+        parts.append(f"in the next batch of {strategy} (pick {reason['rank'] + 1})")
+    elif reason.get("rank") is not None:
+        parts.append(f"ordered by {strategy}, rank {reason['rank'] + 1}")
+    else:
+        parts.append(f"not ranked by {strategy} yet (no score)")
+    if reason.get("cold_start"):
+        parts.append("cold start, no model yet")
+    elif reason.get("model_name"):
+        parts.append(f"scored by {reason['model_name']}")
+    components = reason.get("components") or {}
+    shown = [
+        f"{COMPONENT_NAMES.get(k, k)} {v:.2f}"
+        for k, v in components.items()
+        if isinstance(v, int | float)
+    ]
+    if shown:
+        parts.append(", ".join(shown))
+    return "; ".join(parts)
+
+
+def strategy_description(name: str) -> str:
+    spec = STRATEGIES.get(name)
+    return spec.description if spec else name

@@ -1,0 +1,92 @@
+"""Reads that the model loop (models_mgmt) makes of labelling data: ground truth
+as ml/ types, the frozen splits, items waiting to be scored, their scores."""
+
+from django.db.models import Count, QuerySet
+
+from annotate.models import Annotation, Item, ItemStatus, Project
+from ml.types import BoxShape, GroundTruthImage, PolygonShape
+
+
+def item_ids_in_split(*, project: Project, split: str) -> list[int]:
+    """Ids of the project's ground-truth items in `split`, in id order."""
+    return list(
+        Item.objects.filter(project=project, status=ItemStatus.DONE, split=split)
+        .order_by("id")
+        .values_list("pk", flat=True)
+    )
+
+
+def item_ids_approved_since(*, project: Project, since) -> list[int]:
+    """Ids of ground-truth items approved after `since` (all of them when None)."""
+    qs = Item.objects.filter(project=project, status=ItemStatus.DONE)
+    if since is not None:
+        qs = qs.filter(approved_at__gt=since)
+    return list(qs.values_list("pk", flat=True))
+
+
+def ground_truth_images(
+    *, item_ids: list[int], split_of: dict[int, str]
+) -> list[GroundTruthImage]:
+    """GroundTruthImage for each item id (annotations as stored), in id order."""
+    shapes: dict[int, list] = {i: [] for i in item_ids}
+    for ann in Annotation.objects.filter(item_id__in=item_ids).order_by("id"):
+        geo = ann.geometry
+        if ann.kind == "box":
+            shapes[ann.item_id].append(BoxShape(ann.label, tuple(geo["bbox"])))
+        else:
+            points = tuple(tuple(p) for p in geo["points"])
+            shapes[ann.item_id].append(PolygonShape(ann.label, points))
+    return [
+        GroundTruthImage(
+            path=item.file.path,
+            width=item.width,
+            height=item.height,
+            shapes=tuple(shapes[item.pk]),
+            split=split_of[item.pk],
+        )
+        for item in Item.objects.filter(pk__in=item_ids).order_by("id")
+    ]
+
+
+def items_pending_scoring(
+    *, project: Project, model_version_id: int | None
+) -> QuerySet[Item]:
+    """Unlabelled items not yet scored by `model_version_id`; before any model
+    (None), those without an embedding. In id order."""
+    qs = Item.objects.filter(project=project, status=ItemStatus.UNLABELED)
+    if model_version_id is None:
+        qs = qs.filter(embedding__isnull=True)
+    else:
+        qs = qs.exclude(scored_by=model_version_id)
+    return qs.order_by("id")
+
+
+def item_scores_unlabeled(
+    *, project: Project
+) -> list[tuple[int, float | None, list, dict]]:
+    """(id, uncertainty, embedding, score components) of every unlabelled item:
+    the candidates that the selection strategy orders."""
+    return list(
+        Item.objects.filter(project=project, status=ItemStatus.UNLABELED).values_list(
+            "pk", "uncertainty", "embedding", "score_components"
+        )
+    )
+
+
+def label_counts_ground_truth(*, project: Project) -> dict[str, int]:
+    """Shapes per label on the project's ground truth (for rare-class weights)."""
+    rows = (
+        Annotation.objects.filter(item__project=project, item__status=ItemStatus.DONE)
+        .values("label")
+        .annotate(n=Count("id"))
+    )
+    return {row["label"]: row["n"] for row in rows}
+
+
+def item_embeddings_done(*, project: Project, limit: int = 5000) -> list[list]:
+    """Embeddings of up to `limit` ground-truth items (diversity's reference set)."""
+    return list(
+        Item.objects.filter(
+            project=project, status=ItemStatus.DONE, embedding__isnull=False
+        ).values_list("embedding", flat=True)[:limit]
+    )

@@ -1,0 +1,170 @@
+"""Writes that the model loop makes to labelling data: an item's model
+pre-annotations and scores, embeddings, and queue priorities with their reason.
+
+models_mgmt's scoring and the COCO predictions import both store predictions
+through item_predictions_replace; nothing else writes model annotations.
+"""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.utils import timezone
+
+from annotate.models import Annotation, AnnotationSource, Item, ItemStatus, Project
+from annotate.shapes import shape_geometry
+
+
+@dataclass(frozen=True)
+class ItemScore:
+    """What a model says of an image as a whole: its uncertainty and embedding,
+    and further scores in [0, 1] (ml.scores: "rare", "disagreement",
+    "instability") where scoring computed them."""
+
+    uncertainty: float | None
+    embedding: Sequence[float] | None = None
+    components: Mapping[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ItemPredictions:
+    """Model shapes for one item (validated, in the API's form, with optional
+    `area`, `confidence` and `class_scores`), and optionally its score."""
+
+    item_id: int
+    shapes: Sequence[dict]
+    score: ItemScore | None = None
+
+
+@dataclass(frozen=True)
+class Priority:
+    """A queue priority (higher first) and why: e.g. {"strategy": "entropy",
+    "components": {"uncertainty": 0.7}, "random_control": false}."""
+
+    value: float
+    reason: Mapping = field(default_factory=dict)
+
+
+@transaction.atomic
+def item_predictions_replace(
+    *,
+    project: Project,
+    model_version_id: int,
+    predictions: Sequence[ItemPredictions],
+    only_unlabeled: bool,
+) -> set[int]:
+    """Make `predictions` the model annotations of their items (source
+    "model:<model_version_id>"); human annotations stay. Where a prediction
+    carries a score, the item's uncertainty, embedding, scored_by and scored_at
+    are set too.
+
+    With `only_unlabeled` (scoring), items no longer unlabelled (claimed or
+    labelled meanwhile) are left untouched. Items of other projects are ignored.
+    Returns the ids written.
+    """
+    items = Item.objects.filter(
+        project=project, pk__in=[p.item_id for p in predictions]
+    )
+    if only_unlabeled:
+        items = items.filter(status=ItemStatus.UNLABELED)
+    ids = set(items.values_list("pk", flat=True))
+    Annotation.objects.filter(item_id__in=ids, source=AnnotationSource.MODEL).delete()
+    Annotation.objects.bulk_create(
+        Annotation(
+            item_id=p.item_id,
+            kind=shape["kind"],
+            label=shape["label"],
+            geometry=shape_geometry(shape),
+            area=shape.get("area", 0.0),
+            source=AnnotationSource.MODEL,
+            model_version_id=model_version_id,
+            confidence=shape.get("confidence"),
+            class_scores=shape.get("class_scores"),
+        )
+        for p in predictions
+        if p.item_id in ids
+        for shape in p.shapes
+    )
+    now = timezone.now()
+    scored = [
+        Item(
+            pk=p.item_id,
+            uncertainty=p.score.uncertainty,
+            embedding=list(p.score.embedding) if p.score.embedding else None,
+            scored_by=model_version_id,
+            scored_at=now,
+            score_components=dict(p.score.components),
+        )
+        for p in predictions
+        if p.item_id in ids and p.score is not None
+    ]
+    Item.objects.bulk_update(
+        scored,
+        ["uncertainty", "embedding", "scored_by", "scored_at", "score_components"],
+    )
+    return ids
+
+
+@transaction.atomic
+def item_embeddings_store(
+    *, project: Project, embeddings: Mapping[int, Sequence[float] | None]
+) -> int:
+    """Store image embeddings (before any model: the diversity cold start's pixel
+    embeddings) on items of `project`. Returns the count written."""
+    ids = set(
+        Item.objects.filter(project=project, pk__in=list(embeddings)).values_list(
+            "pk", flat=True
+        )
+    )
+    rows = [
+        Item(pk=pk, embedding=list(emb) if emb else None)
+        for pk, emb in embeddings.items()
+        if pk in ids
+    ]
+    Item.objects.bulk_update(rows, ["embedding"])
+    return len(rows)
+
+
+@transaction.atomic
+def item_priorities_set(
+    *, project: Project, priorities: Mapping[int, float | Priority]
+) -> int:
+    """Set the queue priority of items of `project` (a number, or a Priority with
+    its reason, stored as Item.priority_reason; a bare number clears the reason).
+    Returns the count written."""
+    ids = set(
+        Item.objects.filter(project=project, pk__in=list(priorities)).values_list(
+            "pk", flat=True
+        )
+    )
+    rows = []
+    for pk, value in priorities.items():
+        if pk not in ids:
+            continue
+        priority = value if isinstance(value, Priority) else Priority(float(value))
+        rows.append(
+            Item(
+                pk=pk,
+                priority=float(priority.value),
+                priority_reason=dict(priority.reason),
+            )
+        )
+    Item.objects.bulk_update(rows, ["priority", "priority_reason"], batch_size=2000)
+    return len(rows)
+
+
+@transaction.atomic
+def pipeline_selection_batch(*, project: Project, model_version_id: int | None) -> int:
+    """The index of the batch the strategy selects now: it advances by one each
+    time a new model (another `model_version_id`) orders the queue, and stays
+    while the same model re-orders it (new uploads). Returns the index
+    (0-based) for ml.selection.select's `batch_index`."""
+    from annotate.models import Pipeline
+
+    pipeline, _ = Pipeline.objects.select_for_update().get_or_create(project=project)
+    if model_version_id is not None and pipeline.selection_model_id != model_version_id:
+        if pipeline.selection_model_id is not None:
+            pipeline.selection_batches += 1
+        pipeline.selection_model_id = model_version_id
+        pipeline.save(update_fields=["selection_batches", "selection_model_id"])
+    return pipeline.selection_batches

@@ -1,0 +1,75 @@
+"""HTML page of a project's pipeline settings: selection, split, training settings
+and triggers (one form, both apps' rows), and the labels."""
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from alweb.pages import project_context
+from alweb.roles import Perm
+from annotate.selectors import project_get_for_user
+from annotate.services.pipeline import project_labels_update
+from models_mgmt.forms import LabelsForm, PipelineSettingsForm
+from models_mgmt.selectors import pipeline_settings_get
+from models_mgmt.services.pipeline import pipeline_update
+
+
+@require_http_methods(["GET", "POST"])
+def project_settings(request, project_id):
+    """View for managers, edit for owners and developers. A refused POST answers
+    400 with what was typed and each reason under its box; nothing is saved."""
+    project = project_get_for_user(
+        user=request.user, project_id=project_id, perm=Perm.VIEW_PIPELINE
+    )
+    saved = pipeline_settings_get(project=project)
+    form = PipelineSettingsForm(initial=PipelineSettingsForm.initial_from(saved))
+    labels_form = LabelsForm(initial={"labels": ", ".join(project.labels)})
+    status = 200
+    if request.method == "POST":
+        if not request.user.has_perm(Perm.EDIT_PIPELINE, project):
+            raise PermissionDenied("your role can only view the pipeline settings")
+        if request.POST.get("action") == "labels":
+            labels_form = LabelsForm(request.POST)
+            if _save_labels(request, project, labels_form):
+                messages.success(request, "Labels saved.")
+                return redirect("models_mgmt:project-settings", project_id=project.pk)
+            reasons = "; ".join(
+                f"{k}: {' '.join(v)}" for k, v in labels_form.errors.items()
+            )
+        else:
+            form = PipelineSettingsForm(request.POST)
+            if _save_pipeline(request, project, form):
+                messages.success(request, "Pipeline settings saved.")
+                return redirect("models_mgmt:project-settings", project_id=project.pk)
+            reasons = form.reasons()
+        status = 400
+        messages.error(request, "Nothing was saved: " + reasons)
+    context = project_context(request, project, "settings")
+    context.update(form=form, labels_form=labels_form)
+    return render(request, "models_mgmt/project_settings.html", context, status=status)
+
+
+def _save_pipeline(request, project, form: PipelineSettingsForm) -> bool:
+    if not form.is_valid():
+        return False
+    try:
+        pipeline_update(project=project, actor=request.user, data=form.api_data())
+    except ValidationError as exc:
+        form.add_api_errors(exc.message_dict)
+        return False
+    return True
+
+
+def _save_labels(request, project, form: LabelsForm) -> bool:
+    if not form.is_valid():
+        return False
+    try:
+        project_labels_update(
+            project=project, actor=request.user, labels=form.cleaned_data["labels"]
+        )
+    except ValidationError as exc:
+        for field, reasons in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, reasons)
+        return False
+    return True

@@ -1,0 +1,107 @@
+"""annotate's writes for the model loop: model pre-annotations with scores (the
+one path of scoring and of the COCO predictions import), embeddings, and queue
+priorities with their reason."""
+
+import pytest
+
+from annotate.models import Annotation, AnnotationSource, Item, ItemStatus
+from annotate.services.annotations import annotations_replace
+from annotate.services.predictions import (
+    ItemPredictions,
+    ItemScore,
+    Priority,
+    item_embeddings_store,
+    item_predictions_replace,
+    item_priorities_set,
+)
+from tests.factories import UserFactory, make_items, make_project
+
+BOX = {"kind": "box", "label": "circle", "bbox": [1.0, 1.0, 10.0, 10.0], "area": 100.0}
+
+
+@pytest.fixture
+def world(db):
+    owner = UserFactory(username="pred-owner")
+    project = make_project(owner, name="Predictions", labels=["circle", "square"])
+    return project, owner, make_items(project, 3)
+
+
+def _model_shapes(item):
+    return list(
+        Annotation.objects.filter(item=item, source=AnnotationSource.MODEL).values_list(
+            "label", "model_version_id", "confidence"
+        )
+    )
+
+
+def test_predictions_replace_model_shapes_keep_human_ones_and_store_scores(world):
+    project, owner, (a, b, _c) = world
+    annotations_replace(item=b, shapes=[{**BOX, "label": "square"}], author=owner)
+    first = [ItemPredictions(a.pk, [{**BOX, "confidence": 0.9}])]
+    item_predictions_replace(
+        project=project, model_version_id=4, predictions=first, only_unlabeled=True
+    )
+    again = [
+        ItemPredictions(
+            a.pk,
+            [{**BOX, "confidence": 0.5, "class_scores": [0.5, 0.5]}],
+            ItemScore(0.7, (0.1, 0.2)),
+        ),
+        ItemPredictions(b.pk, [BOX]),
+    ]
+    written = item_predictions_replace(
+        project=project, model_version_id=5, predictions=again, only_unlabeled=False
+    )
+    assert written == {a.pk, b.pk}
+    assert _model_shapes(a) == [("circle", 5, 0.5)]
+    assert Annotation.objects.filter(item=b, source=AnnotationSource.HUMAN).count() == 1
+    a.refresh_from_db()
+    assert (a.uncertainty, a.embedding, a.scored_by) == (0.7, [0.1, 0.2], 5)
+    assert a.scored_at is not None
+
+
+def test_scoring_leaves_items_claimed_meanwhile(world):
+    project, _owner, (a, b, _c) = world
+    Item.objects.filter(pk=b.pk).update(status=ItemStatus.LABELING)
+    written = item_predictions_replace(
+        project=project,
+        model_version_id=3,
+        predictions=[ItemPredictions(a.pk, [BOX]), ItemPredictions(b.pk, [BOX])],
+        only_unlabeled=True,
+    )
+    assert written == {a.pk} and _model_shapes(b) == []
+
+
+def test_items_of_another_project_are_ignored(world):
+    project, owner, (a, _b, _c) = world
+    other = make_project(owner, name="Other")
+    (foreign,) = make_items(other, 1, start_seed=50)
+    written = item_predictions_replace(
+        project=project,
+        model_version_id=3,
+        predictions=[ItemPredictions(foreign.pk, [BOX])],
+        only_unlabeled=False,
+    )
+    assert written == set() and _model_shapes(foreign) == []
+    assert item_priorities_set(project=project, priorities={foreign.pk: 9.0}) == 0
+    assert item_embeddings_store(project=project, embeddings={foreign.pk: [1.0]}) == 0
+
+
+def test_priorities_keep_their_reason(world):
+    project, _owner, (a, b, _c) = world
+    reason = {"strategy": "entropy", "components": {"uncertainty": 0.8}}
+    n = item_priorities_set(
+        project=project, priorities={a.pk: Priority(0.8, reason), b.pk: 0.1}
+    )
+    assert n == 2
+    a.refresh_from_db()
+    b.refresh_from_db()
+    assert (a.priority, a.priority_reason) == (0.8, reason)
+    assert (b.priority, b.priority_reason) == (0.1, {})
+
+
+def test_embeddings_are_stored(world):
+    project, _owner, (a, _b, _c) = world
+    assert item_embeddings_store(project=project, embeddings={a.pk: (0.5, 0.25)}) == 1
+    a.refresh_from_db()
+    assert a.embedding == [0.5, 0.25]
