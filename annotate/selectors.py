@@ -381,3 +381,8 @@ def task_get_for_user(*, user, task_id) -> Task:
         )
     except (Task.DoesNotExist, ValueError, TypeError, OverflowError):
         raise Http404("no such task") from None
+
+
+def project_ids_named(*, name: str) -> list[int]:
+    """Ids of the projects called `name` (names are not unique)."""
+    return list(Project.objects.filter(name=name).values_list("pk", flat=True))

@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 from alweb.checks import assert_runtime_settings, sqlite_problems
 from alweb.roles import Role
 from annotate.models import Annotation, Membership, Pipeline, Project, Task
-from models_mgmt.models import ModelStatus, ModelVersion
+from models_mgmt.models import ModelStatus, ModelVersion, TrainingSettings
 from tests.factories import make_items
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
@@ -78,13 +78,14 @@ BAD_READS = [
 def _snapshot(project):
     project.refresh_from_db()
     pipeline = Pipeline.objects.get(project=project)
+    training = TrainingSettings.objects.get(project=project)
     return (
         project.name,
         project.description,
         list(project.labels),
         pipeline.strategy_params,
-        pipeline.model_config,
-        pipeline.trigger_cron,
+        training.model_config,
+        training.trigger_cron,
         Project.objects.count(),
         Membership.objects.count(),
         ModelVersion.objects.count(),

@@ -12,7 +12,7 @@ from annotate.models import Item, ItemStatus
 from annotate.selectors import split_label_counts
 from annotate.services.annotations import annotations_replace, shapes_validate
 from annotate.services.labeling import items_make_ground_truth
-from annotate.services.pipeline import pipeline_update
+from models_mgmt.services.pipeline import pipeline_update
 from tests.factories import UserFactory, make_items, make_project
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]

@@ -17,9 +17,10 @@ from django.db import connection, transaction
 
 from alweb.roles import Role
 from annotate.demo_data import DEMO_LABELS, synthetic_image
-from annotate.models import Membership, Project
+from annotate.selectors import project_ids_named
 from annotate.services.items import item_create
 from annotate.services.projects import project_create
+from annotate.services.seeding import labelling_seed, members_seed
 from models_mgmt import seeding
 
 PASSWORD = "alweb-seed"
@@ -45,7 +46,7 @@ class Command(BaseCommand):
         if not 1 <= images <= min(items, 64):
             raise CommandError("--images must be between 1 and min(items, 64)")
         name = name or f"Large ({items} items)"
-        existing = Project.objects.filter(name=name).values_list("pk", flat=True)
+        existing = project_ids_named(name=name)
         if existing:
             raise CommandError(
                 f"project {name!r} already exists (id {existing[0]}): seed_large "
@@ -65,12 +66,7 @@ class Command(BaseCommand):
                 kinds=["box", "polygon"],
                 description=f"seed_large: {items} items, seed {seed}.",
             )
-            Membership.objects.bulk_create(
-                Membership(project=project, user=user, role=role)
-                for role, members in users.items()
-                if role != Role.OWNER
-                for user in members
-            )
+            members_seed(project=project, users=users)
             files = [
                 item_create(
                     project=project,
@@ -80,13 +76,20 @@ class Command(BaseCommand):
                 )
                 for k in range(images)
             ]
-            counts = seeding.seed_project(
+            versions = seeding.versions_seed(
+                project=project, developer=users[Role.DEVELOPER][0]
+            )
+            counts = labelling_seed(
                 project=project,
                 users=users,
                 files=files,
                 n_items=items,
                 seed=seed,
                 batch=batch,
+                model_version_id=next(v.pk for v in versions if v.is_best),
+            )
+            counts.update(
+                seeding.history_seed(project=project, versions=versions, users=users)
             )
         seconds = time.perf_counter() - t0
         self.stdout.write(
