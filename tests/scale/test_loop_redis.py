@@ -19,8 +19,8 @@ from django_q.models import OrmQ
 
 from alweb.roles import Role
 from annotate.models import AnnotationSource, Item, ItemStatus
-from annotate.services.pipeline import pipeline_update
 from models_mgmt.models import Comparison, Evaluation, ModelStatus
+from models_mgmt.services.pipeline import pipeline_update
 from models_mgmt.services.training import training_start
 from runs.models import Job, JobStatus
 from tests.api.helpers import client_for
@@ -83,7 +83,11 @@ def test_the_loop_runs_on_postgresql_with_redis_and_two_qclusters(settings):
     pipeline_update(
         project=project,
         actor=owner,
-        data={"split": {"train": 0.5, "val": 0.25, "test": 0.25, "seed": 3}},
+        data={
+            "split": {"train": 0.5, "val": 0.25, "test": 0.25, "seed": 3},
+            # Two test items: the quality gate's minimum goes down with them.
+            "comparison_config": {"min_test_items": 1},
+        },
     )
     project.owner = owner
     annotator = add_member(project, Role.ANNOTATOR, UserFactory(username="redis-ann"))
