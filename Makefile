@@ -4,7 +4,6 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
-SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export YOLO_OFFLINE := 1
 export YOLO_AUTOINSTALL := False
 
@@ -13,16 +12,21 @@ export YOLO_AUTOINSTALL := False
 help:
 	@echo "make run    set up (venv, packages, database, demo) and start web + worker"
 	@echo "make test   set up everything the tests need and run ruff + pytest"
+	@echo "           (SQLite, then PostgreSQL and Redis: see scripts/test.sh)"
 
-# Debian packages: OpenCV (pulled in by ultralytics) needs libGL and glib.
+# Debian packages, installed with one `apt-get update` when any is missing:
+# OpenCV (pulled in by ultralytics) needs libGL and glib; the tests also need
+# Debian's Chromium (never `playwright install`) and the PostgreSQL and Redis
+# servers that scripts/test.sh starts for the multi-machine runs. No package
+# registry means a loud failure here, never a skipped run.
+DEBS := libgl1 libglib2.0-0
+DEBS_TEST := $(DEBS) chromium postgresql redis-server
+
 system-deps:
-	@if ! dpkg -s libgl1 libglib2.0-0 >/dev/null 2>&1; then \
-		$(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q libgl1 libglib2.0-0; fi
+	@bash scripts/install-debs.sh $(DEBS)
 
-# Browser tests drive Debian's Chromium (never `playwright install`).
-system-deps-test: system-deps
-	@if ! command -v chromium >/dev/null 2>&1; then \
-		$(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium; fi
+system-deps-test:
+	@bash scripts/install-debs.sh $(DEBS_TEST)
 
 $(VENV)/bin/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -45,8 +49,10 @@ run: install
 lint: install-dev
 	$(VENV)/bin/ruff check .
 
+# The whole suite on SQLite, then the database-bound tests on PostgreSQL and
+# the Redis-broker smoke test (scripts/test.sh starts and stops both servers).
 test: install-dev lint
-	$(PY) -m pytest -p no:cacheprovider $(PYTEST_ARGS)
+	@bash scripts/test.sh $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) var

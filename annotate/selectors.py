@@ -12,6 +12,7 @@ from django.utils import timezone
 from alweb.auth import project_role
 from alweb.roles import Perm
 from annotate.models import (
+    Annotation,
     Event,
     Item,
     ItemStatus,
@@ -87,6 +88,32 @@ def project_status_counts(*, project: Project) -> dict[str, int]:
     return counts
 
 
+def split_label_counts(*, project: Project) -> dict[str, dict[str, int]]:
+    """Ground truth per split and label: how many items of each split carry each
+    label ("" counts the items without shapes), as the stratified split needs.
+    Two grouped queries whatever the size of the ground truth (no ids listed)."""
+    counts: dict[str, dict[str, int]] = {}
+    rows = (
+        Annotation.objects.filter(item__project=project, item__split__isnull=False)
+        .order_by()  # the model's ordering would make every shape distinct
+        .values_list("item__split", "label")
+        .annotate(n=Count("item_id", distinct=True))
+    )
+    for split, label, n in rows:
+        counts.setdefault(split, {})[label] = n
+    bare = (
+        Item.objects.filter(
+            project=project, split__isnull=False, annotations__isnull=True
+        )
+        .order_by()
+        .values_list("split")
+        .annotate(n=Count("id"))
+    )
+    for split, n in bare:
+        counts.setdefault(split, {})[""] = n
+    return counts
+
+
 def item_count_ground_truth(*, project: Project) -> int:
     """How many of the project's items are ground truth (status done)."""
     return Item.objects.filter(project=project, status=ItemStatus.DONE).count()
@@ -147,9 +174,16 @@ def item_list(
     status: str | None = None,
     split: str | None = None,
     ordering: str = "-priority",
+    held_by=None,
 ) -> QuerySet[Item]:
-    """Items of a project with optional filters; unknown values raise ValueError."""
+    """Items of a project with optional filters; unknown values raise ValueError.
+    `held_by`: only the items that user holds or held a task on."""
     qs = Item.objects.filter(project=project)
+    if held_by is not None:
+        # A subquery, not a join: the join repeats an item per task and so needs
+        # DISTINCT, which makes the page's COUNT walk every matching item.
+        tasks = Task.objects.filter(project=project, assignee=held_by)
+        qs = qs.filter(pk__in=tasks.values("item_id"))
     if status:
         if status not in ItemStatus.values:
             raise ValueError(f"status must be one of {', '.join(ItemStatus.values)}")
@@ -347,3 +381,8 @@ def task_get_for_user(*, user, task_id) -> Task:
         )
     except (Task.DoesNotExist, ValueError, TypeError, OverflowError):
         raise Http404("no such task") from None
+
+
+def project_ids_named(*, name: str) -> list[int]:
+    """Ids of the projects called `name` (names are not unique)."""
+    return list(Project.objects.filter(name=name).values_list("pk", flat=True))

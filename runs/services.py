@@ -46,6 +46,13 @@ def _insert(**fields) -> Job:
         ) from None
 
 
+@transaction.atomic
+def jobs_seed(*, rows: list[dict]) -> int:
+    """Insert finished runs in bulk (`manage.py seed_large` only: the history of
+    a project it has just created). Each row holds Job fields. Returns how many."""
+    return len(Job.objects.bulk_create([Job(**row) for row in rows]))
+
+
 def run_create(
     *,
     project,

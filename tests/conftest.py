@@ -1,5 +1,6 @@
 """Set-up shared by every test: a deterministic hypothesis profile, the network
-guard, and fixtures for the Django tests (a project with one member per role).
+guard, the engine markers (which tests run again on PostgreSQL and Redis), and
+fixtures for the Django tests (a project with one member per role).
 
 Imports of Django code stay inside the fixtures so that `pytest -p no:django
 tests/ml` (the framework-free ML tests) does not need Django.
@@ -26,6 +27,81 @@ settings.load_profile(os.environ.get("ALWEB_HYPOTHESIS_PROFILE", "ci"))
 
 
 network_guard.install()  # before any test module imports a library
+
+
+# The engine markers. scripts/test.sh (`make test`) runs the whole suite on
+# SQLite, then `-m postgres` with DATABASE_URL naming a throwaway PostgreSQL
+# server, then `-m redis` with REDIS_URL too. The database-bound tests below get
+# `postgres` here, by path (a module, or a test name prefix), so that the list
+# is in one place; a test module may also set the marker itself. SQLITE_ONLY
+# tests are about SQLite itself (WAL, busy handling, the sqlite3 module) and
+# are skipped on other engines.
+POSTGRES_TESTS = (
+    "tests/annotate/test_queue.py",
+    "tests/annotate/test_task_assignment.py",
+    "tests/annotate/test_task_peek.py",
+    "tests/annotate/test_tasks_api.py",
+    "tests/annotate/test_labeling.py",
+    "tests/annotate/test_label_pages.py",
+    "tests/api/test_io.py",
+    "tests/api/test_import_folder.py",
+    "tests/api/test_projects_api.py",
+    "tests/api/test_bad_input_families.py",
+    "tests/api/test_api_roles_matrix.py",
+    "tests/api/test_schemathesis.py",
+    "tests/api/test_uploads.py",
+    "tests/api/test_upload_page.py",
+    "tests/runs/test_lifecycle.py",
+    "tests/runs/test_runs_api.py",
+    "tests/runs/test_queues.py",
+    "tests/models_mgmt/test_triggers_and_promotion.py",
+    "tests/test_roles_matrix.py",
+    "tests/test_roles_matrix_posts.py",
+    "tests/test_pages.py",
+    "tests/test_login_lock.py",
+    "tests/test_demo.py",
+)
+SQLITE_ONLY = (
+    "tests/runs/test_contention.py",
+    "tests/runs/test_migration.py",
+    "tests/test_settings.py::test_sqlite_",
+)
+
+
+def _matches(nodeid: str, prefixes) -> bool:
+    return nodeid.startswith(tuple(prefixes))
+
+
+def _engine() -> str:
+    from django.conf import settings as django_settings
+
+    return django_settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    engine = None
+    for item in items:
+        if _matches(item.nodeid, POSTGRES_TESTS):
+            item.add_marker(pytest.mark.postgres)
+        if _matches(item.nodeid, SQLITE_ONLY):
+            engine = engine or _engine()
+            if engine != "sqlite3":
+                item.add_marker(pytest.mark.skip(reason="about SQLite itself"))
+
+
+def pytest_runtest_setup(item):
+    """`redis` tests need REDIS_URL; under scripts/test.sh (which sets
+    ALWEB_TEST_REQUIRE_ENGINES) a missing server fails the test, never skips it."""
+    if item.get_closest_marker("redis") and not os.environ.get("REDIS_URL"):
+        engine_missing("REDIS_URL is not set (make test starts a Redis server)")
+
+
+def engine_missing(reason: str):
+    """Skip (a plain local run) or fail (make test) a test whose engine is absent."""
+    if os.environ.get("ALWEB_TEST_REQUIRE_ENGINES"):
+        pytest.fail(reason, pytrace=False)
+    pytest.skip(reason)
 
 
 @pytest.fixture(autouse=True)

@@ -82,12 +82,13 @@ class ItemListApi(APIView):
                 status=params.get("status") or None,
                 split=params.get("split") or None,
                 ordering=params.get("ordering") or "-priority",
+                held_by=None
+                if request.user.has_perm(Perm.VIEW_DASHBOARD, project)
+                else request.user,
             )
         except ValueError as exc:
             field = str(exc).split(" ", 1)[0]
             raise ValidationError({field: str(exc)}) from None
-        if not request.user.has_perm(Perm.VIEW_DASHBOARD, project):
-            items = items.filter(tasks__assignee=request.user).distinct()
         paginator = PageNumberPagination()
         try:
             page = paginator.paginate_queryset(items, request, view=self)

@@ -4,11 +4,11 @@ from collections import defaultdict
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, F
+from django.db.models import F
 from django.utils import timezone
 
 from alweb.exceptions import Conflict
-from annotate import signals
+from annotate import selectors, signals
 from annotate.models import (
     Annotation,
     Item,
@@ -164,23 +164,7 @@ def items_make_ground_truth(
         "item_id", "label"
     ):
         labels_of[item_id].add(label)
-    existing: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    rows = (
-        Annotation.objects.filter(item__project=project, item__split__isnull=False)
-        .values_list("item__split", "label", "item_id")
-        .distinct()
-    )
-    seen_items: set[int] = set()
-    for split, label, item_id in rows:
-        existing[split][label] += 1
-        seen_items.add(item_id)
-    for split, n in (
-        Item.objects.filter(project=project, split__isnull=False)
-        .exclude(pk__in=seen_items)
-        .values_list("split")
-        .annotate(n=Count("id"))
-    ):
-        existing[split][""] += n
+    existing = selectors.split_label_counts(project=project)
     pipeline = Pipeline.objects.get(project=project)
     ratios = {
         "train": pipeline.split_train,
@@ -191,7 +175,7 @@ def items_make_ground_truth(
         [(i, frozenset(labels_of.get(i, ()))) for i in new_ids],
         ratios,
         pipeline.split_seed,
-        {k: dict(v) for k, v in existing.items()},
+        existing,
     )
     for split in Split.values:
         ids = [i for i, s in assigned.items() if s == split]

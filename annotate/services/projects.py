@@ -16,6 +16,19 @@ from annotate.services.events import event_log
 audit = logging.getLogger("alweb.audit")
 
 
+def project_lock(*, project_id: int) -> None:
+    """Hold the project's row lock until the transaction ends: the check-then-write
+    services of one project (owner count, model version numbers, the best model)
+    then run one at a time. Call inside the transaction, before the check.
+
+    SQLite's IMMEDIATE transactions already serialize every write; PostgreSQL
+    (READ COMMITTED) would let two of them pass their check at once, breaking the
+    invariant or answering IntegrityError. FOR NO KEY UPDATE leaves inserts of
+    rows that point at the project (their foreign key check) unblocked.
+    """
+    Project.objects.select_for_update(no_key=True).filter(pk=project_id).exists()
+
+
 @transaction.atomic
 def project_create(
     *, owner, name: str, labels: list[str], kinds: list[str], description: str = ""
@@ -92,6 +105,7 @@ def member_set(*, project: Project, actor, user, role: str) -> Membership:
         raise ValidationError({"role": f"unknown role {role!r}"})
     if actor is not None and user.pk == actor.pk:
         raise PermissionDenied("you cannot change your own role")
+    project_lock(project_id=project.pk)  # the owner count below stays true
     membership = Membership.objects.filter(project=project, user=user).first()
     if membership is None:
         membership = Membership.objects.create(project=project, user=user, role=role)
@@ -126,6 +140,7 @@ def member_remove(*, project: Project, actor, user) -> None:
 
     Raises ValidationError when it would leave the project without an owner.
     """
+    project_lock(project_id=project.pk)  # the owner count below stays true
     membership = Membership.objects.filter(project=project, user=user).first()
     if membership is None:
         return

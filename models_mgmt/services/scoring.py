@@ -99,10 +99,13 @@ def scoring_run(job_id: int) -> None:
 
 def _score_project(job: Job) -> int:
     project = job.project
-    model = best_model(project=project)
     batch = settings.ALWEB_SCORING_BATCH
     done = 0
     while True:
+        # The best model of now, every page: one promoted while this run goes on
+        # gets no run of its own (scoring_request finds this one active), so
+        # this one scores the pool again with it.
+        model = best_model(project=project)
         # One model load and one prediction stream per page; writes per batch.
         pending = list(_pending_items(project, model)[: batch * 32])
         if not pending:

@@ -15,6 +15,7 @@ from alweb.files import files_delete_on_commit
 from annotate.models import Project
 from annotate.selectors_loop import ground_truth_images, item_ids_in_split
 from annotate.services.events import event_log
+from annotate.services.projects import project_lock
 from ml import config as ml_config
 from ml.comparison import compare
 from ml.datasets import write_yolo_dataset
@@ -86,6 +87,9 @@ def training_start(
     cfg = ml_config.validate_model_config(raw)
     # "auto" epochs become a number here, frozen with the version.
     cfg["epochs"] = ml_config.epochs_for(cfg, len(train_ids))
+    # The project lock reserves the number until this transaction ends: two
+    # registrations at once get two numbers (PostgreSQL's READ COMMITTED).
+    project_lock(project_id=project.pk)
     number = next_number(project=project)
     try:
         with transaction.atomic():
@@ -369,6 +373,9 @@ def _evaluate_compare_promote(job: Job, version: ModelVersion) -> None:
 
     @transaction.atomic
     def conclude() -> None:
+        # The project lock before any row (as model_version_promote takes it):
+        # a manual promotion at the same time waits instead of deadlocking.
+        project_lock(project_id=project.pk)
         # The run ends first: when it was cancelled or reaped meanwhile, nothing
         # below happens (the version stays failed, nothing is promoted).
         if not run_finish(

@@ -7,6 +7,7 @@ from django.db import transaction
 from alweb.files import files_delete_on_commit, folders_delete_on_commit
 from annotate.models import Project
 from annotate.services.events import event_log
+from annotate.services.projects import project_lock
 from ml import config as ml_config
 from models_mgmt.models import ModelStatus, ModelVersion
 from models_mgmt.selectors import best_model, next_number
@@ -49,6 +50,9 @@ def model_version_register_base(
     """
     if (architecture is None) == (weights is None):
         raise ValidationError({"architecture": "give either architecture or weights"})
+    # The project lock reserves the number until this transaction ends: two
+    # registrations at once get two numbers (PostgreSQL's READ COMMITTED).
+    project_lock(project_id=project.pk)
     number = next_number(project=project)
     version = ModelVersion(
         project=project,
@@ -97,6 +101,7 @@ def model_version_promote(
     Raises ValidationError unless the version finished training with weights. The
     unlabelled pool is re-scored with it after commit.
     """
+    project_lock(project_id=version.project_id)  # one promotion at a time
     version = ModelVersion.objects.select_for_update().get(pk=version.pk)
     if version.status != ModelStatus.DONE or not version.weights:
         raise ValidationError(

@@ -61,13 +61,14 @@ class Server:
 @pytest.fixture(scope="module")
 def server(django_db_setup, django_db_blocker):
     from django.conf import settings
-    from django.db import connection
+
+    from tests.runs import qclusters
 
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "tests.api.gunicorn_settings",
         "ALWEB_VAR_DIR": str(settings.VAR_DIR),
-        "ALWEB_SQLITE_PATH": connection.settings_dict["NAME"],
+        **qclusters.database_env(),
         "ALWEB_MAX_UPLOAD_BYTES": str(MAX_UPLOAD),
         "ALWEB_MAX_IMPORT_BYTES": str(MAX_IMPORT),
         "ALWEB_TEST_MAX_BODY_BYTES": str(MAX_BODY),

@@ -14,6 +14,7 @@ from ml.types import Detection, ImagePrediction
 METRICS = {"map50": 0.5, "map50_95": 0.3, "precision": 0.5, "recall": 0.5}
 # weights file content -> metrics it scores on validation (stored copies keep it)
 SCORES: dict[bytes, dict] = {}
+ON_SCORE = None  # in-process tests: called when a scoring stream starts
 
 
 def train(data_yaml, base, out_dir, config, progress=None, cancel=None):
@@ -46,6 +47,8 @@ def score_images(
     embed=True,
     flip=False,
 ):
+    if ON_SCORE is not None:
+        ON_SCORE()
     for path in image_paths:
         det = Detection("circle", 0.6, (0.6, 0.2, 0.1), (1.0, 1.0, 10.0, 10.0))
         yield ImagePrediction(str(path), 96, 72, (det,), (0.1, 0.2, 0.3))

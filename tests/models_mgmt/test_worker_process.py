@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.db import connection
 
 from models_mgmt.models import ModelStatus, ModelVersion
 from models_mgmt.services.pipeline import pipeline_update
@@ -18,6 +17,7 @@ from runs.models import Job
 from runs.services import runs_reap as reap
 from tests.factories import UserFactory, make_project
 from tests.models_mgmt.test_loop_real import TINY, _ground_truth
+from tests.runs import qclusters
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -29,7 +29,7 @@ def _start_cluster(name="training"):
         "DJANGO_SETTINGS_MODULE": "alweb.settings_test",
         "ALWEB_Q_SYNC": "0",
         "ALWEB_VAR_DIR": str(settings.VAR_DIR),
-        "ALWEB_SQLITE_PATH": connection.settings_dict["NAME"],
+        **qclusters.database_env(),
     }
     return subprocess.Popen(
         [sys.executable, "manage.py", "qcluster"],

@@ -6,12 +6,24 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
 from django.db import connection
 
 ROOT = Path(__file__).resolve().parents[2]
 QUEUES = ("alweb", "training", "work")  # housekeeping (default), training, work
+
+
+def database_env() -> dict[str, str]:
+    """The environment that points a subprocess (qcluster, gunicorn) at this test
+    run's database: the SQLite file, or DATABASE_URL naming pytest-django's test
+    database on the same PostgreSQL server."""
+    name = connection.settings_dict["NAME"]
+    if connection.vendor == "sqlite":
+        return {"ALWEB_SQLITE_PATH": str(name)}
+    parts = urlsplit(os.environ["DATABASE_URL"])
+    return {"DATABASE_URL": urlunsplit(parts._replace(path=f"/{name}"))}
 
 
 def start(queues=QUEUES, **env) -> dict[str, subprocess.Popen]:
@@ -21,7 +33,7 @@ def start(queues=QUEUES, **env) -> dict[str, subprocess.Popen]:
         "DJANGO_SETTINGS_MODULE": "alweb.settings_test",
         "ALWEB_Q_SYNC": "0",
         "ALWEB_VAR_DIR": str(settings.VAR_DIR),
-        "ALWEB_SQLITE_PATH": connection.settings_dict["NAME"],
+        **database_env(),
         **env,
     }
     procs = {}

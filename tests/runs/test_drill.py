@@ -17,6 +17,8 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_drill_export_training_scoring_and_annotators_at_once():
     env = {k: v for k, v in os.environ.items() if not k.startswith("ALWEB_")}
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    for name in ("DATABASE_URL", "REDIS_URL"):  # the drill seeds a fresh SQLite
+        env.pop(name, None)
     result = subprocess.run(
         [
             sys.executable,

@@ -27,7 +27,9 @@ def _manage(tmp_path, *args):
     env = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith("ALWEB_") and k != "DJANGO_ALLOW_ASYNC_UNSAFE"
+        if not k.startswith("ALWEB_")
+        # A server named by the caller's shell is not this SQLite test's.
+        and k not in ("DJANGO_ALLOW_ASYNC_UNSAFE", "DATABASE_URL", "REDIS_URL")
     }
     env.update(
         DJANGO_SETTINGS_MODULE="alweb.settings",

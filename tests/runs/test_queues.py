@@ -24,6 +24,12 @@ from tests.runs import qclusters
 from tests.runs.test_lifecycle import queued_only
 
 
+def result_clusters(names: list[str]) -> dict[str, str] | None:
+    """{task name: cluster} of django-q2's result rows, once all of them exist."""
+    rows = dict(Task.objects.filter(name__in=names).values_list("name", "cluster"))
+    return rows if len(rows) == len(names) else None
+
+
 def test_every_cluster_checks_retry_against_its_own_timeout(settings):
     assert q_cluster_problems() == []
     alt = settings.Q_CLUSTER["ALT_CLUSTERS"]
@@ -146,10 +152,10 @@ def test_long_training_starves_neither_the_reaper_nor_the_work_queue():
         version.refresh_from_db()
         assert version.status == ModelStatus.DONE and version.is_best
         assert ModelVersion.objects.filter(project=project, is_base=False).count() == 1
-        clusters = dict(
-            Task.objects.filter(
-                name__in=[f"train-{training.pk}", f"train-{retry_id}"]
-            ).values_list("name", "cluster")
+        # The monitor saves the retry's result row a moment after the run ended.
+        names = [f"train-{training.pk}", f"train-{retry_id}"]
+        clusters = qclusters.wait_for(
+            lambda: result_clusters(names), 20, "the result rows of both trainings"
         )
         assert clusters == {
             f"train-{training.pk}": "training",

@@ -1,0 +1,191 @@
+"""The queries of every page and list endpoint do not grow with the project: the
+same count on a project of 100 items and on one of 2,000 (both from seed_large;
+the large one also has three times the runs, model versions and comparisons),
+at most MAX_QUERIES, and none of them a DISTINCT over the items table (its
+COUNT walks every matching item)."""
+
+import io
+import re
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from rest_framework.test import APIClient
+
+from annotate.models import Membership, Project
+from models_mgmt.models import Comparison, ModelStatus, ModelVersion
+from runs.models import Job, JobKind, JobStatus
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
+
+SMALL, LARGE = 100, 2000
+MAX_QUERIES = 16
+DISTINCT_ITEMS = re.compile(
+    r'(SELECT DISTINCT|COUNT\(DISTINCT)[^()]*"annotate_item"', re.IGNORECASE
+)
+
+# (name, role, url, htmx): {p} is the project id.
+PAGES = [
+    ("project list", "owner", "/projects/", False),
+    ("overview", "owner", "/projects/{p}/", False),
+    ("overview, annotator", "annotator", "/projects/{p}/", False),
+    ("items", "owner", "/projects/{p}/items/", False),
+    (
+        "items, filtered",
+        "owner",
+        "/projects/{p}/items/?status=done&split=train&ordering=created",
+        False,
+    ),
+    ("items, page 2", "owner", "/projects/{p}/items/?status=unlabeled&page=2", False),
+    ("items grid (htmx)", "owner", "/projects/{p}/items/?ordering=-created", True),
+    ("models", "owner", "/projects/{p}/models/", False),
+    ("models live (htmx)", "owner", "/projects/{p}/models/", True),
+    ("label page", "annotator", "/projects/{p}/label/", False),
+    ("review page", "reviewer", "/projects/{p}/review/", False),
+    ("members", "owner", "/projects/{p}/members/", False),
+]
+ENDPOINTS = [
+    ("projects", "owner", "/api/v1/projects/"),
+    ("items", "owner", "/api/v1/projects/{p}/items/"),
+    (
+        "items, filtered",
+        "owner",
+        "/api/v1/projects/{p}/items/?status=unlabeled&ordering=-priority&page=2",
+    ),
+    ("items, annotator", "annotator", "/api/v1/projects/{p}/items/"),
+    ("items, reviewer", "reviewer", "/api/v1/projects/{p}/items/?status=done"),
+    ("runs", "owner", "/api/v1/projects/{p}/runs/"),
+    ("runs, filtered", "owner", "/api/v1/projects/{p}/runs/?kind=export"),
+    ("models", "owner", "/api/v1/projects/{p}/models/"),
+    ("evaluations", "owner", "/api/v1/projects/{p}/evaluations/"),
+    ("comparisons", "owner", "/api/v1/projects/{p}/comparisons/"),
+    ("active claims", "owner", "/api/v1/projects/{p}/tasks/"),
+    ("peek", "annotator", "/api/v1/projects/{p}/tasks/peek/?kind=label"),
+]
+
+
+def _grow(project: Project) -> None:
+    """Twice as many more runs, model versions and comparisons."""
+    runs = list(Job.objects.filter(project=project))
+    versions = list(ModelVersion.objects.filter(project=project, is_base=False))
+    comparisons = list(Comparison.objects.filter(project=project))
+    top = max(v.number for v in versions)
+    extra = []
+    for i, v in enumerate(versions * 2):
+        extra.append(
+            ModelVersion(
+                project=project,
+                number=top + 1 + i,
+                name=f"v{top + 1 + i}",
+                parent=v,
+                status=ModelStatus.FAILED,
+                error="stopped",
+                class_names=v.class_names,
+                created_by=v.created_by,
+            )
+        )
+    ModelVersion.objects.bulk_create(extra)
+    Comparison.objects.bulk_create(
+        Comparison(
+            project=project,
+            candidate=extra[i],
+            incumbent=c.incumbent,
+            config=c.config,
+            metric=c.metric,
+            winner="incumbent",
+            test_item_ids=c.test_item_ids,
+        )
+        for i, c in enumerate(comparisons * 2)
+    )
+    Job.objects.bulk_create(
+        Job(
+            project=project,
+            kind=JobKind.EXPORT if j.kind == JobKind.EXPORT else JobKind.SCORE,
+            status=JobStatus.CANCELLED,
+            task=j.task,
+            queue=j.queue,
+            params=j.params,
+            created_by=j.created_by,
+        )
+        for j in runs * 2
+    )
+
+
+@pytest.fixture(scope="module")
+def projects(django_db_setup, django_db_blocker):
+    """{size: (project id, {role: user})}, committed for the module, then removed."""
+    seeded = {}
+    with django_db_blocker.unblock():
+        for size in (SMALL, LARGE):
+            name = f"Query counts {size}"
+            call_command(
+                "seed_large", items=size, name=name, seed=size, stdout=io.StringIO()
+            )
+            project = Project.objects.get(name=name)
+            if size == LARGE:
+                _grow(project)
+            users = {
+                m.role: m.user
+                for m in Membership.objects.filter(project=project)
+                .select_related("user")
+                .order_by("user__username")
+            }
+            seeded[size] = (project.pk, users)
+        yield seeded
+        ids = [pk for pk, _ in seeded.values()]
+        user_ids = list(
+            Membership.objects.filter(project_id__in=ids).values_list(
+                "user_id", flat=True
+            )
+        )
+        Project.objects.filter(pk__in=ids).delete()
+        get_user_model().objects.filter(pk__in=user_ids).delete()
+
+
+def _queries(client, url: str, **headers) -> list[str]:
+    client.get(url, **headers)  # once first: per-process caches fill here
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(url, **headers)
+    assert response.status_code == 200, (url, response.status_code)
+    return [q["sql"] for q in captured.captured_queries]
+
+
+def _compare(projects, role: str, url: str, make_client, **headers):
+    counts = {}
+    for size, (pk, users) in projects.items():
+        client = make_client()
+        client.force_login(users[role])
+        sql = _queries(client, url.format(p=pk), **headers)
+        counts[size] = len(sql)
+        distinct = [q for q in sql if DISTINCT_ITEMS.search(q)]
+        assert not distinct, f"DISTINCT over the items: {distinct[0][:300]}"
+    assert counts[SMALL] == counts[LARGE], f"queries grow with the project: {counts}"
+    assert counts[LARGE] <= MAX_QUERIES, counts
+
+
+@pytest.mark.parametrize(
+    ("name", "role", "url", "htmx"), PAGES, ids=[p[0] for p in PAGES]
+)
+def test_page_queries_do_not_grow_with_the_project(projects, name, role, url, htmx):
+    headers = {"HTTP_HX_REQUEST": "true"} if htmx else {}
+    _compare(projects, role, url, Client, **headers)
+
+
+@pytest.mark.parametrize(
+    ("name", "role", "url"), ENDPOINTS, ids=[e[0] for e in ENDPOINTS]
+)
+def test_list_endpoint_queries_do_not_grow_with_the_project(projects, name, role, url):
+    _compare(projects, role, url, APIClient)
+
+
+def test_the_distinct_check_catches_a_distinct_over_the_items():
+    """The pattern above is not vacuous: the join the items API used before."""
+    from annotate.models import Item
+
+    sql = str(Item.objects.filter(tasks__assignee_id=1).distinct().query)
+    assert DISTINCT_ITEMS.search(sql)
+    count_sql = "SELECT COUNT(*) FROM (" + sql + ") subquery"
+    assert DISTINCT_ITEMS.search(count_sql)
