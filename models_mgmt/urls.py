@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from models_mgmt import views, views_backtests, views_settings
+from models_mgmt import views, views_backtests, views_settings, views_versions
 
 app_name = "models_mgmt"
 
@@ -33,6 +33,26 @@ urlpatterns = [
         "projects/<int:project_id>/models/base/",
         views.register_base,
         name="register-base",
+    ),
+    path(
+        "projects/<int:project_id>/models/compare/",
+        views_versions.compare_page,
+        name="compare",
+    ),
+    path(
+        "projects/<int:project_id>/models/roll-back/",
+        views_versions.roll_back,
+        name="roll-back",
+    ),
+    path(
+        "projects/<int:project_id>/models/v<int:number>/",
+        views_versions.version_page,
+        name="version",
+    ),
+    path(
+        "projects/<int:project_id>/models/v<int:number>/weights",
+        views_versions.version_weights,
+        name="version-weights",
     ),
     path(
         "projects/<int:project_id>/models/<int:model_id>/promote/",

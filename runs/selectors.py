@@ -41,6 +41,15 @@ def run_list_recent(*, project, kinds=None, limit: int = 15) -> list[Job]:
     return list(qs.order_by("-created_at", "-id")[:limit])
 
 
+def run_list_for_model_version(*, project, model_version_id: int) -> list[Job]:
+    """Every run (training, scoring) recorded for one model version, newest first."""
+    return list(
+        Job.objects.filter(project=project, model_version_id=model_version_id)
+        .select_related("project")
+        .order_by("-created_at", "-id")[:50]
+    )
+
+
 def runs_active(*, project, kinds=None) -> bool:
     qs = run_list_active(project=project)
     if kinds:
