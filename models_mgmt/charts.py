@@ -7,7 +7,7 @@ from html import escape
 
 # Colour-blind-safe (Okabe-Ito), in the order series are drawn.
 PALETTE = ("#0072b2", "#e69f00", "#009e73", "#cc79a7", "#56b4e9", "#d55e00")
-MARGIN = {"left": 58, "right": 16, "top": 30, "bottom": 46}
+MARGIN = {"left": 58, "right": 16, "top": 44, "bottom": 46}
 FONT = 'font-family="system-ui, sans-serif" font-size="11"'
 
 
@@ -109,8 +109,8 @@ def _legend(names: Sequence[str], width: int) -> list[str]:
     for i, name in enumerate(names):
         colour = PALETTE[i % len(PALETTE)]
         out.append(
-            f'<rect x="{x}" y="{MARGIN["top"] - 2}" width="10" height="10" '
-            f'fill="{colour}"/><text x="{x + 14}" y="{MARGIN["top"] + 7}">'
+            f'<rect x="{x}" y="{MARGIN["top"] - 22}" width="10" height="10" '
+            f'fill="{colour}"/><text x="{x + 14}" y="{MARGIN["top"] - 13}">'
             f"{escape(name)}</text>"
         )
         x += 24 + 7 * len(name)
