@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from django.http import Http404
 
-from models_mgmt.models import Evaluation, ModelVersion
+from models_mgmt.models import Comparison, Evaluation, ModelVersion
 
 METRICS = (
     ("map50", "mAP50"),
@@ -157,3 +157,26 @@ def version_compare(*, project, a, b) -> VersionComparison:
         for name in classes
     ]
     return VersionComparison(first, second, metrics, per_class)
+
+
+def learning_curve(*, project) -> list[tuple[ModelVersion, int]]:
+    """Every version that was ever made the best one (promoted by a comparison,
+    the best now, or one a later best replaced), with how many ground-truth
+    items (train + val) it learned from, in version order."""
+    promoted = set(
+        Comparison.objects.filter(project=project, promoted=True).values_list(
+            "candidate_id", flat=True
+        )
+    )
+    versions = ModelVersion.objects.filter(project=project, is_base=False).only(
+        "number", "name", "metrics", "train_item_ids", "val_item_ids", "is_best",
+        "promoted_from_id",
+    ).order_by("number")[:200]  # fmt: skip
+    versions = list(versions)
+    promoted |= {v.pk for v in versions if v.is_best}
+    promoted |= {v.promoted_from_id for v in versions if v.promoted_from_id}
+    return [
+        (v, len(v.train_item_ids or []) + len(v.val_item_ids or []))
+        for v in versions
+        if v.pk in promoted
+    ]

@@ -101,3 +101,24 @@ def comparison_charts(cmp: VersionComparison, metrics_a, metrics_b) -> dict:
         "confusion_a": confusion(cmp.a, metrics_a, "chart-confusion-a"),
         "confusion_b": confusion(cmp.b, metrics_b, "chart-confusion-b"),
     }
+
+
+def learning_curve_chart(points) -> SafeString:
+    """mAP of each promoted version against the ground truth it learned from."""
+    series = {}
+    for key, label in METRICS[:2]:
+        series[label] = [
+            (float(n), float(v.metrics[key]))
+            for v, n in points
+            if isinstance((v.metrics or {}).get(key), int | float)
+        ]
+    return mark_safe(
+        charts.line_chart(
+            series,
+            title="Learning curve: promoted versions",
+            x_label="ground-truth items trained on (train + val)",
+            y_label="score on the test items (0–1)",
+            testid="chart-learning-curve",
+            y_range=(0.0, 1.0),
+        )
+    )

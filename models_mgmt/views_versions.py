@@ -16,6 +16,7 @@ from models_mgmt import selectors, version_charts
 from models_mgmt.selectors_versions import (
     BadComparison,
     evaluation_latest,
+    learning_curve,
     model_version_by_number,
     version_choices,
     version_compare,
@@ -99,6 +100,7 @@ def compare_page(request, project_id):
     context.update(
         versions=versions,
         comparisons=list(selectors.comparison_list(project=project)[:30]),
+        learning=version_charts.learning_curve_chart(learning_curve(project=project)),
         best=next((v for v in versions if v.is_best), None),
         a=request.GET.get("a", ""),
         b=request.GET.get("b", ""),

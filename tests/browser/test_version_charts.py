@@ -73,6 +73,7 @@ def test_version_and_compare_pages_draw_their_charts(live_server):
             "chart-compare-per-class",
             "chart-confusion-a",
             "chart-confusion-b",
+            "chart-learning-curve",
         ):
             _check_chart(page, testid)
         delta = page.locator('[data-testid="compare-metrics"] td.down').first

@@ -264,3 +264,17 @@ def test_comparison_history_lists_candidate_incumbent_and_promote(client, versio
     table = body.decode().split('data-testid="comparison-history"')[1]
     assert "min_delta=0.01" in table and "higher map50" in table
     assert "Promote v2" in table and "?a=1&amp;b=2" in table
+
+
+def test_learning_curve_has_a_point_per_promoted_version(client, versions):
+    project, v1, v2 = versions
+    _version(project, 3, parent=v2, map50=0.3)  # never promoted: no point
+    model_version_promote(version=v1, actor=project.owner)
+    model_version_promote(version=v2, actor=project.owner)
+    client.force_login(project.owner)
+    body = client.get(reverse("models_mgmt:compare", args=[project.pk])).content
+    svg = body.decode().split('data-testid="chart-learning-curve"')[1]
+    svg = svg.split("</svg>")[0]
+    assert "axis axis-x" in svg and "ground-truth items trained on" in svg
+    assert svg.count("<circle") == 4  # two versions, mAP50 and mAP50-95
+    assert "mAP50: 6, 0.4</title>" in svg and "mAP50: 7, 0.55</title>" in svg
