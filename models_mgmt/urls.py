@@ -2,7 +2,13 @@
 
 from django.urls import path
 
-from models_mgmt import views, views_backtests, views_settings, views_versions
+from models_mgmt import (
+    views,
+    views_backtests,
+    views_pipeline,
+    views_settings,
+    views_versions,
+)
 
 app_name = "models_mgmt"
 
@@ -28,6 +34,11 @@ urlpatterns = [
         name="project-settings",
     ),
     path("projects/<int:project_id>/models/", views.models_page, name="models"),
+    path(
+        "projects/<int:project_id>/pipeline/",
+        views_pipeline.pipeline_page,
+        name="pipeline",
+    ),
     path("projects/<int:project_id>/models/train/", views.train_now, name="train"),
     path(
         "projects/<int:project_id>/models/base/",

@@ -24,6 +24,7 @@ HTML_ROUTES = {
     "models_mgmt:version": (Perm.VIEW_DASHBOARD, 403),
     "models_mgmt:version-weights": (Perm.EXPORT, 403),
     "models_mgmt:compare": (Perm.VIEW_DASHBOARD, 403),
+    "models_mgmt:pipeline": (Perm.VIEW_DASHBOARD, 403),
     "models_mgmt:backtests": (Perm.VIEW_DASHBOARD, 403),
     "models_mgmt:backtest": (Perm.VIEW_DASHBOARD, 403),
     "models_mgmt:backtest-file": (Perm.VIEW_DASHBOARD, 403),
@@ -192,6 +193,7 @@ def test_navigation_shows_only_what_the_role_allows(client, project_roles, role)
     body = body.decode()
     tabs = {
         "tab-items": Perm.VIEW_DASHBOARD,
+        "tab-pipeline": Perm.VIEW_DASHBOARD,
         "tab-settings": Perm.VIEW_PIPELINE,
         "tab-members": Perm.VIEW_MEMBERS,
     }

@@ -79,5 +79,13 @@ def test_version_and_compare_pages_draw_their_charts(live_server):
         delta = page.locator('[data-testid="compare-metrics"] td.down').first
         sync_api.expect(delta).to_have_text("-0.160")
         page.screenshot(path=str(ARTIFACTS / "model_compare.png"), full_page=True)
+
+        page.click('[data-testid="tab-pipeline"]')
+        page.wait_for_url(f"**/projects/{project.pk}/pipeline/")
+        nodes = page.locator(".flow .node")
+        sync_api.expect(nodes).to_have_count(11)
+        promote = page.locator('[data-testid="node-promote"]')
+        sync_api.expect(promote).to_contain_text("v2")
+        page.screenshot(path=str(ARTIFACTS / "pipeline.png"), full_page=True)
         browser.close()
     assert errors == [], errors

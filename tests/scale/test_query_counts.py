@@ -46,6 +46,8 @@ PAGES = [
     ("model version", "owner", "/projects/{p}/models/v4/", False),
     ("model version, manager", "annotation_manager", "/projects/{p}/models/v5/", False),
     ("compare versions", "owner", "/projects/{p}/models/compare/?a=3&b=4", False),
+    ("pipeline", "owner", "/projects/{p}/pipeline/", False),
+    ("pipeline live (htmx)", "annotation_manager", "/projects/{p}/pipeline/", True),
     ("label page", "annotator", "/projects/{p}/label/", False),
     ("review page", "reviewer", "/projects/{p}/review/", False),
     ("members", "owner", "/projects/{p}/members/", False),
