@@ -145,7 +145,10 @@ def model_version_roll_back(*, project: Project, actor) -> ModelVersion:
     target = current.promoted_from
     if target is None:
         raise ValidationError(
-            {"model": f"{current.name} was the first best model: nothing before it"}
+            {
+                "model": f"no best model before {current.name} is recorded: "
+                "promote the version you want instead"
+            }
         )
     model_version_promote(version=target, actor=actor, reason=ROLL_BACK)
     return target

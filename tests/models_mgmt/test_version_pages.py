@@ -211,7 +211,7 @@ def test_roll_back_walks_back_through_the_promotions(versions):
     assert model_version_roll_back(project=project, actor=project.owner) == v1
     v1.refresh_from_db()
     assert v1.is_best
-    with pytest.raises(Exception, match="first best model"):
+    with pytest.raises(Exception, match="no best model before v1 is recorded"):
         model_version_roll_back(project=project, actor=project.owner)
     reasons = list(
         Event.objects.filter(project=project, verb="model_promoted")
