@@ -37,11 +37,11 @@ def _fmt(value: float) -> str:
 class _Frame:
     """The plotting area of a chart and its scales."""
 
-    def __init__(self, width, height, x_ticks, y_ticks):
+    def __init__(self, width, height, x_ticks, y_ticks, bottom_extra=0):
         self.width, self.height = width, height
         self.left, self.top = MARGIN["left"], MARGIN["top"]
         self.right = width - MARGIN["right"]
-        self.bottom = height - MARGIN["bottom"]
+        self.bottom = height - MARGIN["bottom"] - bottom_extra
         self.x_ticks, self.y_ticks = x_ticks, y_ticks
 
     def x(self, value: float) -> float:
@@ -90,11 +90,17 @@ def _x_axis(frame: _Frame, label: str, ticks: Sequence[tuple[float, str]]) -> li
         f'<line x1="{frame.left}" x2="{frame.right}" y1="{frame.bottom}" '
         f'y2="{frame.bottom}" stroke="#333"/>'
     ]
+    spacing = (frame.right - frame.left) / max(1, len(ticks))
+    # Labels wider than their slot are slanted rather than overlapping.
+    slant = any(len(text) * 6.5 > spacing for _x, text in ticks)
     for x, text in ticks:
+        y = frame.bottom + 16
+        turn = f' transform="rotate(-30 {x:.1f} {y})"' if slant else ""
+        anchor = "end" if slant else "middle"
         out.append(
             f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{frame.bottom}" '
             f'y2="{frame.bottom + 4}" stroke="#333"/>'
-            f'<text x="{x:.1f}" y="{frame.bottom + 16}" text-anchor="middle">'
+            f'<text x="{x:.1f}" y="{y}" text-anchor="{anchor}"{turn}>'
             f"{escape(text)}</text>"
         )
     out.append(
@@ -194,7 +200,14 @@ def bar_chart(
     if not categories or not values:
         return empty_chart(title=title, message="no data yet", testid=testid)
     lo, hi = y_range if y_range else (min(0.0, min(values)), max(0.0, max(values)))
-    frame = _Frame(width, height, [0, len(categories)], nice_ticks(lo, hi))
+    width = max(width, min(1200, 28 * len(categories) + MARGIN["left"]))
+    room = (width - MARGIN["left"] - MARGIN["right"]) / len(categories)
+    longest = max(len(c[:14]) for c in categories)
+    extra = 50 if longest * 6.5 > room else 0  # slanted labels need the room
+    height += extra
+    frame = _Frame(
+        width, height, [0, len(categories)], nice_ticks(lo, hi), bottom_extra=extra
+    )
     out = _open(width, height, title, testid)
     out += _y_axis(frame, y_label)
     slot = (frame.right - frame.left) / len(categories)
@@ -240,6 +253,7 @@ def heatmap(
     n = len(matrix)
     if n == 0 or any(len(row) != n for row in matrix) or len(labels) != n:
         return empty_chart(title=title, message="no confusion matrix", testid=testid)
+    size = max(size, min(720, 22 * n))  # room for a count in every cell
     left, top = 96, MARGIN["top"]
     width, height = left + size + MARGIN["right"], top + size + 64
     cell = size / n

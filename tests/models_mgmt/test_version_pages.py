@@ -278,3 +278,15 @@ def test_learning_curve_has_a_point_per_promoted_version(client, versions):
     assert "axis axis-x" in svg and "ground-truth items trained on" in svg
     assert svg.count("<circle") == 4  # two versions, mAP50 and mAP50-95
     assert "mAP50: 6, 0.4</title>" in svg and "mAP50: 7, 0.55</title>" in svg
+
+
+def test_many_classes_get_a_wider_chart_and_slanted_labels():
+    names = [f"class-{i:02d}-long" for i in range(30)]
+    svg = charts.bar_chart(
+        names, {"AP50": [0.5] * 30}, title="t", x_label="class", y_label="AP50"
+    )
+    width = int(re.search(r'width="(\d+)"', svg).group(1))
+    assert width > 560 and 'transform="rotate(-30' in svg
+    few = charts.bar_chart(["a", "b"], {"AP50": [0.1, 0.2]}, title="t", x_label="c",
+                           y_label="AP50")  # fmt: skip
+    assert "rotate(-30" not in few
