@@ -290,3 +290,16 @@ def test_many_classes_get_a_wider_chart_and_slanted_labels():
     few = charts.bar_chart(["a", "b"], {"AP50": [0.1, 0.2]}, title="t", x_label="c",
                            y_label="AP50")  # fmt: skip
     assert "rotate(-30" not in few
+
+
+def test_a_base_model_page_says_no_data_instead_of_empty_charts(client, versions):
+    project, v1, v2 = versions
+    ModelVersion.objects.create(
+        project=project, number=3, name="base-3", is_base=True, status="done"
+    )
+    client.force_login(project.owner)
+    response = client.get(reverse("models_mgmt:version", args=[project.pk, 3]))
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert body.count("no data yet") == 3 and "no confusion matrix" in body
+    assert "No weights file." in body and "No run recorded" in body
