@@ -303,3 +303,14 @@ def test_a_base_model_page_says_no_data_instead_of_empty_charts(client, versions
     assert response.status_code == 200
     assert body.count("no data yet") == 3 and "no confusion matrix" in body
     assert "No weights file." in body and "No run recorded" in body
+
+
+def test_the_api_gives_a_versions_history_per_epoch(versions):
+    from rest_framework.test import APIClient
+
+    project, v1, v2 = versions
+    client = APIClient()
+    client.force_authenticate(project.owner)
+    body = client.get(f"/api/v1/models/{v2.pk}/").json()
+    assert [h["epoch"] for h in body["history"]] == [1, 2, 3]
+    assert body["history"][0]["box_loss"] == 1.0
