@@ -89,12 +89,23 @@ class ModelVersion(models.Model):
     epoch = models.PositiveIntegerField(default=0)
     epochs = models.PositiveIntegerField(default=0)
     losses = models.JSONField(default=dict, blank=True)
+    # One entry per finished epoch: {"epoch": n, <loss or metric name>: value}.
+    history = models.JSONField(default=list, blank=True)
     eta_seconds = models.FloatField(null=True, blank=True)
     weights = models.FileField(upload_to=weights_upload_to, max_length=255, blank=True)
     metrics = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True)
     log = models.TextField(blank=True)
     is_best = models.BooleanField(default=False)
+    # The best version when this one was last promoted forward (not by a roll
+    # back): rolling back from this version promotes that one again.
+    promoted_from = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,

@@ -64,7 +64,12 @@ def _model_versions(project, developer, now) -> list[ModelVersion]:
             status=ModelStatus.DONE if map50 else ModelStatus.FAILED,
             error="" if map50 else "CUDA out of memory",
             metrics=_metrics(map50, labels) if map50 else {},
-            losses={str(e): 2.0 / e for e in range(1, 51)},
+            losses={"box_loss": 2.0 / (50 if map50 else 12)},
+            history=[
+                {"epoch": e, "box_loss": 2.0 / e, "cls_loss": 1.5 / e}
+                | ({"map50": round(map50 * e / 50, 4)} if map50 else {})
+                for e in range(1, (50 if map50 else 12) + 1)
+            ],
             created_by=developer,
             started_at=now - timedelta(days=40 - number * 6),
             finished_at=now - timedelta(days=40 - number * 6, hours=-2),
@@ -73,6 +78,11 @@ def _model_versions(project, developer, now) -> list[ModelVersion]:
         if number <= 4:
             parent = version
     best = next(v for v in versions if v.number == 4)
+    # Each promoted version records the one it replaced (roll back walks back).
+    for number in (3, 4):
+        ModelVersion.objects.filter(project=project, number=number).update(
+            promoted_from=next(v for v in versions if v.number == number - 1)
+        )
     ModelVersion.objects.filter(pk=best.pk).update(is_best=True)
     best.is_best = True
     return versions

@@ -112,6 +112,8 @@ class ModelVersionDetailSerializer(ModelVersionSerializer):
             "train_item_ids",
             "val_item_ids",
             "started_at",
+            # One object per finished epoch: {"epoch": n, <loss or metric>: value}.
+            "history",
         ]
         read_only_fields = fields
 

@@ -2,7 +2,13 @@
 
 from django.urls import path
 
-from models_mgmt import views, views_backtests, views_settings
+from models_mgmt import (
+    views,
+    views_backtests,
+    views_pipeline,
+    views_settings,
+    views_versions,
+)
 
 app_name = "models_mgmt"
 
@@ -28,11 +34,36 @@ urlpatterns = [
         name="project-settings",
     ),
     path("projects/<int:project_id>/models/", views.models_page, name="models"),
+    path(
+        "projects/<int:project_id>/pipeline/",
+        views_pipeline.pipeline_page,
+        name="pipeline",
+    ),
     path("projects/<int:project_id>/models/train/", views.train_now, name="train"),
     path(
         "projects/<int:project_id>/models/base/",
         views.register_base,
         name="register-base",
+    ),
+    path(
+        "projects/<int:project_id>/models/compare/",
+        views_versions.compare_page,
+        name="compare",
+    ),
+    path(
+        "projects/<int:project_id>/models/roll-back/",
+        views_versions.roll_back,
+        name="roll-back",
+    ),
+    path(
+        "projects/<int:project_id>/models/v<int:number>/",
+        views_versions.version_page,
+        name="version",
+    ),
+    path(
+        "projects/<int:project_id>/models/v<int:number>/weights",
+        views_versions.version_weights,
+        name="version-weights",
     ),
     path(
         "projects/<int:project_id>/models/<int:model_id>/promote/",

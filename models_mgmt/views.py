@@ -14,6 +14,7 @@ from alweb.roles import Perm
 from annotate.selectors import project_get_for_user
 from models_mgmt import selectors
 from models_mgmt.forms import BaseWeightsForm
+from models_mgmt.selectors_versions import version_rows
 from models_mgmt.services.training import training_start
 from models_mgmt.services.versions import (
     model_version_promote,
@@ -30,7 +31,7 @@ def models_page(request, project_id):
     )
     context = project_context(request, project, "models")
     context.update(
-        versions=list(selectors.model_version_list(project=project)[:50]),
+        rows=version_rows(project=project),
         comparisons=list(selectors.comparison_list(project=project)[:20]),
         runs=run_selectors.run_list_recent(project=project),
         polling=run_selectors.runs_active(project=project),
@@ -71,7 +72,7 @@ def promote(request, project_id, model_id):
         messages.success(request, f"{version.name} is now the best model.")
     except ValidationError as exc:
         messages.error(request, "; ".join(exc.messages))
-    return redirect("models_mgmt:models", project_id=project.pk)
+    return _back(request, project.pk)
 
 
 def _back(request, project_id):

@@ -1,7 +1,7 @@
 """Reads of background runs, with the visibility rules (non-members see nothing)."""
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import Max, QuerySet
 from django.http import Http404
 
 from alweb.roles import Perm
@@ -39,6 +39,28 @@ def run_list_recent(*, project, kinds=None, limit: int = 15) -> list[Job]:
     if kinds:
         qs = qs.filter(kind__in=list(kinds))
     return list(qs.order_by("-created_at", "-id")[:limit])
+
+
+def run_latest_per_kind(*, project, kinds) -> dict[str, Job]:
+    """The newest run of each of `kinds` in the project (ids grow with creation),
+    in two queries whatever the number of runs; kinds without a run are absent."""
+    newest = (
+        Job.objects.filter(project=project, kind__in=list(kinds))
+        .order_by()
+        .values("kind")
+        .annotate(last=Max("id"))
+        .values_list("last", flat=True)
+    )
+    return {job.kind: job for job in Job.objects.filter(pk__in=list(newest))}
+
+
+def run_list_for_model_version(*, project, model_version_id: int) -> list[Job]:
+    """Every run (training, scoring) recorded for one model version, newest first."""
+    return list(
+        Job.objects.filter(project=project, model_version_id=model_version_id)
+        .select_related("project")
+        .order_by("-created_at", "-id")[:50]
+    )
 
 
 def runs_active(*, project, kinds=None) -> bool:

@@ -21,6 +21,10 @@ HTML_ROUTES = {
     "annotate:item-image": (Perm.VIEW_DASHBOARD, 404),
     "annotate:item-thumbnail": (Perm.VIEW_DASHBOARD, 404),
     "models_mgmt:models": (Perm.VIEW_DASHBOARD, 403),
+    "models_mgmt:version": (Perm.VIEW_DASHBOARD, 403),
+    "models_mgmt:version-weights": (Perm.EXPORT, 403),
+    "models_mgmt:compare": (Perm.VIEW_DASHBOARD, 403),
+    "models_mgmt:pipeline": (Perm.VIEW_DASHBOARD, 403),
     "models_mgmt:backtests": (Perm.VIEW_DASHBOARD, 403),
     "models_mgmt:backtest": (Perm.VIEW_DASHBOARD, 403),
     "models_mgmt:backtest-file": (Perm.VIEW_DASHBOARD, 403),
@@ -110,6 +114,19 @@ def _backtest_run(project):
     return job
 
 
+def _version(project):
+    from django.core.files.base import ContentFile
+
+    from models_mgmt.models import ModelVersion
+
+    version, _ = ModelVersion.objects.get_or_create(
+        project=project, number=1, defaults={"name": "v1", "status": "done"}
+    )
+    if not version.weights:
+        version.weights.save("v1.pt", ContentFile(b"\x80weights"))
+    return version
+
+
 def _url(name, project, item):
     if name.startswith("annotate:item-"):
         return reverse(name, kwargs={"item_id": item.pk})
@@ -118,6 +135,9 @@ def _url(name, project, item):
         if name.endswith("-file"):
             kwargs["name"] = "curves.csv"
         return reverse(name, kwargs=kwargs)
+    if name in ("models_mgmt:version", "models_mgmt:version-weights"):
+        number = _version(project).number
+        return reverse(name, kwargs={"project_id": project.pk, "number": number})
     return reverse(name, kwargs={"project_id": project.pk})
 
 
@@ -173,6 +193,7 @@ def test_navigation_shows_only_what_the_role_allows(client, project_roles, role)
     body = body.decode()
     tabs = {
         "tab-items": Perm.VIEW_DASHBOARD,
+        "tab-pipeline": Perm.VIEW_DASHBOARD,
         "tab-settings": Perm.VIEW_PIPELINE,
         "tab-members": Perm.VIEW_MEMBERS,
     }

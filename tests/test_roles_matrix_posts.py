@@ -352,6 +352,33 @@ class BacktestStart:
         ]
 
 
+class RollBack:
+    route = "models_mgmt:roll-back"
+    ok = 302
+
+    def setup(self, ctx, n):
+        from models_mgmt.models import ModelVersion
+
+        first, second = ctx.versions
+        ModelVersion.objects.filter(project=ctx.project).update(
+            is_best=False, promoted_from=None
+        )
+        ModelVersion.objects.filter(pk=second.pk).update(
+            is_best=True, promoted_from=first
+        )
+        return first
+
+    def url(self, ctx, state):
+        return reverse(self.route, args=[ctx.project.pk])
+
+    def data(self, ctx, state):
+        return {}
+
+    def happened(self, ctx, state, user):
+        state.refresh_from_db()
+        return state.is_best
+
+
 # route -> (permission, or None for any signed-in user; its actions)
 FORM_POSTS = {
     "annotate:project-list": (None, {"create": CreateProject()}),
@@ -366,6 +393,7 @@ FORM_POSTS = {
     ),
     "models_mgmt:train": (Perm.TRAIN, {"train": TrainNow()}),
     "models_mgmt:promote": (Perm.PROMOTE, {"promote": Promote()}),
+    "models_mgmt:roll-back": (Perm.PROMOTE, {"roll back": RollBack()}),
     "annotate:label": (
         Perm.LABEL,
         {"claim": Claim("annotate:label", "label", "unlabeled")},

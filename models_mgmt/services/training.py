@@ -165,6 +165,7 @@ def training_version_reset_for_retry(*, version_id: int, actor=None) -> ModelVer
                 progress=0.0,
                 epoch=0,
                 losses={},
+                history=[],
                 eta_seconds=None,
                 metrics={},
                 error="",
@@ -188,7 +189,14 @@ def training_version_reset_for_retry(*, version_id: int, actor=None) -> ModelVer
 
 
 def _progress_writer(job_id: int, version_id: int):
+    # The worker is the version's only writer while it trains: the epochs seen so
+    # far are kept here and stored whole with each report (the training curves).
+    history: list[dict] = []
+
     def report(progress: TrainProgress) -> None:
+        values = {**progress.losses, **progress.metrics}
+        history[:] = [h for h in history if h["epoch"] < progress.epoch]
+        history.append({"epoch": progress.epoch, **values})
         retry_busy(
             lambda: ModelVersion.objects.filter(
                 pk=version_id, status=ModelStatus.TRAINING
@@ -196,7 +204,8 @@ def _progress_writer(job_id: int, version_id: int):
                 epoch=progress.epoch,
                 epochs=progress.epochs,
                 progress=progress.fraction * 0.9,
-                losses={**progress.losses, **progress.metrics},
+                losses=values,
+                history=list(history),
                 eta_seconds=progress.eta_seconds,
             )
         )

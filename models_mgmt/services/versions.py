@@ -15,6 +15,7 @@ from models_mgmt.services.data import RUN_DIR_KINDS, run_dir_path
 from models_mgmt.services.scoring import scoring_request
 
 MAX_WEIGHTS_BYTES = 500 * 1024 * 1024
+ROLL_BACK = "roll back"
 
 
 def model_files_delete_on_commit(*, project: Project) -> None:
@@ -113,7 +114,10 @@ def model_version_promote(
     ModelVersion.objects.filter(project=version.project, is_best=True).update(
         is_best=False
     )
-    ModelVersion.objects.filter(pk=version.pk).update(is_best=True)
+    values = {"is_best": True}
+    if reason != ROLL_BACK:  # a roll back keeps the chain it walks back along
+        values["promoted_from"] = previous
+    ModelVersion.objects.filter(pk=version.pk).update(**values)
     event_log(
         project_id=version.project_id,
         actor=actor,
@@ -123,3 +127,28 @@ def model_version_promote(
         reason=reason,
     )
     transaction.on_commit(lambda: scoring_request(project=version.project, actor=actor))
+
+
+@transaction.atomic
+def model_version_roll_back(*, project: Project, actor) -> ModelVersion:
+    """Make the version that was best before the current best one the best again,
+    through model_version_promote (event `model_promoted`, reason "roll back",
+    re-scoring after commit). Rolling back again walks further back.
+
+    Raises ValidationError when there is no best model, it has no predecessor,
+    or the predecessor has no weights any more.
+    """
+    project_lock(project_id=project.pk)
+    current = best_model(project=project)
+    if current is None:
+        raise ValidationError({"model": "there is no best model to roll back"})
+    target = current.promoted_from
+    if target is None:
+        raise ValidationError(
+            {
+                "model": f"no best model before {current.name} is recorded: "
+                "promote the version you want instead"
+            }
+        )
+    model_version_promote(version=target, actor=actor, reason=ROLL_BACK)
+    return target
