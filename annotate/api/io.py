@@ -7,6 +7,7 @@ from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -57,13 +58,20 @@ class ExportApi(APIView):
         query = ExportQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         fmt = query.validated_data.get("format") or "coco"
+        options = {
+            "predictions": query.validated_data["predictions"],
+            "include_review": query.validated_data["include_review"],
+        }
         if item_count_ground_truth(project=project) > exports.export_sync_limit():
-            job = exports.export_start(project=project, actor=request.user, fmt=fmt)
+            job = exports.export_start(
+                project=project, actor=request.user, fmt=fmt, options=options
+            )
             body = ExportJobSerializer(job, context={"request": request}).data
             return Response(body, status=202)
         if fmt == "coco":
             response = StreamingHttpResponse(
-                exports.coco_chunks(project=project), content_type="application/json"
+                exports.coco_chunks(project=project, **options),
+                content_type="application/json",
             )
             response["Content-Disposition"] = (
                 f'attachment; filename="project-{project.pk}-coco.json"'
@@ -165,10 +173,18 @@ class ImportApi(APIView):
             raise PayloadTooLarge("import file too large")
         serializer = ImportInputSerializer(data=json_body(request))
         serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        if data["categories"] == "add" and not request.user.has_perm(
+            Perm.EDIT_PIPELINE, project
+        ):
+            raise PermissionDenied("adding labels needs the pipeline-editing role")
         result = imports.coco_import(
             project=project,
-            document=serializer.validated_data["document"],
-            as_=serializer.validated_data["as"],
+            document=data["document"],
+            as_=data["as"],
             actor=request.user,
+            split=data["split"],
+            categories=data["categories"],
+            category_map=data["category_map"],
         )
         return Response(ImportResultSerializer(result).data)
