@@ -10,6 +10,7 @@ decoding (and COCOeval in the tests).
 """
 
 import re
+import warnings
 
 from annotate import formats
 
@@ -84,7 +85,11 @@ def rle_to_shapes(segmentation: dict, *, height: int, width: int, polygons: bool
     else:
         raise ValueError("RLE counts must be a list of integers or a string")
     try:
-        mask = mask_utils.decode(rle)
+        with warnings.catch_warnings():
+            # pycocotools 2.0.11's Cython under numpy 2 warns about __array__'s
+            # copy keyword on every decode; the result is right.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            mask = mask_utils.decode(rle)
     except Exception as exc:  # noqa: BLE001 - pycocotools raises bare errors
         raise ValueError(f"RLE does not decode: {exc}"[:200]) from None
     if mask.shape[:2] != (height, width) or int(mask.sum()) == 0:

@@ -315,7 +315,7 @@ def _coco_shapes(ann, label, where, errors, item, project, parsed) -> list[dict]
         except ValueError as exc:
             errors.add(where, str(exc))
             return []
-        parsed.converted[f"rle_to_{kind}s"] += 1
+        parsed.converted["rle_to_boxes" if kind == "box" else "rle_to_polygons"] += 1
         key = "points" if kind == "polygon" else "bbox"
         return [{"kind": kind, "label": label, key: g} for g in geometries]
     if not isinstance(segmentation, list) or not all(
