@@ -9,6 +9,9 @@ import json
 import numpy as np
 import pytest
 from django.urls import reverse
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
@@ -357,3 +360,40 @@ def test_bad_category_map_is_400(gt):
         format="json",
     )
     assert r.status_code == 400 and "category_map" in r.json()
+
+
+ints = st.integers(min_value=-5, max_value=200)
+segmentations = st.one_of(
+    st.fixed_dictionaries(
+        {
+            "size": st.one_of(st.just([120, 160]), st.lists(ints, max_size=3)),
+            "counts": st.one_of(
+                st.lists(ints, max_size=8),
+                st.text(max_size=12),
+                st.just([19200]),
+                st.none(),
+            ),
+        }
+    ),
+    st.lists(st.lists(st.floats(-10, 200), max_size=9), max_size=3),
+    st.dictionaries(st.text(max_size=4), ints, max_size=2),
+    st.text(max_size=4),
+)
+
+
+@hsettings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(segmentation=segmentations, crowd=st.booleans())
+def test_malformed_regions_are_400_and_nothing_is_half_imported(
+    gt, segmentation, crowd
+):
+    project, client, _ = gt
+    doc = export_coco(client, project)
+    before = sorted(Annotation.objects.values_list("id", "geometry"))
+    doc["annotations"][-1].update(
+        segmentation=segmentation, iscrowd=int(crowd), shape=None
+    )
+    r = import_coco(client, project, doc)
+    assert r.status_code in (200, 400), r.content
+    if r.status_code == 400:
+        assert "annotations[" in json.dumps(r.json()["file"])
+        assert sorted(Annotation.objects.values_list("id", "geometry")) == before
