@@ -258,6 +258,7 @@ def yolo_write(*, project: Project, fileobj, progress: Progress | None = None) -
     storage = Item._meta.get_field("file").storage
     total = max(1, item_count_ground_truth(project=project))
     written = missing = seen = 0
+    splits_written: set[str] = set()
     with zipfile.ZipFile(fileobj, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         for chunk in _ground_truth_item_chunks(project):
             shapes_of: dict[int, list] = {}
@@ -286,6 +287,7 @@ def yolo_write(*, project: Project, fileobj, progress: Progress | None = None) -
                 shapes = shapes_of.get(pk, [])
                 text = "\n".join(_yolo_lines(shapes, labels, width, height, task))
                 zf.writestr(f"labels/{split}/{base}.txt", text + "\n" if text else "")
+                splits_written.add(split)
                 written += 1
             seen += len(chunk)
             if progress:
@@ -296,10 +298,17 @@ def yolo_write(*, project: Project, fileobj, progress: Progress | None = None) -
         # No `path:` key: ultralytics then resolves the split folders against the
         # folder holding data.yaml, so training works from any directory
         # (`path: .` would mean the current directory).
+        # ultralytics refuses a split folder that is missing or empty: an empty
+        # split is left out (val, which training needs, falls back to train).
+        lines.append("train: images/train")
+        if "val" in splits_written:
+            lines.append("val: images/val")
+        else:
+            lines += ["# no val items: validation uses the train images"]
+            lines.append("val: images/train")
+        if "test" in splits_written:
+            lines.append("test: images/test")
         lines += [
-            "train: images/train",
-            "val: images/val",
-            "test: images/test",
             f"nc: {len(labels)}",
             "names:",
         ]

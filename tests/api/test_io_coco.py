@@ -397,3 +397,47 @@ def test_malformed_regions_are_400_and_nothing_is_half_imported(
     if r.status_code == 400:
         assert "annotations[" in json.dumps(r.json()["file"])
         assert sorted(Annotation.objects.values_list("id", "geometry")) == before
+
+
+@pytest.mark.slow
+def test_yolo_export_trains_with_plain_ultralytics_from_another_directory(
+    gt, tmp_path, monkeypatch
+):
+    import os
+    import sys
+    import zipfile
+
+    from ml.backends.ultralytics import setup_offline
+
+    existing = os.environ.get("YOLO_CONFIG_DIR")
+    if "ultralytics" in sys.modules and existing:
+        setup_offline(existing)
+    else:
+        setup_offline(tmp_path / "yolo-config")
+    from ultralytics import YOLO
+
+    project, client, _ = gt
+    r = client.get(reverse("api-export", args=[project.pk]), {"format": "yolo"})
+    dataset = tmp_path / "exports" / "dataset"
+    zipfile.ZipFile(io.BytesIO(b"".join(r.streaming_content))).extractall(dataset)
+    assert "path:" not in (dataset / "data.yaml").read_text()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    for data in ("../exports/dataset/data.yaml", str(dataset / "data.yaml")):
+        model = YOLO("yolov8n-seg.yaml")
+        model.train(
+            data=data,
+            epochs=1,
+            imgsz=32,
+            batch=4,
+            workers=0,
+            device="cpu",
+            plots=False,
+            val=False,
+            project=str(tmp_path / "runs"),
+            name="t",
+            exist_ok=True,
+            verbose=False,
+        )
+        assert (tmp_path / "runs" / "t" / "weights" / "last.pt").is_file()
