@@ -45,6 +45,7 @@ POSTGRES_TESTS = (
     "tests/annotate/test_label_pages.py",
     "tests/api/test_io.py",
     "tests/api/test_io_coco.py",
+    "tests/api/test_io_datasets.py",
     "tests/api/test_import_folder.py",
     "tests/api/test_projects_api.py",
     "tests/api/test_bad_input_families.py",

@@ -20,6 +20,8 @@ from annotate.api.outputs import ExportJobSerializer, ImportResultSerializer
 from annotate.api.serializers import ExportQuerySerializer, ImportInputSerializer
 from annotate.selectors import item_count_ground_truth
 from annotate.services import exports, imports
+from annotate.services.exports_voc import voc_write
+from annotate.services.imports_zip import dataset_import
 from runs.models import Job, JobKind, JobStatus
 from runs.selectors import run_get
 
@@ -77,9 +79,10 @@ class ExportApi(APIView):
                 f'attachment; filename="project-{project.pk}-coco.json"'
             )
             return response
+        write = exports.yolo_write if fmt == "yolo" else voc_write
         tmp = tempfile.TemporaryFile()
         try:
-            exports.yolo_write(project=project, fileobj=tmp)
+            write(project=project, fileobj=tmp)
             tmp.seek(0)
         except BaseException:
             tmp.close()
@@ -87,7 +90,7 @@ class ExportApi(APIView):
         return FileResponse(
             tmp,
             as_attachment=True,
-            filename=f"project-{project.pk}-yolo.zip",
+            filename=f"project-{project.pk}-{fmt}.zip",
             content_type="application/zip",
         )
 
@@ -145,7 +148,7 @@ class ImportApi(APIView):
 
     @extend_schema(
         operation_id="import_coco",
-        summary="Import COCO annotations for existing items (matched by file name)",
+        summary="Import COCO, YOLO or VOC annotations for existing items",
         description=(
             'JSON body `{"as": "ground_truth"|"predictions", "coco": {...}}` (or, '
             "for curl, multipart with a `file` holding the COCO JSON and an `as` "
@@ -153,7 +156,14 @@ class ImportApi(APIView):
             "nothing: any problem answers 400 with every error listed under `file` "
             "and changes nothing. ground_truth replaces the items' annotations and "
             "makes them ground truth; predictions replaces their model "
-            "pre-annotations (source `model:0`, `score` as confidence)."
+            "pre-annotations (source `model:0`, `score` as confidence). "
+            "`format=yolo` or `voc` (multipart): `file` is a zip in ultralytics "
+            "layout (data.yaml, labels/<split>/*.txt) or Pascal VOC layout "
+            "(Annotations/*.xml, ImageSets/Main/<split>.txt). Images are matched "
+            "by file name (relative path, then without leading folders, then base "
+            "name); `split`, `categories` and `category_map` apply to every format; "
+            "the answer reports splits kept, items sent to review, labels added and "
+            "regions converted."
         ),
         request={"application/json": ImportInputSerializer},
         responses={200: ImportResultSerializer, 413: TOO_LARGE},
@@ -178,13 +188,19 @@ class ImportApi(APIView):
             Perm.EDIT_PIPELINE, project
         ):
             raise PermissionDenied("adding labels needs the pipeline-editing role")
-        result = imports.coco_import(
-            project=project,
-            document=data["document"],
-            as_=data["as"],
-            actor=request.user,
-            split=data["split"],
-            categories=data["categories"],
-            category_map=data["category_map"],
-        )
+        options = {
+            "as_": data["as"],
+            "actor": request.user,
+            "split": data["split"],
+            "categories": data["categories"],
+            "category_map": data["category_map"],
+        }
+        if data["format"] == "coco":
+            result = imports.coco_import(
+                project=project, document=data["document"], **options
+            )
+        else:
+            result = dataset_import(
+                project=project, handle=data["archive"], fmt=data["format"], **options
+            )
         return Response(ImportResultSerializer(result).data)

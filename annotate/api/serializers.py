@@ -13,6 +13,8 @@ from annotate.models import KIND_CHOICES, TaskKind
 from annotate.services.exports import EXPORT_FORMATS
 from annotate.services.imports import IMPORT_AS, IMPORT_CATEGORIES, IMPORT_SPLITS
 
+IMPORT_FORMATS = ("coco", "yolo", "voc")
+
 MAX_EXCLUDE = 200
 
 
@@ -175,6 +177,12 @@ class ImportInputSerializer(serializers.Serializer):
     "categories", "category_map"}."""
 
     coco = CocoDocumentField(required=False)
+    format = serializers.ChoiceField(
+        choices=IMPORT_FORMATS,
+        required=False,
+        default="coco",
+        help_text="coco (JSON `coco` or `file`), yolo or voc (a zip as `file`)",
+    )
     split = serializers.ChoiceField(
         choices=IMPORT_SPLITS,
         required=False,
@@ -226,7 +234,15 @@ class ImportInputSerializer(serializers.Serializer):
 
     def validate(self, attrs):
         upload = self.initial_data.get("file")
-        if hasattr(upload, "read"):
+        fmt = attrs.get("format", "coco")
+        document = archive = None
+        if fmt != "coco":
+            if not hasattr(upload, "read"):
+                raise serializers.ValidationError(
+                    {"file": f"send the {fmt} dataset as a zip in `file` (multipart)"}
+                )
+            archive = upload
+        elif hasattr(upload, "read"):
             try:
                 document = json.loads(upload.read())
             except (ValueError, RecursionError, UnicodeDecodeError):
@@ -239,7 +255,9 @@ class ImportInputSerializer(serializers.Serializer):
             )
         return {
             "as": attrs["as"],
+            "format": fmt,
             "document": document,
+            "archive": archive,
             "split": attrs.get("split", "keep"),
             "categories": attrs.get("categories", "refuse"),
             "category_map": attrs.get("category_map") or {},

@@ -41,7 +41,7 @@ from runs.services import (
 
 logger = logging.getLogger(__name__)
 
-EXPORT_FORMATS = ("coco", "yolo")
+EXPORT_FORMATS = ("coco", "yolo", "voc")
 ITEM_CHUNK = 1000  # items per read; their annotations are read next, also whole
 Progress = Callable[[float], None]
 
@@ -377,6 +377,11 @@ def export_job_run(*, job_id: int) -> None:
                 ext = "json"
             elif fmt == "yolo":
                 yolo_write(project=job.project, fileobj=tmp, progress=progress)
+                ext = "zip"
+            elif fmt == "voc":
+                from annotate.services.exports_voc import voc_write
+
+                voc_write(project=job.project, fileobj=tmp, progress=progress)
                 ext = "zip"
             else:
                 raise ValueError(f"unknown export format {fmt!r}")

@@ -1,6 +1,7 @@
 """COCO import: annotations for existing items, all-or-nothing per file."""
 
 import math
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -15,6 +16,7 @@ from annotate.services.labeling import items_make_ground_truth
 from annotate.services.pipeline import project_labels_update
 from annotate.services.predictions import ItemPredictions, item_predictions_replace
 from annotate.services.projects import project_lock
+from ml.datasets import safe_stem
 from ml.geometry import GeometryError, validate_shapes
 
 IMPORT_AS = ("ground_truth", "predictions")
@@ -43,6 +45,7 @@ class _Errors(list):
             self.append("... more errors left out")
 
 
+YOLO_EXPORT_NAME = re.compile(r"^(?P<pk>\d{8,19})(?:_(?P<stem>[\w-]+))?(?:\.\w+)?$")
 IMPORT_SPLITS = ("keep", "redraw")
 IMPORT_CATEGORIES = ("refuse", "add")
 IMAGE_STATUSES = ("done", "review")
@@ -68,6 +71,8 @@ def _match_items(project: Project, names: list[str]) -> dict[str, list[int]]:
     "item_<id>.<ext>" as the exporter writes them."""
     by_path: dict[str, list[int]] = {}
     by_name: dict[str, list[int]] = {}
+    by_stem: dict[str, list[int]] = {}
+    by_safe_stem: dict[str, list[int]] = {}
     by_id: dict[int, tuple[str, str]] = {}
     for pk, path, original, stored, fmt in Item.objects.filter(
         project=project
@@ -75,6 +80,8 @@ def _match_items(project: Project, names: list[str]) -> dict[str, list[int]]:
         if path:
             by_path.setdefault(path, []).append(pk)
         by_name.setdefault(original, []).append(pk)
+        by_stem.setdefault(original.rsplit(".", 1)[0], []).append(pk)
+        by_safe_stem.setdefault(safe_stem(original), []).append(pk)
         base = stored.rsplit("/", 1)[-1]
         if base != original:
             by_name.setdefault(base, []).append(pk)
@@ -90,12 +97,16 @@ def _match_items(project: Project, names: list[str]) -> dict[str, list[int]]:
         if not ids:
             ids = by_name.get(parts[-1], [])
         if not ids:
-            ids = _exporter_name_match(name, by_id)
+            ids = _exporter_name_match(name, by_id, by_safe_stem)
+        if not ids and "." not in parts[-1]:  # a YOLO label file without its image
+            ids = by_stem.get(parts[-1], [])
         found[name] = ids
     return found
 
 
-def _exporter_name_match(name: str, by_id: dict[int, tuple[str, str]]) -> list[int]:
+def _exporter_name_match(
+    name: str, by_id: dict[int, tuple[str, str]], by_safe_stem: dict[str, list[int]]
+) -> list[int]:
     dup = coco.DUPLICATE_SUFFIX.match(name)
     if dup:
         pk = int(dup["pk"])
@@ -103,6 +114,13 @@ def _exporter_name_match(name: str, by_id: dict[int, tuple[str, str]]) -> list[i
         if base and coco.unique_file_name(base, pk, {base}) == name:
             return [pk]
     leaf = name.rsplit("/", 1)[-1]
+    yolo = YOLO_EXPORT_NAME.match(leaf)  # "<id:08d>_<safe stem>.<ext>"
+    if yolo:
+        pk, stem = int(yolo["pk"]), yolo["stem"] or ""
+        if pk in by_id and safe_stem(by_id[pk][1]) == stem:
+            return [pk]
+        if stem:  # another project's export: the same image names
+            return by_safe_stem.get(stem, [])
     if leaf.startswith("item_") and "." in leaf:
         stem = leaf[5:].split(".", 1)[0]
         if stem.isdigit() and by_id.get(int(stem), ("", "x"))[1] == "":
@@ -162,7 +180,9 @@ def _images(document, errors):
         elif status is not None and status not in IMAGE_STATUSES:
             errors.add(where, f"status must be one of {', '.join(IMAGE_STATUSES)}")
         else:
+            size = (img.get("width"), img.get("height"))
             images[iid] = {
+                "size": size if all(_is_int(v) for v in size) else None,
                 "name": "/".join(p for p in name.split("/") if p not in {"", "."}),
                 "split": split,
                 "status": status or "done",
@@ -218,11 +238,19 @@ def coco_parse(
             )
         else:
             item_of[iid] = ids[0]
+    items = Item.objects.in_bulk(list(item_of.values()))
+    for iid, item_id in item_of.items():
+        size = images[iid]["size"]
+        if size and size != (items[item_id].width, items[item_id].height):
+            errors.add(
+                f"image {iid}",
+                f"size {size[0]}x{size[1]} is not the image's "
+                f"{items[item_id].width}x{items[item_id].height}",
+            )
     matched = Counter(item_of.values())
     for iid, item_id in item_of.items():
         if matched[item_id] > 1:
             errors.add(f"image {iid}", f"item {item_id} is named by several images")
-    items = Item.objects.in_bulk(list(item_of.values()))
 
     shapes_of: dict[int, list[dict]] = {iid: [] for iid in item_of}
     seen_ids: set[int] = set()

@@ -324,7 +324,7 @@ def test_yolo_export_is_an_ultralytics_zip(gt):
 
 def test_unknown_export_format_is_400(gt):
     project, client, _ = gt
-    r = client.get(reverse("api-export", args=[project.pk]), {"format": "voc"})
+    r = client.get(reverse("api-export", args=[project.pk]), {"format": "tfrecord"})
     assert r.status_code == 400 and "format" in r.json()
 
 
