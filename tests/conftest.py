@@ -46,6 +46,7 @@ POSTGRES_TESTS = (
     "tests/api/test_io.py",
     "tests/api/test_io_coco.py",
     "tests/api/test_io_datasets.py",
+    "tests/api/test_io_label_studio.py",
     "tests/api/test_import_folder.py",
     "tests/api/test_projects_api.py",
     "tests/api/test_bad_input_families.py",

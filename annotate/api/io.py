@@ -21,6 +21,7 @@ from annotate.api.serializers import ExportQuerySerializer, ImportInputSerialize
 from annotate.selectors import item_count_ground_truth
 from annotate.services import exports, imports
 from annotate.services.exports_voc import voc_write
+from annotate.services.imports_ls import label_studio_import
 from annotate.services.imports_zip import dataset_import
 from runs.models import Job, JobKind, JobStatus
 from runs.selectors import run_get
@@ -148,7 +149,7 @@ class ImportApi(APIView):
 
     @extend_schema(
         operation_id="import_coco",
-        summary="Import COCO, YOLO or VOC annotations for existing items",
+        summary="Import COCO, YOLO, VOC or Label Studio annotations for existing items",
         description=(
             'JSON body `{"as": "ground_truth"|"predictions", "coco": {...}}` (or, '
             "for curl, multipart with a `file` holding the COCO JSON and an `as` "
@@ -162,8 +163,9 @@ class ImportApi(APIView):
             "(Annotations/*.xml, ImageSets/Main/<split>.txt). Images are matched "
             "by file name (relative path, then without leading folders, then base "
             "name); `split`, `categories` and `category_map` apply to every format; "
-            "the answer reports splits kept, items sent to review, labels added and "
-            "regions converted."
+            "`format=label_studio`: its JSON export (tasks; rectangles and polygons "
+            "in percent) as `label_studio` or `file`. The answer reports splits "
+            "kept, items sent to review, labels added and regions converted."
         ),
         request={"application/json": ImportInputSerializer},
         responses={200: ImportResultSerializer, 413: TOO_LARGE},
@@ -198,6 +200,10 @@ class ImportApi(APIView):
         if data["format"] == "coco":
             result = imports.coco_import(
                 project=project, document=data["document"], **options
+            )
+        elif data["format"] == "label_studio":
+            result = label_studio_import(
+                project=project, tasks=data["document"], **options
             )
         else:
             result = dataset_import(

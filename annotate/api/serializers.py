@@ -13,7 +13,7 @@ from annotate.models import KIND_CHOICES, TaskKind
 from annotate.services.exports import EXPORT_FORMATS
 from annotate.services.imports import IMPORT_AS, IMPORT_CATEGORIES, IMPORT_SPLITS
 
-IMPORT_FORMATS = ("coco", "yolo", "voc")
+IMPORT_FORMATS = ("coco", "yolo", "voc", "label_studio")
 
 MAX_EXCLUDE = 200
 
@@ -181,7 +181,11 @@ class ImportInputSerializer(serializers.Serializer):
         choices=IMPORT_FORMATS,
         required=False,
         default="coco",
-        help_text="coco (JSON `coco` or `file`), yolo or voc (a zip as `file`)",
+        help_text="coco (JSON `coco` or `file`), yolo or voc (a zip as `file`), "
+        "label_studio (its JSON export as `label_studio` or `file`)",
+    )
+    label_studio = serializers.JSONField(
+        required=False, help_text="Label Studio's JSON export: a list of tasks"
     )
     split = serializers.ChoiceField(
         choices=IMPORT_SPLITS,
@@ -236,7 +240,21 @@ class ImportInputSerializer(serializers.Serializer):
         upload = self.initial_data.get("file")
         fmt = attrs.get("format", "coco")
         document = archive = None
-        if fmt != "coco":
+        if fmt == "label_studio":
+            if hasattr(upload, "read"):
+                try:
+                    document = json.loads(upload.read())
+                except (ValueError, RecursionError, UnicodeDecodeError):
+                    raise serializers.ValidationError(
+                        {"file": "not valid JSON"}
+                    ) from None
+            elif "label_studio" in attrs:
+                document = attrs["label_studio"]
+            else:
+                raise serializers.ValidationError(
+                    {"file": "send the Label Studio export as `file` or `label_studio`"}
+                )
+        elif fmt != "coco":
             if not hasattr(upload, "read"):
                 raise serializers.ValidationError(
                     {"file": f"send the {fmt} dataset as a zip in `file` (multipart)"}
