@@ -5,6 +5,7 @@ import tempfile
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, StreamingHttpResponse
+from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.exceptions import PermissionDenied
@@ -36,8 +37,10 @@ class ExportApi(APIView):
         description=(
             "Up to ALWEB_EXPORT_SYNC_MAX_ITEMS (default 5,000) ground-truth items the "
             "export streams in the response (200): `format=coco` gives COCO JSON "
-            "(split, width and height in each image), `format=yolo` a zip in "
-            "ultralytics layout (images/<split>/, labels/<split>/, data.yaml). Larger "
+            "(split, status, width, height and `coco_url` in each image; "
+            "`predictions=true` adds model predictions), `format=yolo` a zip in "
+            "ultralytics layout (images/<split>/, labels/<split>/, data.yaml), "
+            "`format=voc` a Pascal VOC zip. Larger "
             "projects export in the background: 202 with `{job, status, progress, "
             "status_url, download_url}`; poll `status_url` until `status` is "
             "`succeeded`, then GET `download_url`. 409 while another export of the "
@@ -64,6 +67,10 @@ class ExportApi(APIView):
         options = {
             "predictions": query.validated_data["predictions"],
             "include_review": query.validated_data["include_review"],
+            # Each image's coco_url: its image endpoint (needs the same login).
+            "image_url": request.build_absolute_uri(
+                reverse("api-item-image", args=[0])
+            ).replace("/items/0/", "/items/{id}/"),
         }
         if item_count_ground_truth(project=project) > exports.export_sync_limit():
             job = exports.export_start(

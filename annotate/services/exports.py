@@ -150,6 +150,7 @@ def coco_chunks(
     progress: Progress | None = None,
     predictions: bool = False,
     include_review: bool = False,
+    image_url: str = "",
 ) -> Iterator[str]:
     """The COCO document of the project's ground truth as text chunks.
 
@@ -165,7 +166,8 @@ def coco_chunks(
     `"shape": "polygon"`, one ring each). Images carry split, status ("done", or
     "review" with `include_review`) and size. `predictions` adds a top-level
     "predictions" list in COCO results format (score, model_version, source)
-    holding the model annotations of the images listed. `progress` is called
+    holding the model annotations of the images listed. `image_url` (a URL
+    with "{id}") gives each image its `coco_url`. `progress` is called
     between chunks, never while a read is open.
     """
     labels = list(project.labels)
@@ -199,6 +201,8 @@ def coco_chunks(
                 "split": split,
                 "status": status,
             }
+            if image_url:
+                image["coco_url"] = image_url.replace("{id}", str(pk))
             parts.append(("," if written else "") + json.dumps(image))
             written.append(pk)
         yield "".join(parts)
@@ -372,6 +376,7 @@ def export_job_run(*, job_id: int) -> None:
                     progress=progress,
                     predictions=bool(job.params.get("predictions")),
                     include_review=bool(job.params.get("include_review")),
+                    image_url=str(job.params.get("image_url") or ""),
                 ):
                     tmp.write(chunk.encode())
                 ext = "json"

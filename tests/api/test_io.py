@@ -349,7 +349,8 @@ def test_large_export_runs_in_the_background(
 def export_coco_direct(project):
     from annotate.services.exports import coco_chunks
 
-    return json.loads("".join(coco_chunks(project=project)))
+    url = "http://testserver/api/v1/items/{id}/image"
+    return json.loads("".join(coco_chunks(project=project, image_url=url)))
 
 
 def test_failed_background_export_offers_no_file(gt, settings, monkeypatch):

@@ -118,6 +118,15 @@ def test_zip_folders_stay_apart_in_the_export_and_it_imports_back(project_roles)
     assert import_coco(client, project, doc).status_code == 200
 
 
+def test_each_image_has_a_coco_url_that_serves_it(gt):
+    project, client, items = gt
+    doc = export_coco(client, project)
+    for image in doc["images"]:
+        assert image["coco_url"].startswith("http://testserver/api/v1/items/")
+        r = client.get(image["coco_url"].removeprefix("http://testserver"))
+        assert r.status_code == 200 and r["Content-Type"] == "image/png"
+
+
 def test_same_name_twice_gets_the_item_id_and_imports_back(project_roles):
     project, users, _ = project_roles
     client = client_for(users[Role.OWNER])
@@ -155,7 +164,9 @@ def test_round_trip_into_another_project_keeps_splits_and_shapes(project_roles):
 
     def by_name(doc):
         names = {i["id"]: i["file_name"] for i in doc["images"]}
-        images = {i["file_name"]: {**i, "id": None} for i in doc["images"]}
+        images = {
+            i["file_name"]: {**i, "id": None, "coco_url": None} for i in doc["images"]
+        }
         shapes = sorted(
             (names[a["image_id"]], json.dumps({**a, "id": None, "image_id": None}))
             for a in normalised(doc)["annotations"]
