@@ -47,6 +47,7 @@ POSTGRES_TESTS = (
     "tests/api/test_io_coco.py",
     "tests/api/test_io_datasets.py",
     "tests/api/test_io_label_studio.py",
+    "tests/annotate/test_data_page.py",
     "tests/api/test_import_folder.py",
     "tests/api/test_projects_api.py",
     "tests/api/test_bad_input_families.py",

@@ -20,10 +20,9 @@ from annotate.api.items import PayloadTooLarge
 from annotate.api.outputs import ExportJobSerializer, ImportResultSerializer
 from annotate.api.serializers import ExportQuerySerializer, ImportInputSerializer
 from annotate.selectors import item_count_ground_truth
-from annotate.services import exports, imports
+from annotate.services import exports
 from annotate.services.exports_voc import voc_write
-from annotate.services.imports_ls import label_studio_import
-from annotate.services.imports_zip import dataset_import
+from annotate.services.imports_zip import file_import
 from runs.models import Job, JobKind, JobStatus
 from runs.selectors import run_get
 
@@ -204,16 +203,11 @@ class ImportApi(APIView):
             "categories": data["categories"],
             "category_map": data["category_map"],
         }
-        if data["format"] == "coco":
-            result = imports.coco_import(
-                project=project, document=data["document"], **options
-            )
-        elif data["format"] == "label_studio":
-            result = label_studio_import(
-                project=project, tasks=data["document"], **options
-            )
-        else:
-            result = dataset_import(
-                project=project, handle=data["archive"], fmt=data["format"], **options
-            )
+        result = file_import(
+            project=project,
+            fmt=data["format"],
+            handle=data["archive"],
+            document=data["document"],
+            **options,
+        )
         return Response(ImportResultSerializer(result).data)

@@ -12,6 +12,7 @@ images in the archive only lend their file names. XML with a DOCTYPE or an
 entity declaration is refused before parsing.
 """
 
+import json
 import math
 import posixpath
 import re
@@ -318,4 +319,32 @@ def dataset_import(*, project, handle, fmt: str, **options) -> dict:
         raise ValidationError(
             {"format": f"must be one of coco, {', '.join(DATASET_FORMATS)}"}
         )
+    return coco_import(project=project, document=document, **options)
+
+
+FILE_FORMATS = ("coco", "yolo", "voc", "label_studio")
+
+
+def file_import(*, project, fmt: str, handle=None, document=None, **options) -> dict:
+    """Import one file of any supported format (the API's and the data page's
+    one entry): coco and label_studio take a parsed `document` or a JSON file
+    `handle`, yolo and voc a zip `handle`. All or nothing; ValidationError
+    lists every problem under `file`."""
+    from annotate.services.imports_ls import label_studio_import
+
+    if fmt not in FILE_FORMATS:
+        raise ValidationError({"format": f"must be one of {', '.join(FILE_FORMATS)}"})
+    if fmt in DATASET_FORMATS:
+        if handle is None:
+            raise ValidationError({"file": [f"send the {fmt} dataset as a zip"]})
+        return dataset_import(project=project, handle=handle, fmt=fmt, **options)
+    if document is None:
+        if handle is None:
+            raise ValidationError({"file": ["send a JSON file"]})
+        try:
+            document = json.loads(handle.read())
+        except (ValueError, RecursionError, UnicodeDecodeError):
+            raise ValidationError({"file": ["not valid JSON"]}) from None
+    if fmt == "label_studio":
+        return label_studio_import(project=project, tasks=document, **options)
     return coco_import(project=project, document=document, **options)
