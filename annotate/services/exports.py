@@ -14,7 +14,7 @@ import tempfile
 import uuid
 from array import array
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 from django.conf import settings
 from django.core.files import File
@@ -22,8 +22,15 @@ from django.core.files.storage import default_storage
 
 from alweb.files import files_delete_on_commit
 from annotate import coco, formats
-from annotate.models import Annotation, AnnotationSource, Item, ItemStatus, Project
+from annotate.models import AnnotationSource, Item, ItemStatus, Project
 from annotate.selectors import item_count_ground_truth
+from annotate.services.export_rows import (
+    ITEM_CHUNK,
+    Progress,
+    annotations_of,
+    ground_truth_item_chunks,
+)
+from annotate.services.exports_voc import voc_write
 from ml.datasets import safe_stem, yolo_label_line
 from ml.geometry import polygon_bbox
 from ml.types import BoxShape, PolygonShape
@@ -42,8 +49,6 @@ from runs.services import (
 logger = logging.getLogger(__name__)
 
 EXPORT_FORMATS = ("coco", "yolo", "voc")
-ITEM_CHUNK = 1000  # items per read; their annotations are read next, also whole
-Progress = Callable[[float], None]
 
 
 def export_sync_limit() -> int:
@@ -67,55 +72,6 @@ def coco_file_name(item_id, source_path, original_name, fmt, duplicated) -> str:
     path kept (see annotate.coco)."""
     base = coco.item_base_name(item_id, source_path, original_name, fmt)
     return coco.unique_file_name(base, item_id, duplicated)
-
-
-ITEM_FIELDS = (
-    "id",
-    "original_name",
-    "width",
-    "height",
-    "split",
-    "image_format",
-    "file",
-    "source_path",
-    "status",
-)
-
-
-def _ground_truth_item_chunks(
-    project: Project, statuses=(ItemStatus.DONE,)
-) -> Iterator[list[tuple]]:
-    """Exported items in id order as lists of ITEM_CHUNK rows (ITEM_FIELDS); each
-    list is fetched whole (keyset on id)."""
-    rows = Item.objects.filter(project=project, status__in=statuses).order_by("id")
-    last = 0
-    while True:
-        chunk = list(rows.filter(id__gt=last).values_list(*ITEM_FIELDS)[:ITEM_CHUNK])
-        if not chunk:
-            return
-        yield chunk
-        if len(chunk) < ITEM_CHUNK:
-            return
-        last = chunk[-1][0]
-
-
-def _annotations_of(item_ids, source=AnnotationSource.HUMAN) -> list[tuple]:
-    """(item_id, kind, label, geometry, area, id, model version, confidence) of
-    these items' annotations of `source`, in (item, id) order."""
-    return list(
-        Annotation.objects.filter(item_id__in=list(item_ids), source=source)
-        .order_by("item_id", "id")
-        .values_list(
-            "item_id",
-            "kind",
-            "label",
-            "geometry",
-            "area",
-            "id",
-            "model_version_id",
-            "confidence",
-        )
-    )
 
 
 def _coco_annotation(row, category: int) -> dict:
@@ -190,7 +146,7 @@ def coco_chunks(
     yield json.dumps(head)[:-1] + ', "images": ['
     total_items = max(1, item_count_ground_truth(project=project))
     written = array("q")
-    for chunk in _ground_truth_item_chunks(project, statuses):
+    for chunk in ground_truth_item_chunks(project, statuses):
         parts = []
         for pk, name, width, height, split, fmt, _file, path, status in chunk:
             image = {
@@ -216,7 +172,7 @@ def coco_chunks(
         n = 0
         for start in range(0, len(written), ITEM_CHUNK):
             parts = []
-            for row in _annotations_of(written[start : start + ITEM_CHUNK], source):
+            for row in annotations_of(written[start : start + ITEM_CHUNK], source):
                 category = category_ids.get(row[2])
                 if category is None:
                     continue
@@ -264,9 +220,9 @@ def yolo_write(*, project: Project, fileobj, progress: Progress | None = None) -
     written = missing = seen = 0
     splits_written: set[str] = set()
     with zipfile.ZipFile(fileobj, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        for chunk in _ground_truth_item_chunks(project):
+        for chunk in ground_truth_item_chunks(project):
             shapes_of: dict[int, list] = {}
-            for item_id, kind, label, geometry, *_rest in _annotations_of(
+            for item_id, kind, label, geometry, *_rest in annotations_of(
                 row[0] for row in chunk
             ):
                 shapes_of.setdefault(item_id, []).append(
@@ -384,8 +340,6 @@ def export_job_run(*, job_id: int) -> None:
                 yolo_write(project=job.project, fileobj=tmp, progress=progress)
                 ext = "zip"
             elif fmt == "voc":
-                from annotate.services.exports_voc import voc_write
-
                 voc_write(project=job.project, fileobj=tmp, progress=progress)
                 ext = "zip"
             else:

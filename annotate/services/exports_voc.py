@@ -13,10 +13,10 @@ from xml.etree import ElementTree
 from annotate import formats
 from annotate.models import Item, Project
 from annotate.selectors import item_count_ground_truth
-from annotate.services.exports import (
+from annotate.services.export_rows import (
     Progress,
-    _annotations_of,
-    _ground_truth_item_chunks,
+    annotations_of,
+    ground_truth_item_chunks,
 )
 from ml.datasets import safe_stem
 from ml.geometry import polygon_bbox
@@ -67,9 +67,9 @@ def voc_write(*, project: Project, fileobj, progress: Progress | None = None) ->
     sets: dict[str, list[str]] = {"train": [], "val": [], "test": []}
     missing, seen = [], 0
     with zipfile.ZipFile(fileobj, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        for chunk in _ground_truth_item_chunks(project):
+        for chunk in ground_truth_item_chunks(project):
             shapes_of: dict[int, list] = {}
-            for item_id, kind, label, geometry, *_rest in _annotations_of(
+            for item_id, kind, label, geometry, *_rest in annotations_of(
                 row[0] for row in chunk
             ):
                 if label in labels:

@@ -29,7 +29,7 @@ def _is_int(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _is_number(value) -> bool:
+def is_number(value) -> bool:
     return (
         isinstance(value, int | float)
         and not isinstance(value, bool)
@@ -37,7 +37,7 @@ def _is_number(value) -> bool:
     )
 
 
-class _Errors(list):
+class ImportErrors(list):
     def add(self, where: str, reason: str) -> None:
         if len(self) < MAX_ERRORS:
             self.append(f"{where}: {reason}")
@@ -63,7 +63,7 @@ class CocoParsed:
     converted: Counter = field(default_factory=Counter)
 
 
-def _match_items(project: Project, names: list[str]) -> dict[str, list[int]]:
+def match_items(project: Project, names: list[str]) -> dict[str, list[int]]:
     """file_name -> item ids. Tried in turn, the first that finds any item wins:
     the upload's relative path; the path without its leading folders, one at a
     time (another tool's "images/train/cam1/a.png" finds "cam1/a.png"); the base
@@ -206,7 +206,7 @@ def coco_parse(
     polygons; a polygon of several rings becomes one polygon per ring; a polygon
     in a box-only project becomes its bounding box.
     """
-    errors = _Errors()
+    errors = ImportErrors()
     if not isinstance(document, dict):
         raise ValidationError({"file": ["the COCO file must be a JSON object"]})
     for key in ("images", "annotations", "categories"):
@@ -224,7 +224,7 @@ def coco_parse(
     for name, n in counts.items():
         if n > 1:
             errors.add("images", f"file_name {name[:80]!r} appears {n} times")
-    matches = _match_items(project, list(counts))
+    matches = match_items(project, list(counts))
     item_of: dict[int, int] = {}
     for iid, img in images.items():
         ids = matches.get(img["name"], [])
@@ -275,7 +275,7 @@ def coco_parse(
             continue
         confidence = ann.get("score")
         if confidence is not None and not (
-            _is_number(confidence) and 0 <= confidence <= 1
+            is_number(confidence) and 0 <= confidence <= 1
         ):
             errors.add(where, "score must be a number from 0 to 1")
             continue

@@ -19,7 +19,7 @@ from urllib.parse import unquote, urlparse
 from django.core.exceptions import ValidationError
 
 from annotate.selectors import item_sizes
-from annotate.services.imports import _Errors, _is_number, _match_items, coco_import
+from annotate.services.imports import ImportErrors, coco_import, is_number, match_items
 
 UPLOAD_PREFIX = re.compile(r"^[0-9a-f]{8}-(?=.)")
 REGION_TYPES = {"rectanglelabels": "rectangle", "polygonlabels": "polygon"}
@@ -42,7 +42,7 @@ def image_name(url) -> str | None:
 
 
 def _percent(value) -> bool:
-    return _is_number(value) and -1 <= value <= 101
+    return is_number(value) and -1 <= value <= 101
 
 
 def _region(result, where, errors, width, height, categories):
@@ -70,7 +70,7 @@ def _region(result, where, errors, width, height, categories):
     if kind == "rectanglelabels":
         x, y, w, h = (value.get(k) for k in ("x", "y", "width", "height"))
         rotation = value.get("rotation", 0) or 0
-        if not all(_percent(v) for v in (x, y, w, h)) or not _is_number(rotation):
+        if not all(_percent(v) for v in (x, y, w, h)) or not is_number(rotation):
             errors.add(where, "x, y, width, height must be numbers in percent")
             return None
         px = [x * width / 100, y * height / 100, w * width / 100, h * height / 100]
@@ -133,7 +133,7 @@ def _chosen(task: dict, as_: str):
 
 def label_studio_document(*, project, tasks, as_: str) -> dict:
     """A COCO document of Label Studio tasks (see the module docstring)."""
-    errors = _Errors()
+    errors = ImportErrors()
     if not isinstance(tasks, list):
         raise ValidationError({"file": ["a Label Studio export is a list of tasks"]})
     named = []
@@ -143,7 +143,7 @@ def label_studio_document(*, project, tasks, as_: str) -> dict:
         if name is None:
             errors.add(f"tasks[{i}]", "data.image names no image")
         named.append(name)
-    matches = _match_items(project, sorted({n for n in named if n}))
+    matches = match_items(project, sorted({n for n in named if n}))
     sizes = item_sizes(
         project=project, item_ids={i for ids in matches.values() for i in ids}
     )

@@ -23,7 +23,8 @@ from xml.etree import ElementTree
 from django.core.exceptions import ValidationError
 
 from annotate.models import Split
-from annotate.services.imports import _Errors, _match_items, coco_import
+from annotate.services.imports import ImportErrors, coco_import, match_items
+from annotate.services.imports_ls import label_studio_import
 
 DATASET_FORMATS = ("yolo", "voc")
 MAX_MEMBERS = 200_000
@@ -61,7 +62,7 @@ def _open_zip(handle) -> tuple[zipfile.ZipFile, dict[str, zipfile.ZipInfo]]:
     return archive, members
 
 
-def _read(archive, info, where: str, errors: _Errors) -> str | None:
+def _read(archive, info, where: str, errors: ImportErrors) -> str | None:
     if info.file_size > MAX_MEMBER_BYTES:
         errors.add(where, f"too large ({info.file_size} bytes)")
         return None
@@ -150,14 +151,14 @@ def yolo_document(*, project, handle) -> dict:
     """A COCO document of a YOLO dataset zip (data.yaml names, labels/<split>/
     *.txt). Detect lines `c cx cy w h [score]` become boxes, segment lines
     `c x1 y1 x2 y2 ...` polygons, scaled by the matched item's size."""
-    errors = _Errors()
+    errors = ImportErrors()
     archive, members = _open_zip(handle)
     with archive:
         names = _yolo_names(archive, members, errors)
         files = _yolo_files(members)
         if not files:
             _refuse("no label files (labels/<split>/*.txt) in the archive")
-        matches = _match_items(project, [f for _, _, f in files])
+        matches = match_items(project, [f for _, _, f in files])
         sizes = _sizes(project, matches)
         images, annotations = [], []
         for n, (member, split, file_name) in enumerate(files, 1):
@@ -217,7 +218,7 @@ def voc_document(*, project, handle) -> dict:
     """A COCO document of a Pascal VOC zip (Annotations/*.xml, splits from
     ImageSets/Main/{train,val,test}.txt). VOC's 1-based inclusive pixel boxes
     become alweb's [x, y, w, h] (x = xmin - 1, w = xmax - xmin + 1)."""
-    errors = _Errors()
+    errors = ImportErrors()
     archive, members = _open_zip(handle)
     with archive:
         split_of: dict[str, str] = {}
@@ -263,7 +264,7 @@ def voc_document(*, project, handle) -> dict:
     return {"images": images, "annotations": annotations, "categories": categories}
 
 
-def _voc_parse(text: str, member: str, errors: _Errors):
+def _voc_parse(text: str, member: str, errors: ImportErrors):
     if "<!DOCTYPE" in text or "<!ENTITY" in text:
         errors.add(member, "DOCTYPE and entity declarations are refused")
         return None
@@ -330,8 +331,6 @@ def file_import(*, project, fmt: str, handle=None, document=None, **options) -> 
     one entry): coco and label_studio take a parsed `document` or a JSON file
     `handle`, yolo and voc a zip `handle`. All or nothing; ValidationError
     lists every problem under `file`."""
-    from annotate.services.imports_ls import label_studio_import
-
     if fmt not in FILE_FORMATS:
         raise ValidationError({"format": f"must be one of {', '.join(FILE_FORMATS)}"})
     if fmt in DATASET_FORMATS:
