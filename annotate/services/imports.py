@@ -10,7 +10,7 @@ from django.db import transaction
 
 from annotate import coco
 from annotate.models import Item, ItemStatus, Project, Split
-from annotate.services.annotations import annotations_replace
+from annotate.services.annotations import annotations_replace_many
 from annotate.services.events import event_log
 from annotate.services.labeling import items_make_ground_truth
 from annotate.services.pipeline import project_labels_update
@@ -425,9 +425,7 @@ def coco_import(
     review = [pk for pk, status in parsed.statuses.items() if status == "review"]
     kept = 0
     if as_ == "ground_truth":
-        items = Item.objects.in_bulk(list(parsed.shapes))
-        for item_id, shapes in parsed.shapes.items():
-            annotations_replace(item=items[item_id], shapes=shapes, author=actor)
+        annotations_replace_many(shapes_of=parsed.shapes, author=actor)
         if review:
             Item.objects.filter(pk__in=review).update(
                 status=ItemStatus.REVIEW, split=None, approved_at=None
