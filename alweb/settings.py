@@ -276,6 +276,8 @@ SPECTACULAR_SETTINGS = {
         "RunKindEnum": "runs.models.JobKind",
         "RunStatusEnum": "runs.models.JobStatus",
         "StrategyEnum": "ml.selection.STRATEGY_NAMES",
+        "SplitEnum": "annotate.models.Split",
+        "ImportSplitEnum": "annotate.services.imports.IMPORT_SPLITS",
     },
 }
 

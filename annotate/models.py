@@ -138,6 +138,11 @@ class Item(models.Model):
     file = models.FileField(upload_to=item_upload_to, max_length=255)
     thumbnail = models.FileField(upload_to=item_upload_to, max_length=255, blank=True)
     original_name = models.CharField(max_length=255, blank=True)
+    # The upload's relative path ("cam1/frame_0001.png" inside a zip or under an
+    # imported folder; the file name for a plain upload), folder names kept,
+    # cleaned (no "..", no leading "/", no controls). Only ever display text and
+    # the export's file_name, never a storage path.
+    source_path = models.CharField(max_length=1024, blank=True, default="")
     image_format = models.CharField(max_length=10)
     width = models.PositiveIntegerField()
     height = models.PositiveIntegerField()

@@ -119,6 +119,12 @@ def item_count_ground_truth(*, project: Project) -> int:
     return Item.objects.filter(project=project, status=ItemStatus.DONE).count()
 
 
+def item_sizes(*, project: Project, item_ids) -> dict[int, tuple[int, int]]:
+    """{item id: (width, height)} of these items of the project."""
+    rows = Item.objects.filter(project=project, pk__in=list(item_ids))
+    return {pk: (w, h) for pk, w, h in rows.values_list("pk", "width", "height")}
+
+
 def project_split_counts(*, project: Project) -> dict[str, int]:
     rows = (
         Item.objects.filter(project=project, split__isnull=False)

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from annotate import views, views_label, views_upload
+from annotate import views, views_data, views_label, views_upload
 
 app_name = "annotate"
 
@@ -14,6 +14,9 @@ urlpatterns = [
         "projects/<int:project_id>/upload/",
         views_upload.project_upload,
         name="project-upload",
+    ),
+    path(
+        "projects/<int:project_id>/data/", views_data.project_data, name="project-data"
     ),
     path(
         "projects/<int:project_id>/members/",

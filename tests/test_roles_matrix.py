@@ -16,6 +16,7 @@ HTML_ROUTES = {
     "models_mgmt:project-settings": (Perm.VIEW_PIPELINE, 403),
     "annotate:project-members": (Perm.VIEW_MEMBERS, 403),
     "annotate:project-upload": (Perm.UPLOAD_ITEMS, 403),
+    "annotate:project-data": (Perm.EXPORT, 403),
     "annotate:label": (Perm.LABEL, 403),
     "annotate:review": (Perm.REVIEW, 403),
     "annotate:item-image": (Perm.VIEW_DASHBOARD, 404),

@@ -76,6 +76,53 @@ class Upload:
         return ctx.project.items.filter(original_name=f"upload-{state}.png").exists()
 
 
+class DataImport:
+    """A COCO file giving the first item a box: it happened when the box is there."""
+
+    route = "annotate:project-data"
+    ok = 200
+
+    def setup(self, ctx, n):
+        from annotate.models import Annotation
+
+        Annotation.objects.filter(
+            item=ctx.project.items.order_by("id").first()
+        ).delete()
+        return n
+
+    def url(self, ctx, state):
+        return reverse(self.route, args=[ctx.project.pk])
+
+    def data(self, ctx, state):
+        import json
+
+        from tests.api.helpers import upload_file
+
+        item = ctx.project.items.order_by("id").first()
+        doc = {
+            "images": [{"id": 1, "file_name": item.original_name}],
+            "categories": [{"id": 1, "name": ctx.project.labels[0]}],
+            "annotations": [
+                {"id": 1, "image_id": 1, "category_id": 1, "bbox": [1, 1, 5, 5 + state]}
+            ],
+        }
+        return {
+            "format": "coco",
+            "as": "predictions",
+            "split": "keep",
+            "categories": "refuse",
+            "file": upload_file("c.json", json.dumps(doc).encode()),
+        }
+
+    def happened(self, ctx, state, user):
+        from annotate.models import Annotation
+
+        item = ctx.project.items.order_by("id").first()
+        return [a.geometry for a in Annotation.objects.filter(item=item)] == [
+            {"bbox": [1, 1, 5, 5 + state]}
+        ]
+
+
 class MemberAdd:
     route = "annotate:project-members"
     ok = 302
@@ -383,6 +430,7 @@ class RollBack:
 FORM_POSTS = {
     "annotate:project-list": (None, {"create": CreateProject()}),
     "annotate:project-upload": (Perm.UPLOAD_ITEMS, {"upload": Upload()}),
+    "annotate:project-data": (Perm.UPLOAD_ITEMS, {"import": DataImport()}),
     "annotate:project-members": (
         Perm.MANAGE_MEMBERS,
         {"add": MemberAdd(), "change": MemberChange(), "remove": MemberRemove()},

@@ -5,8 +5,10 @@ import tempfile
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, StreamingHttpResponse
+from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -18,7 +20,9 @@ from annotate.api.items import PayloadTooLarge
 from annotate.api.outputs import ExportJobSerializer, ImportResultSerializer
 from annotate.api.serializers import ExportQuerySerializer, ImportInputSerializer
 from annotate.selectors import item_count_ground_truth
-from annotate.services import exports, imports
+from annotate.services import exports
+from annotate.services.exports_voc import voc_write
+from annotate.services.imports_zip import file_import
 from runs.models import Job, JobKind, JobStatus
 from runs.selectors import run_get
 
@@ -32,8 +36,10 @@ class ExportApi(APIView):
         description=(
             "Up to ALWEB_EXPORT_SYNC_MAX_ITEMS (default 5,000) ground-truth items the "
             "export streams in the response (200): `format=coco` gives COCO JSON "
-            "(split, width and height in each image), `format=yolo` a zip in "
-            "ultralytics layout (images/<split>/, labels/<split>/, data.yaml). Larger "
+            "(split, status, width, height and `coco_url` in each image; "
+            "`predictions=true` adds model predictions), `format=yolo` a zip in "
+            "ultralytics layout (images/<split>/, labels/<split>/, data.yaml), "
+            "`format=voc` a Pascal VOC zip. Larger "
             "projects export in the background: 202 with `{job, status, progress, "
             "status_url, download_url}`; poll `status_url` until `status` is "
             "`succeeded`, then GET `download_url`. 409 while another export of the "
@@ -57,21 +63,33 @@ class ExportApi(APIView):
         query = ExportQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         fmt = query.validated_data.get("format") or "coco"
+        options = {
+            "predictions": query.validated_data["predictions"],
+            "include_review": query.validated_data["include_review"],
+            # Each image's coco_url: its image endpoint (needs the same login).
+            "image_url": request.build_absolute_uri(
+                reverse("api-item-image", args=[0])
+            ).replace("/items/0/", "/items/{id}/"),
+        }
         if item_count_ground_truth(project=project) > exports.export_sync_limit():
-            job = exports.export_start(project=project, actor=request.user, fmt=fmt)
+            job = exports.export_start(
+                project=project, actor=request.user, fmt=fmt, options=options
+            )
             body = ExportJobSerializer(job, context={"request": request}).data
             return Response(body, status=202)
         if fmt == "coco":
             response = StreamingHttpResponse(
-                exports.coco_chunks(project=project), content_type="application/json"
+                exports.coco_chunks(project=project, **options),
+                content_type="application/json",
             )
             response["Content-Disposition"] = (
                 f'attachment; filename="project-{project.pk}-coco.json"'
             )
             return response
+        write = exports.yolo_write if fmt == "yolo" else voc_write
         tmp = tempfile.TemporaryFile()
         try:
-            exports.yolo_write(project=project, fileobj=tmp)
+            write(project=project, fileobj=tmp)
             tmp.seek(0)
         except BaseException:
             tmp.close()
@@ -79,7 +97,7 @@ class ExportApi(APIView):
         return FileResponse(
             tmp,
             as_attachment=True,
-            filename=f"project-{project.pk}-yolo.zip",
+            filename=f"project-{project.pk}-{fmt}.zip",
             content_type="application/zip",
         )
 
@@ -137,7 +155,7 @@ class ImportApi(APIView):
 
     @extend_schema(
         operation_id="import_coco",
-        summary="Import COCO annotations for existing items (matched by file name)",
+        summary="Import COCO, YOLO, VOC or Label Studio annotations for existing items",
         description=(
             'JSON body `{"as": "ground_truth"|"predictions", "coco": {...}}` (or, '
             "for curl, multipart with a `file` holding the COCO JSON and an `as` "
@@ -145,7 +163,15 @@ class ImportApi(APIView):
             "nothing: any problem answers 400 with every error listed under `file` "
             "and changes nothing. ground_truth replaces the items' annotations and "
             "makes them ground truth; predictions replaces their model "
-            "pre-annotations (source `model:0`, `score` as confidence)."
+            "pre-annotations (source `model:0`, `score` as confidence). "
+            "`format=yolo` or `voc` (multipart): `file` is a zip in ultralytics "
+            "layout (data.yaml, labels/<split>/*.txt) or Pascal VOC layout "
+            "(Annotations/*.xml, ImageSets/Main/<split>.txt). Images are matched "
+            "by file name (relative path, then without leading folders, then base "
+            "name); `split`, `categories` and `category_map` apply to every format; "
+            "`format=label_studio`: its JSON export (tasks; rectangles and polygons "
+            "in percent) as `label_studio` or `file`. The answer reports splits "
+            "kept, items sent to review, labels added and regions converted."
         ),
         request={"application/json": ImportInputSerializer},
         responses={200: ImportResultSerializer, 413: TOO_LARGE},
@@ -165,10 +191,23 @@ class ImportApi(APIView):
             raise PayloadTooLarge("import file too large")
         serializer = ImportInputSerializer(data=json_body(request))
         serializer.is_valid(raise_exception=True)
-        result = imports.coco_import(
+        data = serializer.validated_data
+        if data["categories"] == "add" and not request.user.has_perm(
+            Perm.EDIT_PIPELINE, project
+        ):
+            raise PermissionDenied("adding labels needs the pipeline-editing role")
+        options = {
+            "as_": data["as"],
+            "actor": request.user,
+            "split": data["split"],
+            "categories": data["categories"],
+            "category_map": data["category_map"],
+        }
+        result = file_import(
             project=project,
-            document=serializer.validated_data["document"],
-            as_=serializer.validated_data["as"],
-            actor=request.user,
+            fmt=data["format"],
+            handle=data["archive"],
+            document=data["document"],
+            **options,
         )
         return Response(ImportResultSerializer(result).data)

@@ -249,6 +249,18 @@ class ImportResultSerializer(serializers.Serializer):
             "items": serializers.IntegerField(),
             "annotations": serializers.IntegerField(),
             "as": serializers.ChoiceField(choices=["ground_truth", "predictions"]),
+            "splits_kept": serializers.IntegerField(
+                help_text="items that took the split the file names"
+            ),
+            "review": serializers.IntegerField(
+                help_text="items put in the review queue (status review in the file)"
+            ),
+            "labels_added": serializers.ListField(child=serializers.CharField()),
+            "converted": serializers.DictField(
+                child=serializers.IntegerField(),
+                help_text="rle_to_polygons, rle_to_boxes, polygons_to_boxes, "
+                "multi_ring_split: annotations converted",
+            ),
         }
 
 

@@ -11,7 +11,9 @@ from alweb.roles import Role
 from annotate import selectors
 from annotate.models import KIND_CHOICES, TaskKind
 from annotate.services.exports import EXPORT_FORMATS
-from annotate.services.imports import IMPORT_AS
+from annotate.services.imports import IMPORT_AS, IMPORT_CATEGORIES, IMPORT_SPLITS
+
+IMPORT_FORMATS = ("coco", "yolo", "voc", "label_studio")
 
 MAX_EXCLUDE = 200
 
@@ -171,9 +173,54 @@ class CocoDocumentField(serializers.JSONField):
 
 class ImportInputSerializer(serializers.Serializer):
     """A COCO import: `as` and the document, as JSON `coco` or (multipart, for
-    curl) a `file` holding it. validated_data: {"as", "document"}."""
+    curl) a `file` holding it. validated_data: {"as", "document", "split",
+    "categories", "category_map"}."""
 
     coco = CocoDocumentField(required=False)
+    format = serializers.ChoiceField(
+        choices=IMPORT_FORMATS,
+        required=False,
+        default="coco",
+        help_text="coco (JSON `coco` or `file`), yolo or voc (a zip as `file`), "
+        "label_studio (its JSON export as `label_studio` or `file`)",
+    )
+    label_studio = serializers.JSONField(
+        required=False, help_text="Label Studio's JSON export: a list of tasks"
+    )
+    split = serializers.ChoiceField(
+        choices=IMPORT_SPLITS,
+        required=False,
+        default="keep",
+        help_text="keep: each image takes the split the file names (train, val, "
+        "test); redraw: the file's splits are ignored and new items get a drawn one",
+    )
+    categories = serializers.ChoiceField(
+        choices=IMPORT_CATEGORIES,
+        required=False,
+        default="refuse",
+        help_text="refuse: unknown category names answer 400 naming them; add: "
+        "they become labels of the project (needs the pipeline-editing permission)",
+    )
+    category_map = serializers.JSONField(
+        required=False,
+        help_text='{"file category name": "project label"}, applied first',
+    )
+
+    def validate_category_map(self, value):
+        if isinstance(value, str):  # multipart sends it as JSON text
+            try:
+                value = json.loads(value)
+            except (ValueError, RecursionError):
+                raise serializers.ValidationError("not valid JSON") from None
+        if not isinstance(value, dict) or len(value) > 1000:
+            raise serializers.ValidationError("must be an object of <= 1000 names")
+        for key, label in value.items():
+            if not isinstance(label, str) or not 0 < len(label) <= 64 or len(key) > 64:
+                raise serializers.ValidationError(
+                    f"{key[:64]!r}: names and labels are strings of 1 to 64 characters"
+                )
+            clean_text(label)
+        return value
 
     def get_fields(self):
         # "as" is a Python keyword, so no class attribute can declare it.
@@ -191,7 +238,29 @@ class ImportInputSerializer(serializers.Serializer):
 
     def validate(self, attrs):
         upload = self.initial_data.get("file")
-        if hasattr(upload, "read"):
+        fmt = attrs.get("format", "coco")
+        document = archive = None
+        if fmt == "label_studio":
+            if hasattr(upload, "read"):
+                try:
+                    document = json.loads(upload.read())
+                except (ValueError, RecursionError, UnicodeDecodeError):
+                    raise serializers.ValidationError(
+                        {"file": "not valid JSON"}
+                    ) from None
+            elif "label_studio" in attrs:
+                document = attrs["label_studio"]
+            else:
+                raise serializers.ValidationError(
+                    {"file": "send the Label Studio export as `file` or `label_studio`"}
+                )
+        elif fmt != "coco":
+            if not hasattr(upload, "read"):
+                raise serializers.ValidationError(
+                    {"file": f"send the {fmt} dataset as a zip in `file` (multipart)"}
+                )
+            archive = upload
+        elif hasattr(upload, "read"):
             try:
                 document = json.loads(upload.read())
             except (ValueError, RecursionError, UnicodeDecodeError):
@@ -202,7 +271,15 @@ class ImportInputSerializer(serializers.Serializer):
             raise serializers.ValidationError(
                 {"file": "send a COCO file as `file` or `coco`"}
             )
-        return {"as": attrs["as"], "document": document}
+        return {
+            "as": attrs["as"],
+            "format": fmt,
+            "document": document,
+            "archive": archive,
+            "split": attrs.get("split", "keep"),
+            "categories": attrs.get("categories", "refuse"),
+            "category_map": attrs.get("category_map") or {},
+        }
 
 
 class ExportQuerySerializer(serializers.Serializer):
@@ -215,6 +292,19 @@ class ExportQuerySerializer(serializers.Serializer):
         error_messages={
             "invalid_choice": f"must be one of {', '.join(EXPORT_FORMATS)}"
         },
+    )
+
+    predictions = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="COCO: add a `predictions` list (model annotations with score "
+        "and model_version) in COCO results format",
+    )
+    include_review = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="COCO: also export the items waiting for review "
+        '(`"status": "review"`)',
     )
 
     def validate_format(self, value: str) -> str:

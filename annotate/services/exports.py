@@ -13,16 +13,24 @@ import shutil
 import tempfile
 import uuid
 from array import array
-from collections.abc import Callable, Iterator
+from collections import Counter
+from collections.abc import Iterator
 
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
 
 from alweb.files import files_delete_on_commit
-from annotate import formats
-from annotate.models import Annotation, Item, ItemStatus, Project
+from annotate import coco, formats
+from annotate.models import AnnotationSource, Item, ItemStatus, Project
 from annotate.selectors import item_count_ground_truth
+from annotate.services.export_rows import (
+    ITEM_CHUNK,
+    Progress,
+    annotations_of,
+    ground_truth_item_chunks,
+)
+from annotate.services.exports_voc import voc_write
 from ml.datasets import safe_stem, yolo_label_line
 from ml.geometry import polygon_bbox
 from ml.types import BoxShape, PolygonShape
@@ -40,9 +48,7 @@ from runs.services import (
 
 logger = logging.getLogger(__name__)
 
-EXPORT_FORMATS = ("coco", "yolo")
-ITEM_CHUNK = 1000  # items per read; their annotations are read next, also whole
-Progress = Callable[[float], None]
+EXPORT_FORMATS = ("coco", "yolo", "voc")
 
 
 def export_sync_limit() -> int:
@@ -50,57 +56,82 @@ def export_sync_limit() -> int:
     return int(getattr(settings, "ALWEB_EXPORT_SYNC_MAX_ITEMS", 5000))
 
 
-def coco_file_name(item_id: int, original_name: str, image_format: str) -> str:
-    """The image's COCO file_name: its display name, or a generated one when that
-    is empty or could read as a path component."""
-    name = original_name or ""
-    if name in {"", ".", ".."} or "/" in name or "\\" in name:
-        return f"item_{item_id}.{formats.image_format(image_format).extension}"
-    return name
-
-
-def _ground_truth_item_chunks(project: Project) -> Iterator[list[tuple]]:
-    """Ground-truth items in id order as lists of ITEM_CHUNK rows (id, name, width,
-    height, split, format, file); each list is fetched whole (keyset on id)."""
-    rows = Item.objects.filter(project=project, status=ItemStatus.DONE).order_by("id")
-    fields = ("id", "original_name", "width", "height", "split", "image_format")
-    last = 0
-    while True:
-        chunk = list(rows.filter(id__gt=last).values_list(*fields, "file")[:ITEM_CHUNK])
-        if not chunk:
-            return
-        yield chunk
-        if len(chunk) < ITEM_CHUNK:
-            return
-        last = chunk[-1][0]
-
-
-def _annotations_of(item_ids) -> list[tuple]:
-    """(item_id, kind, label, geometry, area) of these items, in (item, id) order."""
-    return list(
-        Annotation.objects.filter(item_id__in=list(item_ids))
-        .order_by("item_id", "id")
-        .values_list("item_id", "kind", "label", "geometry", "area")
+def duplicated_names(project: Project) -> set[str]:
+    """Export base names (annotate.coco.item_base_name) that more than one item
+    of the project shares: those items are exported as <stem>~<id>.<ext>. Read
+    whole before anything is written."""
+    rows = Item.objects.filter(project=project).values_list(
+        "pk", "source_path", "original_name", "image_format"
     )
+    counts = Counter(coco.item_base_name(*row) for row in rows)
+    return {name for name, n in counts.items() if n > 1}
 
 
-def coco_chunks(*, project: Project, progress: Progress | None = None) -> Iterator[str]:
+def coco_file_name(item_id, source_path, original_name, fmt, duplicated) -> str:
+    """The image's COCO file_name: unique in the project, the upload's relative
+    path kept (see annotate.coco)."""
+    base = coco.item_base_name(item_id, source_path, original_name, fmt)
+    return coco.unique_file_name(base, item_id, duplicated)
+
+
+def _coco_annotation(row, category: int) -> dict:
+    item_id, kind, _label, geometry, area, pk, version, confidence = row
+    if kind == "polygon":
+        points = geometry.get("points") or []
+        bbox = list(polygon_bbox(points)) if points else [0, 0, 0, 0]
+        segmentation = [[c for point in points for c in point]]
+    else:
+        bbox = list(geometry.get("bbox") or [0, 0, 0, 0])
+        segmentation = coco.box_segmentation(bbox)
+    record = {
+        "id": pk,
+        "image_id": item_id,
+        "category_id": category,
+        "bbox": bbox,
+        "area": area,
+        "segmentation": segmentation,
+        "iscrowd": 0,
+        "shape": kind,
+    }
+    if version is not None:
+        record["score"] = confidence if confidence is not None else 1.0
+        record["model_version"] = version
+        record["source"] = f"model:{version}"
+    return record
+
+
+def coco_chunks(
+    *,
+    project: Project,
+    progress: Progress | None = None,
+    predictions: bool = False,
+    include_review: bool = False,
+    image_url: str = "",
+) -> Iterator[str]:
     """The COCO document of the project's ground truth as text chunks.
 
     Memory stays bounded: rows are read ITEM_CHUNK items at a time (the image ids
     written are kept as 8-byte integers, so the annotations written are exactly
-    those of the images listed) and written one by one. Annotation ids are
-    renumbered 1..N in (image, shape) order so that an export -> import -> export
-    round trip is byte-identical. Images carry their split and size; boxes have
-    an empty segmentation, polygons one ring. `progress` is called between chunks,
-    never while a read is open.
+    those of the images listed) and written one by one.
+
+    Normalisation (what a COCO -> alweb -> COCO round trip may change): the
+    annotation id is the annotation's own id (the same on every export, new once
+    re-imported); file_name is the upload's relative path, with "~<item id>"
+    before the extension when several items share it; each box carries its
+    corner polygon as segmentation and `"shape": "box"` (polygons
+    `"shape": "polygon"`, one ring each). Images carry split, status ("done", or
+    "review" with `include_review`) and size. `predictions` adds a top-level
+    "predictions" list in COCO results format (score, model_version, source)
+    holding the model annotations of the images listed. `image_url` (a URL
+    with "{id}") gives each image its `coco_url`. `progress` is called
+    between chunks, never while a read is open.
     """
     labels = list(project.labels)
     category_ids = {name: i + 1 for i, name in enumerate(labels)}
     head = {
         "info": {
             "description": f"alweb export of project {project.pk}",
-            "version": "1.0",
+            "version": "1.1",
         },
         "licenses": [],
         "categories": [
@@ -108,55 +139,49 @@ def coco_chunks(*, project: Project, progress: Progress | None = None) -> Iterat
             for i, name in enumerate(labels)
         ],
     }
+    duplicated = duplicated_names(project)
+    statuses = (
+        (ItemStatus.DONE, ItemStatus.REVIEW) if include_review else (ItemStatus.DONE,)
+    )
     yield json.dumps(head)[:-1] + ', "images": ['
     total_items = max(1, item_count_ground_truth(project=project))
     written = array("q")
-    for chunk in _ground_truth_item_chunks(project):
+    for chunk in ground_truth_item_chunks(project, statuses):
         parts = []
-        for pk, name, width, height, split, fmt, _file in chunk:
+        for pk, name, width, height, split, fmt, _file, path, status in chunk:
             image = {
                 "id": pk,
-                "file_name": coco_file_name(pk, name, fmt),
+                "file_name": coco_file_name(pk, path, name, fmt, duplicated),
                 "width": width,
                 "height": height,
                 "split": split,
+                "status": status,
             }
+            if image_url:
+                image["coco_url"] = image_url.replace("{id}", str(pk))
             parts.append(("," if written else "") + json.dumps(image))
             written.append(pk)
         yield "".join(parts)
         if progress:
-            progress(0.3 * len(written) / total_items)
-    yield '], "annotations": ['
-    n = 0
-    for start in range(0, len(written), ITEM_CHUNK):
-        parts = []
-        for item_id, kind, label, geometry, area in _annotations_of(
-            written[start : start + ITEM_CHUNK]
-        ):
-            category = category_ids.get(label)
-            if category is None:
-                continue
-            if kind == "polygon":
-                points = geometry.get("points") or []
-                bbox = list(polygon_bbox(points)) if points else [0, 0, 0, 0]
-                segmentation = [[c for point in points for c in point]]
-            else:
-                bbox = list(geometry.get("bbox") or [0, 0, 0, 0])
-                segmentation = []
-            n += 1
-            record = {
-                "id": n,
-                "image_id": item_id,
-                "category_id": category,
-                "bbox": bbox,
-                "area": area,
-                "segmentation": segmentation,
-                "iscrowd": 0,
-            }
-            parts.append(("," if n > 1 else "") + json.dumps(record))
-        yield "".join(parts)
-        if progress:
-            progress(0.3 + 0.7 * min(1.0, (start + ITEM_CHUNK) / len(written)))
+            progress(0.3 * min(1.0, len(written) / total_items))
+    sources = [("annotations", AnnotationSource.HUMAN)]
+    if predictions:
+        sources.append(("predictions", AnnotationSource.MODEL))
+    for key, source in sources:
+        yield f'], "{key}": ['
+        n = 0
+        for start in range(0, len(written), ITEM_CHUNK):
+            parts = []
+            for row in annotations_of(written[start : start + ITEM_CHUNK], source):
+                category = category_ids.get(row[2])
+                if category is None:
+                    continue
+                n += 1
+                record = json.dumps(_coco_annotation(row, category))
+                parts.append(("," if n > 1 else "") + record)
+            yield "".join(parts)
+            if progress and source == AnnotationSource.HUMAN:
+                progress(0.3 + 0.7 * min(1.0, (start + ITEM_CHUNK) / len(written)))
     yield "]}\n"
 
 
@@ -182,7 +207,7 @@ def _as_shape(kind: str, label: str, geometry: dict) -> BoxShape | PolygonShape:
 def yolo_write(*, project: Project, fileobj, progress: Progress | None = None) -> int:
     """Write the ground truth as a zip in ultralytics layout into `fileobj`:
     images/<split>/, labels/<split>/ (one .txt per image, empty = background) and
-    data.yaml with relative paths. Detection labels when the project only has
+    data.yaml with paths relative to itself. Detection labels when the project only has
     boxes, segmentation labels (boxes as 4-point polygons) otherwise. Images whose
     file is missing are left out and counted in data.yaml. Returns the image count.
     """
@@ -193,16 +218,17 @@ def yolo_write(*, project: Project, fileobj, progress: Progress | None = None) -
     storage = Item._meta.get_field("file").storage
     total = max(1, item_count_ground_truth(project=project))
     written = missing = seen = 0
+    splits_written: set[str] = set()
     with zipfile.ZipFile(fileobj, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        for chunk in _ground_truth_item_chunks(project):
+        for chunk in ground_truth_item_chunks(project):
             shapes_of: dict[int, list] = {}
-            for item_id, kind, label, geometry, _area in _annotations_of(
+            for item_id, kind, label, geometry, *_rest in annotations_of(
                 row[0] for row in chunk
             ):
                 shapes_of.setdefault(item_id, []).append(
                     _as_shape(kind, label, geometry)
                 )
-            for pk, name, width, height, split, fmt, file_name in chunk:
+            for pk, name, width, height, split, fmt, file_name, *_rest in chunk:
                 stem = safe_stem(name)
                 base = f"{pk:08d}_{stem}" if stem else f"{pk:08d}"
                 split = split or "train"
@@ -221,6 +247,7 @@ def yolo_write(*, project: Project, fileobj, progress: Progress | None = None) -
                 shapes = shapes_of.get(pk, [])
                 text = "\n".join(_yolo_lines(shapes, labels, width, height, task))
                 zf.writestr(f"labels/{split}/{base}.txt", text + "\n" if text else "")
+                splits_written.add(split)
                 written += 1
             seen += len(chunk)
             if progress:
@@ -228,11 +255,20 @@ def yolo_write(*, project: Project, fileobj, progress: Progress | None = None) -
         lines = [f"# alweb export of project {project.pk}"]
         if missing:
             lines.append(f"# {missing} images missing on disk were left out")
+        # No `path:` key: ultralytics then resolves the split folders against the
+        # folder holding data.yaml, so training works from any directory
+        # (`path: .` would mean the current directory).
+        # ultralytics refuses a split folder that is missing or empty: an empty
+        # split is left out (val, which training needs, falls back to train).
+        lines.append("train: images/train")
+        if "val" in splits_written:
+            lines.append("val: images/val")
+        else:
+            lines += ["# no val items: validation uses the train images"]
+            lines.append("val: images/train")
+        if "test" in splits_written:
+            lines.append("test: images/test")
         lines += [
-            "path: .",
-            "train: images/train",
-            "val: images/val",
-            "test: images/test",
             f"nc: {len(labels)}",
             "names:",
         ]
@@ -255,7 +291,9 @@ def exports_delete_on_commit(*, project: Project) -> None:
     )
 
 
-def export_start(*, project: Project, actor, fmt: str) -> Job:
+def export_start(
+    *, project: Project, actor, fmt: str, options: dict | None = None
+) -> Job:
     """Queue a background export (runs.Job kind export, on the work queue). Raises
     Conflict while another export of the project is queued or running. Enqueues
     after commit."""
@@ -265,7 +303,7 @@ def export_start(*, project: Project, actor, fmt: str) -> Job:
         task="annotate.tasks.export_run",
         queue=queues.WORK,
         actor=actor,
-        params={"format": fmt},
+        params={"format": fmt, **(options or {})},
     )
     run_enqueue(job=job)
     return job
@@ -289,11 +327,20 @@ def export_job_run(*, job_id: int) -> None:
     try:
         with tempfile.TemporaryFile() as tmp:
             if fmt == "coco":
-                for chunk in coco_chunks(project=job.project, progress=progress):
+                for chunk in coco_chunks(
+                    project=job.project,
+                    progress=progress,
+                    predictions=bool(job.params.get("predictions")),
+                    include_review=bool(job.params.get("include_review")),
+                    image_url=str(job.params.get("image_url") or ""),
+                ):
                     tmp.write(chunk.encode())
                 ext = "json"
             elif fmt == "yolo":
                 yolo_write(project=job.project, fileobj=tmp, progress=progress)
+                ext = "zip"
+            elif fmt == "voc":
+                voc_write(project=job.project, fileobj=tmp, progress=progress)
                 ext = "zip"
             else:
                 raise ValueError(f"unknown export format {fmt!r}")

@@ -100,8 +100,29 @@ def display_name(name: str) -> str:
     return cleaned[:255] or "unnamed"
 
 
+def clean_source_path(name: str) -> str:
+    """An archive member's relative path as display text: "/" separators, folder
+    names kept, empty, "." and ".." parts and controls dropped, at most 1024
+    characters ("" when nothing is left)."""
+    parts = []
+    for part in str(name).replace("\\", "/").split("/"):
+        cleaned = "".join(
+            ch for ch in part if ch.isprintable() and ch not in "\u202e\u202d"
+        ).strip()
+        if cleaned and cleaned not in {".", ".."}:
+            parts.append(cleaned)
+    path = "/".join(parts)
+    return path if len(path) <= 1024 else ""
+
+
 def item_create(
-    *, project: Project, data: bytes, name: str, actor=None, notify: bool = True
+    *,
+    project: Project,
+    data: bytes,
+    name: str,
+    actor=None,
+    notify: bool = True,
+    source_path: str = "",
 ) -> Item:
     """Store one image as a new unlabelled item of `project` and send item_created
     (unless `notify` is False: batch ingest sends one signal for the whole batch
@@ -123,6 +144,7 @@ def item_create(
     item = Item(
         project=project,
         original_name=display_name(name),
+        source_path=clean_source_path(source_path),
         image_format=checked.image_format,
         width=checked.width,
         height=checked.height,

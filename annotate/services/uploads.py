@@ -111,7 +111,12 @@ def uploads_ingest(
         try:
             data = _read_bounded(upload, max_bytes)
             item = item_create(
-                project=project, data=data, name=name, actor=actor, notify=False
+                project=project,
+                data=data,
+                name=name,
+                source_path=getattr(upload, "name", "") or "",
+                actor=actor,
+                notify=False,
             )
         except ItemRejected as exc:
             report.skip(name, exc.reason)
@@ -192,6 +197,7 @@ def zip_ingest(*, project: Project, handle, name: str, actor, report: UploadRepo
                     project=project,
                     data=data,
                     name=display_name(info.filename),
+                    source_path=info.filename,
                     actor=actor,
                     notify=False,
                 )

@@ -51,6 +51,7 @@ PAGES = [
     ("label page", "annotator", "/projects/{p}/label/", False),
     ("review page", "reviewer", "/projects/{p}/review/", False),
     ("members", "owner", "/projects/{p}/members/", False),
+    ("data", "owner", "/projects/{p}/data/", False),
 ]
 ENDPOINTS = [
     ("projects", "owner", "/api/v1/projects/"),
