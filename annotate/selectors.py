@@ -392,3 +392,12 @@ def task_get_for_user(*, user, task_id) -> Task:
 def project_ids_named(*, name: str) -> list[int]:
     """Ids of the projects called `name` (names are not unique)."""
     return list(Project.objects.filter(name=name).values_list("pk", flat=True))
+
+
+def item_splits_frozen(*, project: Project, item_ids) -> dict[int, str]:
+    """{item id: split} of those of `item_ids` already in a split (ground truth).
+    One query over the project's ground truth (no id list in the SQL: imports
+    name tens of thousands)."""
+    wanted = set(item_ids)
+    rows = Item.objects.filter(project=project, split__isnull=False).order_by()
+    return {pk: s for pk, s in rows.values_list("pk", "split") if pk in wanted}

@@ -252,6 +252,10 @@ class ImportResultSerializer(serializers.Serializer):
             "splits_kept": serializers.IntegerField(
                 help_text="items that took the split the file names"
             ),
+            "splits_frozen": serializers.IntegerField(
+                help_text="ground-truth items whose split and status the file would "
+                "have changed: kept (a split never changes), shapes replaced"
+            ),
             "review": serializers.IntegerField(
                 help_text="items put in the review queue (status review in the file)"
             ),

@@ -10,6 +10,7 @@ from django.db import transaction
 
 from annotate import coco
 from annotate.models import Item, ItemStatus, Project, Split
+from annotate.selectors import item_splits_frozen
 from annotate.services.annotations import annotations_replace_many
 from annotate.services.events import event_log
 from annotate.services.labeling import items_make_ground_truth
@@ -392,7 +393,9 @@ def coco_import(
     image with `"status": "review"` goes to the review queue (no split); the
     others become ground truth. split="keep" gives them the split the file names
     (train/val/test) and draws one only where it names none; "redraw" ignores the
-    file's splits (an item's split, once set, is kept; new ones are drawn).
+    file's splits. An item already in a split keeps it and stays ground truth
+    whatever the file says (the frozen test set never moves; counted in
+    `splits_frozen`); its shapes are replaced.
     predictions: the item's model pre-annotations are replaced (source
     "model:0", score as confidence); human annotations are kept.
     categories="add" adds the file's unknown category names to the project's
@@ -422,7 +425,20 @@ def coco_import(
             labels=list(project.labels) + parsed.labels_added,
         )
     shapes_total = sum(len(shapes) for shapes in parsed.shapes.values())
-    review = [pk for pk, status in parsed.statuses.items() if status == "review"]
+    # Ground truth keeps its split and status (a frozen test set never moves):
+    # the file's split and review state apply only to items not yet in a split.
+    frozen = item_splits_frozen(project=project, item_ids=parsed.shapes)
+    moved = sum(
+        1
+        for pk, name in frozen.items()
+        if parsed.statuses.get(pk) == "review"
+        or parsed.splits.get(pk) not in (None, name)
+    )
+    review = [
+        pk
+        for pk, status in parsed.statuses.items()
+        if status == "review" and pk not in frozen
+    ]
     kept = 0
     if as_ == "ground_truth":
         annotations_replace_many(shapes_of=parsed.shapes, author=actor)
@@ -433,7 +449,11 @@ def coco_import(
         done = [pk for pk in parsed.shapes if pk not in set(review)]
         if split == "keep":
             for name in Split.values:
-                ids = [pk for pk in done if parsed.splits.get(pk) == name]
+                ids = [
+                    pk
+                    for pk in done
+                    if parsed.splits.get(pk) == name and pk not in frozen
+                ]
                 kept += len(ids)
                 if ids:
                     Item.objects.filter(pk__in=ids).update(
@@ -464,6 +484,7 @@ def coco_import(
         "annotations": shapes_total,
         "as": as_,
         "splits_kept": kept,
+        "splits_frozen": moved if as_ == "ground_truth" else 0,
         "review": len(review) if as_ == "ground_truth" else 0,
         "labels_added": parsed.labels_added,
         "converted": dict(sorted(parsed.converted.items())),

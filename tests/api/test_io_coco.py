@@ -194,22 +194,46 @@ def test_split_redraw_ignores_the_files_splits(project_roles):
     assert "train" in splits and None not in splits
 
 
-def test_review_status_is_exported_and_sends_items_to_review(gt):
-    project, client, items = gt
+def test_review_status_is_exported_and_sends_new_items_to_review(project_roles):
+    project, users, _ = project_roles
+    client = client_for(users[Role.OWNER])
+    make_ground_truth(project)
     doc = export_coco(client, project)
     assert {i["status"] for i in doc["images"]} == {"done"}
     doc["images"][0]["status"] = "review"
-    r = import_coco(client, project, doc)
+    other = _copy_project(users, project.labels)
+    r = import_coco(client, other, doc)
     assert r.status_code == 200 and r.json()["review"] == 1
-    item = Item.objects.get(pk=doc["images"][0]["id"])
-    assert item.status == ItemStatus.REVIEW and item.split is None
-    assert len(export_coco(client, project)["images"]) == len(items) - 1
+    item = Item.objects.get(project=other, status=ItemStatus.REVIEW)
+    assert item.split is None
+    assert len(export_coco(client, other)["images"]) == 5
     r = client.get(
-        reverse("api-export", args=[project.pk]),
+        reverse("api-export", args=[other.pk]),
         {"format": "coco", "include_review": "true"},
     )
     images = json.loads(b"".join(r.streaming_content))["images"]
     assert {i["id"]: i["status"] for i in images}[item.pk] == "review"
+
+
+def test_ground_truth_keeps_its_split_and_status_whatever_the_file_says(gt):
+    """The frozen test set never moves: a file that names another split or the
+    review state for an item already in a split replaces its shapes only."""
+    project, client, items = gt
+    doc = export_coco(client, project)
+    before = dict(Item.objects.filter(project=project).values_list("pk", "split"))
+    other = {"train": "test", "val": "train", "test": "val"}
+    for image in doc["images"]:
+        image["split"] = other[image["split"]]
+    doc["images"][0]["status"] = "review"
+    r = import_coco(client, project, doc)
+    assert r.status_code == 200, r.content
+    assert r.json()["splits_frozen"] == len(doc["images"])
+    assert r.json()["review"] == 0 and r.json()["splits_kept"] == 0
+    after = dict(Item.objects.filter(project=project).values_list("pk", "split"))
+    assert after == before
+    assert set(
+        Item.objects.filter(project=project).values_list("status", flat=True)
+    ) == {ItemStatus.DONE}
 
 
 def _square_mask(h=120, w=160):
