@@ -214,16 +214,20 @@ def _validate_polygon(
         # Tiny (denormal) coordinates raise harmless FP flags inside GEOS.
         with np.errstate(all="ignore"):
             grid = shapely.set_precision(clipped, 10**-DECIMALS)
-        snapped = _single_polygon(grid)
+        # Snapping may split off slivers under 1 px² where the ring touched
+        # itself on the grid: they are rounding dust, not a second piece.
+        snapped = _single_polygon(grid, dust=1.0)
         result = _rounded_ring(snapped)
         if result is None:
             raise GeometryError("polygon is outside the image")
     return result
 
 
-def _single_polygon(geom: Any) -> Polygon:
+def _single_polygon(geom: Any, dust: float = 0.0) -> Polygon:
+    """The one polygon of `geom`, ignoring empty parts and parts of at most
+    `dust` px²; GeometryError unless exactly one of at least 1 px² is left."""
     parts = [g for g in getattr(geom, "geoms", [geom]) if isinstance(g, Polygon)]
-    parts = [p for p in parts if not p.is_empty and p.area > 0]
+    parts = [p for p in parts if not p.is_empty and p.area > dust]
     if len(parts) != 1 or parts[0].area < 1.0:
         raise GeometryError("polygon is outside the image")
     return parts[0]
