@@ -5,8 +5,8 @@ images (``annotate.demo_data.synthetic_image``, 320x240, 1-3 circles,
 rectangles and triangles), trains the first version through training_start
 (sync mode; default model config: yolov8n from scratch, imgsz 320, "auto"
 epochs, as the demo's first model; it is promoted to best), and prints its
-test-split mAP50. Then adds --images unlabelled demo images (other seeds) and,
-for each --conf, times on the same images, imgsz and conf:
+test-split mAP50. Then adds --compare unlabelled demo images (other seeds)
+and, for each --conf, times on the same images, imgsz and conf:
 
 (a) plain: ``YOLO(best.pt).predict(chunk, stream=True, batch=B)`` per chunk of
     B paths, every result consumed (its boxes counted);
@@ -18,18 +18,23 @@ for each --conf, times on the same images, imgsz and conf:
 Each is warmed up once (one chunk) before each timed run. --rounds R runs
 plain and the pipeline alternately R times, then plain once more (plain
 brackets every pipeline run); the ratio is best run against best run (the
-median ratio is printed too), because the machine is shared. The conf is set on
-the best version's stored config between runs (the scoring service reads it
-from there). Prints the mean boxes per image kept at each conf (from both
-paths), images/s, the ratio (target >= 0.9), the time the pipeline took for
-all --images (target <= 6 min for 10,000: run with --images 10000; with fewer
-images the 10k time is a linear extrapolation and says so) and where the
-pipeline's time goes. --skip-plain times the pipeline only.
+median ratio is printed too), by wall time and by this process's CPU time
+(the machine is shared). The conf is set on the best version's stored config
+between runs (the scoring service reads it from there). Prints the mean boxes
+per image kept at each conf (from both paths), images/s, the ratio (target
+>= 0.9) and where the pipeline's time goes.
 
-Usage: .venv/bin/python bench/scoring.py [--images 500] [--gt 100]
-       [--conf 0.05 --conf 0.001] [--rounds 3] [--imgsz 320] [--batch 16]
-       [--skip-plain]
-       [--threads 0] [--profile]
+Then, when --images is larger than --compare (or with --skip-plain), adds the
+other items and runs the pipeline alone over all --images for each conf: with
+--images 10000 that is the real 10k figure (target <= 6 min); otherwise it is
+scaled linearly and says so. --open-gate promotes any first version (for
+quick trial runs with --epochs 1).
+
+Usage: .venv/bin/python bench/scoring.py [--images 500] [--compare 500]
+       [--gt 100] [--epochs auto] [--conf 0.05 --conf 0.001] [--rounds 3]
+       [--imgsz 320] [--batch 16] [--skip-plain] [--open-gate] [--threads 0]
+       [--profile]
+The issue-8 figures: --images 10000 --compare 500 --rounds 3
 """
 
 import argparse
