@@ -88,7 +88,7 @@ def item_predictions_replace(
     now = timezone.now()
     # One single-row UPDATE per scored item, not bulk_update: its CASE WHEN
     # per field and row cost 3x as much Python per batch of 16 (15.8 ms vs
-    # 5.1 ms; about 7 % of scoring at conf 0.001, bench/scoring.py).
+    # 5.1 ms; about 5 % of scoring, bench/scoring.py).
     for p in predictions:
         if p.item_id in ids and p.score is not None:
             Item.objects.filter(pk=p.item_id).update(

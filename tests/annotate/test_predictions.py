@@ -108,8 +108,8 @@ def test_embeddings_are_stored(world):
 
 
 def test_scores_are_written_row_by_row_without_case_expressions(world):
-    """bulk_update's CASE WHEN per field and row cost scoring about 7 % at conf
-    0.001 (bench/scoring.py): each scored item gets one single-row UPDATE."""
+    """bulk_update's CASE WHEN per field and row cost scoring about 5 % of its
+    time (bench/scoring.py): each scored item gets one single-row UPDATE."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
