@@ -86,22 +86,18 @@ def item_predictions_replace(
         for shape in p.shapes
     )
     now = timezone.now()
-    scored = [
-        Item(
-            pk=p.item_id,
-            uncertainty=p.score.uncertainty,
-            embedding=list(p.score.embedding) if p.score.embedding else None,
-            scored_by=model_version_id,
-            scored_at=now,
-            score_components=dict(p.score.components),
-        )
-        for p in predictions
-        if p.item_id in ids and p.score is not None
-    ]
-    Item.objects.bulk_update(
-        scored,
-        ["uncertainty", "embedding", "scored_by", "scored_at", "score_components"],
-    )
+    # One single-row UPDATE per scored item, not bulk_update: its CASE WHEN
+    # per field and row cost 3x as much Python per batch of 16 (15.8 ms vs
+    # 5.1 ms; about 5 % of scoring, bench/scoring.py).
+    for p in predictions:
+        if p.item_id in ids and p.score is not None:
+            Item.objects.filter(pk=p.item_id).update(
+                uncertainty=p.score.uncertainty,
+                embedding=list(p.score.embedding) if p.score.embedding else None,
+                scored_by=model_version_id,
+                scored_at=now,
+                score_components=dict(p.score.components),
+            )
     return ids
 
 
