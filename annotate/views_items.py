@@ -1,0 +1,201 @@
+"""The item browser (filters, search, bulk actions) and the item page (image
+with its shapes, label history, events, scores, reopen for correction)."""
+
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from alweb.pages import project_context
+from alweb.roles import Perm
+from annotate import selectors
+from annotate.explain import COMPONENT_NAMES, priority_explanation
+from annotate.models import ItemStatus, Split
+from annotate.services import curation
+
+# The browser's filters: query parameter -> item_list keyword.
+FILTERS = {
+    "status": "status",
+    "split": "split",
+    "q": "name",
+    "label": "label",
+    "annotator": "annotator",
+    "assignee": "assignee",
+}
+BULK_CHOICES = [
+    ("label", "Send to labelling"),
+    ("review", "Send to review"),
+    ("skip", "Skip"),
+    ("pin", "Pin to the front"),
+    ("demote", "Demote to the back"),
+    ("unpin", "Unpin"),
+    ("assign", "Assign to…"),
+    ("unassign", "Unassign"),
+]
+
+
+def _filters(source) -> dict[str, str]:
+    values = {key: (source.get(key) or "").strip()[:255] for key in FILTERS}
+    values["ordering"] = source.get("ordering") or "-priority"
+    values["page"] = source.get("page") or ""
+    return values
+
+
+def _items_page(request, project, params: dict, *, status=200, selected=()):
+    context = project_context(request, project, "items")
+    query = {FILTERS[k]: params[k] for k in FILTERS if params[k]}
+    try:
+        items = selectors.item_list(
+            project=project, ordering=params["ordering"], **query
+        )
+    except ValueError as exc:
+        messages.error(request, str(exc))
+        items = selectors.item_list(project=project)
+        params = {**{k: "" for k in FILTERS}, "ordering": "-priority", "page": ""}
+    page = Paginator(items, 48, allow_empty_first_page=True).get_page(params["page"])
+    kept = {k: v for k, v in params.items() if v and k != "page"}
+    members = selectors.member_list(project=project)
+    context.update(
+        page=page,
+        f=params,
+        query=urlencode(kept),
+        statuses=list(ItemStatus.values),
+        splits=[*Split.values, "none"],
+        orderings=list(selectors.ITEM_ORDERINGS),
+        members=members,
+        labellers=selectors.member_users_who_label(project=project),
+        bulk_choices=BULK_CHOICES,
+        selected={str(i) for i in selected},
+    )
+    if request.htmx and request.method == "GET":
+        return render(request, "annotate/project_items.html#item-grid", context)
+    return render(request, "annotate/project_items.html", context, status=status)
+
+
+@require_GET
+def project_items(request, project_id):
+    project = selectors.project_get_for_user(
+        user=request.user, project_id=project_id, perm=Perm.VIEW_DASHBOARD
+    )
+    return _items_page(request, project, _filters(request.GET))
+
+
+@require_POST
+def items_bulk(request, project_id):
+    """One bulk action on the checked items; a refusal re-renders the page with
+    the reason (400), the same filters and the same boxes checked."""
+    project = selectors.project_get_for_user(
+        user=request.user, project_id=project_id, perm=Perm.ASSIGN_TASKS
+    )
+    params = _filters(request.POST)
+    ids = request.POST.getlist("items")
+    action = request.POST.get("action", "")
+    assignee = None
+    if action == "assign" and request.POST.get("assignee"):
+        try:
+            assignee = selectors.member_get(
+                project=project, user_id=request.POST["assignee"]
+            ).user
+        except Exception:  # Http404: not a member; reported below as bad input
+            assignee = None
+    try:
+        count = curation.items_bulk_apply(
+            project=project,
+            actor=request.user,
+            action=action,
+            item_ids=ids,
+            assignee=assignee,
+        )
+    except ValidationError as exc:
+        reasons = "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())
+        messages.error(request, f"Nothing was changed: {reasons}")
+        return _items_page(request, project, params, status=400, selected=ids)
+    label = dict(BULK_CHOICES).get(action, action).rstrip("…")
+    messages.success(request, f"{label}: {count} item{'s' if count != 1 else ''}.")
+    kept = {k: v for k, v in params.items() if v}
+    url = reverse("annotate:project-items", args=[project.pk])
+    return redirect(f"{url}?{urlencode(kept)}" if kept else url)
+
+
+def _overlay(item, shapes, labels):
+    """Shapes as SVG attributes in image pixels, coloured by label index."""
+    palette = ["#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4"]
+    drawn = []
+    for shape in shapes:
+        index = labels.index(shape.label) if shape.label in labels else 0
+        entry = {
+            "label": shape.label,
+            "kind": shape.kind,
+            "colour": palette[index % len(palette)],
+            "model": shape.source == "model",
+        }
+        geometry = shape.geometry or {}
+        if "bbox" in geometry:
+            x, y, w, h = geometry["bbox"]
+            entry.update(x=x, y=y, w=w, h=h, tx=x, ty=max(y - 4, 10))
+        elif geometry.get("points"):
+            points = geometry["points"]
+            entry["points"] = " ".join(f"{px},{py}" for px, py in points)
+            entry.update(tx=points[0][0], ty=max(points[0][1] - 4, 10))
+        else:
+            continue
+        drawn.append(entry)
+    return drawn
+
+
+def _item_context(request, item):
+    context = project_context(request, item.project, "items")
+    shapes = selectors.item_shapes(item=item)
+    reason = item.priority_reason or {}
+    components = {**(item.score_components or {}), **(reason.get("components") or {})}
+    context.update(
+        item=item,
+        shapes=shapes,
+        overlay=_overlay(item, shapes, list(item.project.labels)),
+        stroke=max(item.width, item.height) / 300,
+        tasks=selectors.item_tasks(item=item),
+        events=selectors.item_events(item=item),
+        why=priority_explanation(item),
+        components=[
+            (COMPONENT_NAMES.get(k, k), v)
+            for k, v in components.items()
+            if isinstance(v, int | float)
+        ],
+        scored_by=reason.get("model_name", ""),
+    )
+    return context
+
+
+@require_GET
+def item_detail(request, project_id, item_id):
+    project = selectors.project_get_for_user(
+        user=request.user, project_id=project_id, perm=Perm.VIEW_DASHBOARD
+    )
+    item = selectors.item_get_in_project(project=project, item_id=item_id)
+    return render(request, "annotate/item_detail.html", _item_context(request, item))
+
+
+@require_POST
+def item_reopen(request, project_id, item_id):
+    """Send a done item back through labelling and review (ASSIGN_TASKS)."""
+    project = selectors.project_get_for_user(
+        user=request.user, project_id=project_id, perm=Perm.ASSIGN_TASKS
+    )
+    item = selectors.item_get_in_project(project=project, item_id=item_id)
+    try:
+        curation.item_reopen(
+            item=item, actor=request.user, comment=request.POST.get("comment", "")
+        )
+    except ValidationError as exc:
+        messages.error(request, "Not reopened: " + "; ".join(exc.messages))
+        context = _item_context(request, item)
+        context["comment"] = request.POST.get("comment", "")
+        return render(request, "annotate/item_detail.html", context, status=400)
+    messages.success(
+        request, "Reopened: the item waits for labelling, then review again."
+    )
+    return redirect("annotate:project-item", project_id=project.pk, item_id=item.pk)
