@@ -48,7 +48,7 @@ PAGES = [
         False,
     ),
     ("item page", "owner", "/projects/{p}/items/{item}/", False),
-    ("item page, done item", "annotation_manager", "/projects/{p}/items/{done}/", False),
+    ("item page, done", "annotation_manager", "/projects/{p}/items/{done}/", False),
     ("models", "owner", "/projects/{p}/models/", False),
     ("models live (htmx)", "owner", "/projects/{p}/models/", True),
     ("model version", "owner", "/projects/{p}/models/v4/", False),
