@@ -257,6 +257,14 @@ def test_reopen_goes_through_labelling_and_review_and_keeps_the_split(
     used.refresh_from_db()
     other.refresh_from_db()
     assert used.stale and not other.stale
+    api = client.get(f"/api/v1/projects/{project.pk}/evaluations/").json()
+    assert {e["id"]: e["stale"] for e in api["results"]} == {
+        used.pk: True,
+        other.pk: False,
+    }
+    other.delete()  # the version page shows its newest evaluation: now `used`
+    page = client.get(reverse("models_mgmt:version", args=[project.pk, 1]))
+    assert 'data-testid="evaluation-stale"' in page.content.decode()
     # A second reopen of the same (no longer done) item is refused, unchanged.
     again = client.post(url)
     assert again.status_code == 400 and "only a done item" in again.content.decode()
