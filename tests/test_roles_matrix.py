@@ -37,6 +37,7 @@ EXEMPT = {
     "login": "public",
     "logout": "any session",
     "healthz": "public liveness probe",
+    "favicon": "public: a redirect to the static icon",
     "annotate:project-list": "lists only the caller's projects (tested below)",
     "api-schema": "OpenAPI schema: any authenticated user",
     "api-docs": "API docs page: any authenticated user",

@@ -214,6 +214,7 @@ def test_item_page_draws_shapes_and_shows_history_scores(client, project_roles):
     assert "uncertainty" in body and "0.420" in body
     assert "label_submitted" in body and "annotator1" in body
     assert 'data-testid="reopen"' not in body  # not done yet
+    assert 'style="' not in body  # the CSP allows no inline style
 
 
 def test_item_page_of_another_project_is_404(client, project_roles, other_project):

@@ -143,3 +143,27 @@ def test_thumbnail_opens_item_page_and_reopened_item_is_reviewed_again(
         "review_approved",
     ]
     assert not mgr.errors and not ann.errors and not rev.errors
+
+
+def test_error_pages_are_styled_with_navigation(browser, live_server):
+    from alweb.roles import Role
+    from tests.factories import UserFactory, add_member, make_project
+
+    project = make_project(UserFactory(username="owner"), name="Shapes")
+    add_member(project, Role.ANNOTATOR, UserFactory(username="ann"))
+    expect = sync_api.expect
+    ann = login(browser, live_server, "ann")
+    for path, code in [
+        (f"/projects/{project.pk}/items/", 403),
+        ("/projects/999999/", 404),
+        (f"/projects/{project.pk}/items/bulk/", 405),
+        ("/admin/", 403),
+    ]:
+        response = ann.goto(f"{live_server.url}{path}")
+        assert response.status == code, (path, response.status)
+        expect(ann.get_by_test_id("error-page")).to_contain_text(str(code))
+        expect(ann.get_by_test_id("error-nav")).to_contain_text("Your projects")
+        shot(ann, f"error_{code}_{path.strip('/').replace('/', '_')}")
+    ann.get_by_role("link", name="Your projects").click()
+    ann.wait_for_url("**/projects/")
+    assert not ann.errors
