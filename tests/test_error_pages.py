@@ -33,9 +33,7 @@ def test_403_page_for_a_role_without_the_permission(client, project_roles):
     _styled(client.get(reverse("annotate:project-items", args=[project.pk])), 403)
 
 
-def test_405_page_keeps_the_allow_header_and_the_api_keeps_json(
-    client, project_roles
-):
+def test_405_page_keeps_the_allow_header_and_the_api_keeps_json(client, project_roles):
     project, users, _ = project_roles
     client.force_login(users[Role.OWNER])
     response = client.get(reverse("annotate:project-items-bulk", args=[project.pk]))
