@@ -16,6 +16,7 @@ from annotate import selectors
 from annotate.explain import COMPONENT_NAMES, priority_explanation
 from annotate.models import ItemStatus, Split
 from annotate.services import curation
+from annotate.shapes import shape_geometry
 
 # The browser's filters: query parameter -> item_list keyword.
 FILTERS = {
@@ -121,19 +122,18 @@ def items_bulk(request, project_id):
     return redirect(f"{url}?{urlencode(kept)}" if kept else url)
 
 
-def _overlay(item, shapes, labels):
-    """Shapes as SVG attributes in image pixels, coloured by label index."""
-    palette = ["#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4"]
+PALETTE = ["#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4"]
+
+
+def _overlay(shapes, labels) -> list[dict]:
+    """Shapes as SVG attributes in image pixels, coloured by label index.
+    `shapes`: (label, geometry, from a model) triples."""
     drawn = []
-    for shape in shapes:
-        index = labels.index(shape.label) if shape.label in labels else 0
-        entry = {
-            "label": shape.label,
-            "kind": shape.kind,
-            "colour": palette[index % len(palette)],
-            "model": shape.source == "model",
-        }
-        geometry = shape.geometry or {}
+    for label, geometry, model in shapes:
+        index = labels.index(label) if label in labels else 0
+        entry = {"label": label, "colour": PALETTE[index % len(PALETTE)]}
+        entry["model"] = model
+        geometry = geometry if isinstance(geometry, dict) else {}
         if "bbox" in geometry:
             x, y, w, h = geometry["bbox"]
             entry.update(x=x, y=y, w=w, h=h, tx=x, ty=max(y - 4, 10))
@@ -147,18 +147,65 @@ def _overlay(item, shapes, labels):
     return drawn
 
 
+def _versions(tasks, events, labels) -> list[dict]:
+    """Every label version the item kept, newest first: each submitted label
+    task (the shapes it submitted) and each approved set that a reopen replaced
+    (the shapes its event copied)."""
+    versions = []
+    for task in tasks:
+        if task.kind == "label" and isinstance(task.draft, list):
+            shapes = [
+                (s.get("label"), shape_geometry(s), False)
+                for s in task.draft
+                if isinstance(s, dict) and s.get("kind") in ("box", "polygon")
+            ]
+            versions.append(
+                {
+                    "when": task.finished_at or task.created_at,
+                    "what": f"submitted by {task.assignee.username}",
+                    "status": task.get_status_display(),
+                    "overlay": _overlay(shapes, labels),
+                }
+            )
+    for event in events:
+        if event.verb == "item_reopened":
+            shapes = [
+                (s.get("label"), s.get("geometry"), str(s.get("source", "")) != "human")
+                for s in event.data.get("shapes") or []
+                if isinstance(s, dict)
+            ]
+            versions.append(
+                {
+                    "when": event.created_at,
+                    "what": f"approved version {event.data.get('version')}, "
+                    "replaced by a reopen",
+                    "status": "Reopened",
+                    "overlay": _overlay(shapes, labels),
+                }
+            )
+    versions.sort(key=lambda v: v["when"], reverse=True)
+    return versions
+
+
 def _item_context(request, item):
     context = project_context(request, item.project, "items")
     shapes = selectors.item_shapes(item=item)
+    labels = list(item.project.labels)
+    tasks = selectors.item_tasks(item=item)
+    events = selectors.item_events(item=item)
     reason = item.priority_reason or {}
     components = {**(item.score_components or {}), **(reason.get("components") or {})}
     context.update(
         item=item,
         shapes=shapes,
-        overlay=_overlay(item, shapes, list(item.project.labels)),
+        overlay=_overlay(
+            [(a.label, a.geometry, a.source == "model") for a in shapes], labels
+        ),
         stroke=max(item.width, item.height) / 300,
-        tasks=selectors.item_tasks(item=item),
-        events=selectors.item_events(item=item),
+        thumb_stroke=max(item.width, item.height) / 80,  # drawn at a quarter size
+        tasks=tasks,
+        events=events,
+        versions=_versions(tasks, events, labels),
         why=priority_explanation(item),
         components=[
             (COMPONENT_NAMES.get(k, k), v)

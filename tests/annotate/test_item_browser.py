@@ -209,7 +209,10 @@ def test_item_page_draws_shapes_and_shows_history_scores(client, project_roles):
     body = client.get(
         reverse("annotate:project-item", args=[project.pk, item.pk])
     ).content.decode()
-    assert body.count('data-testid="overlay-shape"') == len(shapes)
+    assert body.count('data-testid="item-overlay-shape"') == len(shapes)
+    # The submitted version is drawn in the history too.
+    assert body.count('data-testid="version-overlay"') == 1
+    assert body.count('data-testid="version-overlay-shape"') == len(shapes)
     assert "in the next batch of entropy (pick 1); scored by v3" in body
     assert "uncertainty" in body and "0.420" in body
     assert "label_submitted" in body and "annotator1" in body

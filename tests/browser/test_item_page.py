@@ -88,7 +88,7 @@ def test_thumbnail_opens_item_page_and_reopened_item_is_reviewed_again(
     mgr.get_by_test_id(f"open-{done.pk}").click()
     mgr.wait_for_url(f"**/projects/{project.pk}/items/{done.pk}/")
     expect(mgr.get_by_test_id("item-title")).to_have_text(done.original_name)
-    expect(mgr.get_by_test_id("overlay-shape")).to_have_count(len(drawn))
+    expect(mgr.get_by_test_id("item-overlay-shape")).to_have_count(len(drawn))
     image_ok = mgr.evaluate(
         """() => fetch(document.querySelector('[data-testid=item-overlay] image')
                  .getAttribute('href')).then(r => r.ok)"""
@@ -130,6 +130,9 @@ def test_thumbnail_opens_item_page_and_reopened_item_is_reviewed_again(
     mgr.reload()
     expect(mgr.get_by_test_id("item-status")).to_contain_text("Done")
     expect(mgr.get_by_test_id("item-history")).to_contain_text("Approved")
+    # Both versions drawn: the one the reopen replaced and the one submitted since.
+    expect(mgr.get_by_test_id("version-overlay")).to_have_count(2)
+    expect(mgr.get_by_test_id("label-versions")).to_contain_text("replaced by a reopen")
     shot(mgr, "4_approved_again")
     verbs = list(
         Event.objects.filter(item=done).order_by("id").values_list("verb", flat=True)
