@@ -46,7 +46,7 @@ def _filters(source) -> dict[str, str]:
     return values
 
 
-def _items_page(request, project, params: dict, *, status=200, selected=()):
+def _items_page(request, project, params: dict, *, status=200, selected=(), typed=None):
     context = project_context(request, project, "items")
     query = {FILTERS[k]: params[k] for k in FILTERS if params[k]}
     try:
@@ -71,6 +71,7 @@ def _items_page(request, project, params: dict, *, status=200, selected=()):
         labellers=selectors.member_users_who_label(project=project),
         bulk_choices=BULK_CHOICES,
         selected={str(i) for i in selected},
+        typed=typed or {},
     )
     if request.htmx and request.method == "GET":
         return render(request, "annotate/project_items.html#item-grid", context)
@@ -96,10 +97,11 @@ def items_bulk(request, project_id):
     ids = request.POST.getlist("items")
     action = request.POST.get("action", "")
     assignee = None
-    if action == "assign" and request.POST.get("assignee"):
+    # "assign_to", not "assignee": that name is the assigned-to filter.
+    if action == "assign" and request.POST.get("assign_to"):
         try:
             assignee = selectors.member_get(
-                project=project, user_id=request.POST["assignee"]
+                project=project, user_id=request.POST["assign_to"]
             ).user
         except Exception:  # Http404: not a member; reported below as bad input
             assignee = None
@@ -114,7 +116,10 @@ def items_bulk(request, project_id):
     except ValidationError as exc:
         reasons = "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())
         messages.error(request, f"Nothing was changed: {reasons}")
-        return _items_page(request, project, params, status=400, selected=ids)
+        typed = {k: request.POST.get(k, "") for k in ("action", "assign_to")}
+        return _items_page(
+            request, project, params, status=400, selected=ids, typed=typed
+        )
     label = dict(BULK_CHOICES).get(action, action).rstrip("…")
     messages.success(request, f"{label}: {count} item{'s' if count != 1 else ''}.")
     kept = {k: v for k, v in params.items() if v}

@@ -284,7 +284,7 @@ class BulkSkip:
 class BulkAssign(BulkSkip):
     def data(self, ctx, state):
         annotator = ctx.users[Role.ANNOTATOR]
-        return {"action": "assign", "items": [state[0].pk], "assignee": annotator.pk}
+        return {"action": "assign", "items": [state[0].pk], "assign_to": annotator.pk}
 
     def happened(self, ctx, state, user):
         state[0].refresh_from_db()

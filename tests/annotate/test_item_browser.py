@@ -16,6 +16,7 @@ from annotate.services.labeling import (
 )
 from annotate.services.predictions import Priority, item_priorities_set
 from annotate.services.queue import queue_claim_next
+from annotate.views_items import BULK_CHOICES
 from tests.factories import make_items
 
 pytestmark = pytest.mark.django_db
@@ -127,7 +128,8 @@ def test_assign_puts_the_item_in_that_annotators_queue_only(client, project_role
     Item.objects.filter(pk=high.pk).update(priority=0.9)
     annotator = users[Role.ANNOTATOR]
     client.force_login(users[Role.OWNER])
-    response = _bulk(client, project, "assign", [low.pk], assignee=annotator.pk)
+    response = _bulk(client, project, "assign", [low.pk], assign_to=annotator.pk)
+    assert "assignee=" not in response["Location"]  # no stray assigned-to filter
     assert response.status_code == 302
     assert Item.objects.get(pk=low.pk).assigned_to == annotator
     # Someone else never gets it; the assignee gets it first despite priority.
@@ -147,8 +149,8 @@ def test_assign_puts_the_item_in_that_annotators_queue_only(client, project_role
         ("skip", "other", {}, "not items of this project"),
         ("review", "done", {}, "applies to"),
         ("assign", "own", {}, "choose a member"),
-        ("assign", "own", {"assignee": "outsider"}, "choose a member"),
-        ("assign", "own", {"assignee": "reviewer"}, "choose a member"),
+        ("assign", "own", {"assign_to": "outsider"}, "choose a member"),
+        ("assign", "own", {"assign_to": "reviewer"}, "choose a member"),
         ("label", "held", {}, "holds a claim"),
     ],
 )
@@ -169,10 +171,10 @@ def test_bad_bulk_input_changes_nothing_and_says_why(
         "held": [held.item_id],
     }
     chosen = named[ids] if isinstance(ids, str) else ids
-    if extra.get("assignee") == "outsider":
-        extra = {"assignee": outsider.pk}
-    elif extra.get("assignee") == "reviewer":
-        extra = {"assignee": users[Role.REVIEWER].pk}
+    if extra.get("assign_to") == "outsider":
+        extra = {"assign_to": outsider.pk}
+    elif extra.get("assign_to") == "reviewer":
+        extra = {"assign_to": users[Role.REVIEWER].pk}
     before = list(Item.objects.order_by("pk").values())
     events = Event.objects.count()
     client.force_login(users[Role.OWNER])
@@ -181,6 +183,14 @@ def test_bad_bulk_input_changes_nothing_and_says_why(
     assert reason in response.content.decode()
     assert list(Item.objects.order_by("pk").values()) == before
     assert Event.objects.count() == events
+    # What was chosen is kept: the checked boxes and the action.
+    body = response.content.decode()
+    shown = set(project.items.values_list("pk", flat=True))
+    for pk in chosen:
+        if pk in shown:
+            assert f'value="{pk}" form="bulk-form" checked' in body, pk
+    if action in dict(BULK_CHOICES):
+        assert f'<option value="{action}" selected>' in body
 
 
 def test_item_page_draws_shapes_and_shows_history_scores(client, project_roles):
