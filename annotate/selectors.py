@@ -10,7 +10,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from alweb.auth import project_role
-from alweb.roles import Perm
+from alweb.roles import ROLE_TABLE, Perm
 from annotate.models import (
     Annotation,
     Event,
@@ -467,8 +467,6 @@ def item_events(*, item: Item, limit: int = 100) -> list[Event]:
 
 def member_users_who_label(*, project: Project) -> list:
     """Members whose role may label, for the assign menu, by username."""
-    from alweb.roles import ROLE_TABLE
-
     roles = [r.value for r in ROLE_TABLE[Perm.LABEL]]
     return [
         m.user

@@ -6,6 +6,7 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
@@ -103,7 +104,7 @@ def items_bulk(request, project_id):
             assignee = selectors.member_get(
                 project=project, user_id=request.POST["assign_to"]
             ).user
-        except Exception:  # Http404: not a member; reported below as bad input
+        except Http404:  # not a member: the service reports it as bad input
             assignee = None
     try:
         count = curation.items_bulk_apply(
