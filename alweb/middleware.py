@@ -1,11 +1,13 @@
-"""Security headers and the login requirement for every page but the login page."""
+"""Security headers, the login requirement for every page but the login page, and
+the styled 405 page."""
 
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.http import JsonResponse
+from django.template.loader import render_to_string
 
 # Paths reachable without logging in.
-PUBLIC_PREFIXES = ("/accounts/login/", "/static/", "/healthz")
+PUBLIC_PREFIXES = ("/accounts/login/", "/static/", "/healthz", "/favicon.ico")
 # API pages for people: the login page, not the API's 401, for anonymous users.
 API_PAGES = ("/api/docs/",)
 
@@ -40,3 +42,23 @@ class LoginRequiredMiddleware:
         if request.headers.get("HX-Request"):
             return JsonResponse({"detail": "login required"}, status=401)
         return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
+
+
+class MethodNotAllowedPageMiddleware:
+    """Django answers a wrong method (require_http_methods) with an empty 405:
+    pages get the styled 405 page instead, with the same Allow header. API
+    answers (JSON from DRF) are left alone."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if (
+            response.status_code == 405
+            and not response.content
+            and not request.path.startswith("/api/")
+        ):
+            response.content = render_to_string("405.html", request=request)
+            response["Content-Type"] = "text/html; charset=utf-8"
+        return response

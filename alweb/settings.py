@@ -93,6 +93,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "alweb.middleware.LoginRequiredMiddleware",
+    "alweb.middleware.MethodNotAllowedPageMiddleware",
 ]
 
 ROOT_URLCONF = "alweb.urls"

@@ -2,6 +2,7 @@
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
@@ -15,13 +16,19 @@ handler400 = "alweb.errors.bad_request"
 admin.site.site_header = "alweb administration"
 admin.site.site_title = "alweb admin"
 # The admin uses the app's login page (with its lock after repeated failures).
-admin.site.login = RedirectView.as_view(pattern_name="login", query_string=True)
+# A signed-in non-staff user gets 403 there (the login page would send them back).
+admin.site.login = views.admin_login
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="annotate:project-list"), name="home"),
     path("accounts/login/", views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", views.healthz, name="healthz"),
+    path(
+        "favicon.ico",
+        RedirectView.as_view(url=static("favicon.svg"), permanent=True),
+        name="favicon",
+    ),
     path("admin/", admin.site.urls),
     path("api/v1/", include("alweb.api_urls")),
     # Members only: anonymous callers get 401 (schema) or the login page (docs).

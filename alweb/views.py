@@ -6,6 +6,8 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.http import JsonResponse
 from django.views.decorators.http import require_GET
@@ -81,3 +83,12 @@ def healthz(request):
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     return JsonResponse({"status": "ok"})
+
+
+def admin_login(request):
+    """The admin's login: anonymous users go to the app's login page (with its
+    lock); a signed-in user the admin refused (not staff) gets 403, never a
+    redirect back to the admin that would send them here again."""
+    if request.user.is_authenticated:
+        raise PermissionDenied("the administration is for staff accounts only")
+    return redirect_to_login(request.GET.get("next", "/admin/"), settings.LOGIN_URL)

@@ -18,6 +18,10 @@ def priority_explanation(item) -> str:
     the item, its rank in the batch or whether it is a random control pick, the
     model version, and the scores behind it. Empty before any prioritisation."""
     reason = item.priority_reason or {}
+    if reason.get("pin") == "pinned":
+        return "pinned to the front of the queue by a manager"
+    if reason.get("pin") == "demoted":
+        return "demoted to the back of the queue by a manager"
     strategy = reason.get("strategy")
     if not strategy:
         return ""

@@ -119,6 +119,14 @@ class ItemStatus(models.TextChoices):
     LABELING = "labeling", "Labeling"
     REVIEW = "review", "In review"
     DONE = "done", "Done"
+    # Set aside by a manager: offered to nobody until sent to labelling again.
+    SKIPPED = "skipped", "Skipped"
+
+
+class ItemPin(models.TextChoices):
+    NONE = "", "None"
+    PINNED = "pinned", "Pinned to the front"
+    DEMOTED = "demoted", "Demoted to the back"
 
 
 class Split(models.TextChoices):
@@ -177,6 +185,22 @@ class Item(models.Model):
         related_name="+",
     )
     review_comment = models.TextField(blank=True, max_length=5000)
+    # Set by a manager: the item waits in this annotator's queue only (first).
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    # A manager's pin: the model loop leaves the priority of a pinned item alone.
+    pin = models.CharField(
+        max_length=8, choices=ItemPin.choices, default=ItemPin.NONE, blank=True
+    )
+    # The split of a done item reopened for correction: given back on approval.
+    held_split = models.CharField(  # noqa: DJ001
+        max_length=8, choices=Split.choices, null=True, blank=True
+    )
     rejected_at = models.DateTimeField(null=True, blank=True)
     # Bumped on every write of the item's annotations: optimistic concurrency.
     version = models.PositiveIntegerField(default=1)

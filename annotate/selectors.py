@@ -10,7 +10,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from alweb.auth import project_role
-from alweb.roles import Perm
+from alweb.roles import ROLE_TABLE, Perm
 from annotate.models import (
     Annotation,
     Event,
@@ -181,10 +181,38 @@ def item_list(
     split: str | None = None,
     ordering: str = "-priority",
     held_by=None,
+    name: str = "",
+    label: str = "",
+    annotator=None,
+    assignee=None,
 ) -> QuerySet[Item]:
     """Items of a project with optional filters; unknown values raise ValueError.
-    `held_by`: only the items that user holds or held a task on."""
+    `held_by`: only the items that user holds or held a task on; `name`: file
+    names containing it; `label`: items with a shape of that label; `annotator`:
+    items last submitted by that user id; `assignee`: items assigned to that user
+    id (the last two must be members)."""
     qs = Item.objects.filter(project=project)
+    if name:
+        qs = qs.filter(original_name__icontains=name[:255])
+    if label:
+        if label not in project.labels:
+            raise ValueError(f"label must be one of {', '.join(project.labels)}")
+        # A subquery, not a join (see held_by below).
+        shapes = Annotation.objects.filter(item__project=project, label=label)
+        qs = qs.filter(pk__in=shapes.values("item_id"))
+    for field, user_id in (
+        ("last_annotator_id", annotator),
+        ("assigned_to_id", assignee),
+    ):
+        if user_id in (None, ""):
+            continue
+        try:
+            user_id = int(user_id)
+        except (TypeError, ValueError, OverflowError):
+            raise ValueError("annotator must be a member of this project") from None
+        if not Membership.objects.filter(project=project, user_id=user_id).exists():
+            raise ValueError("annotator must be a member of this project")
+        qs = qs.filter(**{field: user_id})
     if held_by is not None:
         # A subquery, not a join: the join repeats an item per task and so needs
         # DISTINCT, which makes the page's COUNT walk every matching item.
@@ -276,10 +304,14 @@ def _label_waiting(*, project: Project, user) -> QuerySet[Item]:
     grace_start = timezone.now() - timedelta(
         seconds=settings.ALWEB_REJECT_GRACE_SECONDS
     )
-    return Item.objects.filter(project=project, status=ItemStatus.UNLABELED).exclude(
-        Q(rejected_at__gt=grace_start)
-        & ~Q(last_annotator=user)
-        & Q(last_annotator__isnull=False)
+    return (
+        Item.objects.filter(project=project, status=ItemStatus.UNLABELED)
+        .exclude(
+            Q(rejected_at__gt=grace_start)
+            & ~Q(last_annotator=user)
+            & Q(last_annotator__isnull=False)
+        )
+        .exclude(Q(assigned_to__isnull=False) & ~Q(assigned_to=user))
     )
 
 
@@ -302,6 +334,14 @@ def _label_candidates(*, project: Project, user, batch: int, exclude=()):
         and status == ItemStatus.UNLABELED
         and pk not in excluded
     )
+    # Then the items a manager assigned to the user (few: the FK's index).
+    assigned = (
+        Item.objects.filter(assigned_to=user, project=project)
+        .filter(status=ItemStatus.UNLABELED)
+        .order_by("-priority", "id")
+        .values_list("pk", flat=True)[: batch * 4]
+    )
+    yield from (pk for pk in assigned if pk not in excluded)
     others = _label_waiting(project=project, user=user)
     if exclude:
         others = others.exclude(pk__in=list(exclude))
@@ -329,9 +369,11 @@ def _review_waiting(*, project: Project) -> QuerySet[Item]:
 def queue_candidates(*, project: Project, user, kind: str, exclude=(), batch=25):
     """Item ids of the label or review queue in the order a claim tries them.
 
-    Label: the user's own rejected items first (oldest rejection first), then by
+    Label: the user's own rejected items first (oldest rejection first), then the
+    items assigned to them (Item.assigned_to), then by
     priority (highest first, then id), leaving out items rejected within
-    ALWEB_REJECT_GRACE_SECONDS from someone else's work. Review: submitted items
+    ALWEB_REJECT_GRACE_SECONDS from someone else's work and items assigned to
+    someone else. Review: submitted items
     nobody holds, by priority then id (the first 200). `exclude`: item ids not to
     offer (items the user just skipped). A read: claims happen in
     annotate.services.queue.queue_claim_next, which tries these in order.
@@ -401,3 +443,49 @@ def item_splits_frozen(*, project: Project, item_ids) -> dict[int, str]:
     wanted = set(item_ids)
     rows = Item.objects.filter(project=project, split__isnull=False).order_by()
     return {pk: s for pk, s in rows.values_list("pk", "split") if pk in wanted}
+
+
+def item_get_in_project(*, project: Project, item_id) -> Item:
+    """An item of `project` (the caller checked the project permission), with its
+    people. Http404 for unknown ids and other projects' items."""
+    try:
+        return (
+            Item.objects.select_related("project", "last_annotator", "assigned_to")
+            .defer("embedding")
+            .get(pk=int(item_id), project=project)
+        )
+    except (Item.DoesNotExist, ValueError, TypeError, OverflowError):
+        raise Http404("no such item") from None
+
+
+def item_shapes(*, item: Item) -> list[Annotation]:
+    return list(Annotation.objects.filter(item=item).order_by("id"))
+
+
+def item_tasks(*, item: Item, limit: int = 100) -> list[Task]:
+    """The item's label and review tasks, newest first: its label versions (a
+    submitted label task keeps the shapes it submitted in `draft`)."""
+    return list(
+        Task.objects.filter(item=item)
+        .select_related("assignee")
+        .order_by("-created_at", "-id")[:limit]
+    )
+
+
+def item_events(*, item: Item, limit: int = 100) -> list[Event]:
+    return list(
+        Event.objects.filter(item=item)
+        .select_related("actor")
+        .order_by("-created_at", "-id")[:limit]
+    )
+
+
+def member_users_who_label(*, project: Project) -> list:
+    """Members whose role may label, for the assign menu, by username."""
+    roles = [r.value for r in ROLE_TABLE[Perm.LABEL]]
+    return [
+        m.user
+        for m in Membership.objects.filter(project=project, role__in=roles)
+        .select_related("user")
+        .order_by("user__username")
+    ]

@@ -18,3 +18,7 @@ project_deleting = Signal()
 item_created = Signal()
 # kwargs: project_id, item_ids
 item_approved = Signal()
+# kwargs: project_id, item_ids, splits ({item id: the split it keeps}). Sent after
+# commit when done items are reopened for correction: evaluations that scored
+# them describe labels that are no longer the ground truth.
+item_reopened = Signal()

@@ -2,14 +2,33 @@
 
 from django.urls import path
 
-from annotate import views, views_data, views_label, views_upload
+from annotate import views, views_data, views_items, views_label, views_upload
 
 app_name = "annotate"
 
 urlpatterns = [
     path("projects/", views.project_list, name="project-list"),
     path("projects/<int:project_id>/", views.project_detail, name="project-detail"),
-    path("projects/<int:project_id>/items/", views.project_items, name="project-items"),
+    path(
+        "projects/<int:project_id>/items/",
+        views_items.project_items,
+        name="project-items",
+    ),
+    path(
+        "projects/<int:project_id>/items/bulk/",
+        views_items.items_bulk,
+        name="project-items-bulk",
+    ),
+    path(
+        "projects/<int:project_id>/items/<int:item_id>/",
+        views_items.item_detail,
+        name="project-item",
+    ),
+    path(
+        "projects/<int:project_id>/items/<int:item_id>/reopen/",
+        views_items.item_reopen,
+        name="project-item-reopen",
+    ),
     path(
         "projects/<int:project_id>/upload/",
         views_upload.project_upload,

@@ -4,7 +4,6 @@ page spans both apps: models_mgmt.views_settings)."""
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
@@ -13,7 +12,6 @@ from alweb.pages import project_context
 from alweb.roles import Perm
 from annotate import selectors
 from annotate.forms import MemberForm, MemberRemoveForm, ProjectCreateForm
-from annotate.models import ItemStatus, Split
 from annotate.responses import item_image_response
 from annotate.services import projects as project_services
 from runs.selectors import run_list_active
@@ -60,41 +58,6 @@ def project_detail(request, project_id):
         claims = selectors.task_list_active(project=project)
         context["claims"], context["claims_count"] = claims[:50], claims.count()
     return render(request, "annotate/project_detail.html", context)
-
-
-@require_GET
-def project_items(request, project_id):
-    project = selectors.project_get_for_user(
-        user=request.user, project_id=project_id, perm=Perm.VIEW_DASHBOARD
-    )
-    status = request.GET.get("status") or None
-    split = request.GET.get("split") or None
-    ordering = request.GET.get("ordering") or "-priority"
-    context = project_context(request, project, "items")
-    try:
-        items = selectors.item_list(
-            project=project, status=status, split=split, ordering=ordering
-        )
-    except ValueError as exc:
-        messages.error(request, str(exc))
-        items = selectors.item_list(project=project)
-        status = split = None
-        ordering = "-priority"
-    page = Paginator(items, 48, allow_empty_first_page=True).get_page(
-        request.GET.get("page")
-    )
-    context.update(
-        page=page,
-        status=status or "",
-        split=split or "",
-        ordering=ordering,
-        statuses=list(ItemStatus.values),
-        splits=[*Split.values, "none"],
-        orderings=list(selectors.ITEM_ORDERINGS),
-    )
-    if request.htmx:
-        return render(request, "annotate/project_items.html#item-grid", context)
-    return render(request, "annotate/project_items.html", context)
 
 
 def _member_user(project, user_id: int):

@@ -1,8 +1,9 @@
 """Latency of the manager's items page (HTML) with 100,000 items in one project.
 
 Seeds rows with bulk_create (no image files: the page only links thumbnails), then
-times GET of the first, a middle and the last page, and the filtered views, through
-Django's test client. Prints p50 / p95 in milliseconds per view.
+times GET of the first, a middle and the last page, the filtered views (status,
+split, file-name search, label, annotator) and one item's page, through Django's
+test client. Prints p50 / p95 in milliseconds per view.
 
 Usage: .venv/bin/python bench/items_page.py [--items 100000] [--repeat 20]
 """
@@ -26,7 +27,7 @@ def main() -> None:
     setup_django("items")
     from django.test import Client
 
-    from annotate.models import Item
+    from annotate.models import Annotation, Item
     from annotate.services.projects import project_create
     from tests.factories import UserFactory
 
@@ -41,6 +42,8 @@ def main() -> None:
             width=64,
             height=64,
             checksum=f"{i:064x}",
+            original_name=f"img_{i:06d}.png",
+            last_annotator=owner if i % 5 >= 3 else None,
             status=statuses[i % 5],
             split="train" if i % 5 == 4 else None,
             priority=(i * 7919 % 1000) / 1000,
@@ -48,6 +51,19 @@ def main() -> None:
         for i in range(args.items)
     ]
     Item.objects.bulk_create(rows, batch_size=5000)
+    done = Item.objects.filter(project=project, status="done").values_list(
+        "pk", flat=True
+    )
+    Annotation.objects.bulk_create(
+        (
+            Annotation(
+                item_id=pk, kind="box", label="a", geometry={"bbox": [1, 1, 9, 9]}
+            )
+            for pk in done
+        ),
+        batch_size=5000,
+    )
+    item_id = done[len(done) // 2]
     client = Client()
     client.force_login(owner)
     base = f"/projects/{project.pk}/items/"
@@ -58,6 +74,10 @@ def main() -> None:
         "last page": f"{base}?page={last}",
         "status=review": f"{base}?status=review",
         "split=train, by date": f"{base}?split=train&ordering=created",
+        "name search": f"{base}?q=01234",
+        "label=a": f"{base}?label=a",
+        "annotator, review": f"{base}?annotator={owner.pk}&status=review",
+        "item page": f"{base}{item_id}/",
     }
     for name, url in views.items():
         times = []

@@ -162,6 +162,9 @@ class Evaluation(models.Model):
     test_item_ids = models.JSONField(default=list)
     # {"map50", "map50_95", "precision", "recall", "per_class", "confusion_matrix"}
     metrics = models.JSONField(default=dict)
+    # A test item it used was reopened for correction after it ran: its figures
+    # describe labels that are no longer the ground truth.
+    stale = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -15,7 +15,10 @@ from models_mgmt.services.training import (
     training_version_stop,
 )
 from models_mgmt.services.triggers import cron_schedule_sync, on_items_approved
-from models_mgmt.services.versions import model_files_delete_on_commit
+from models_mgmt.services.versions import (
+    evaluations_mark_stale,
+    model_files_delete_on_commit,
+)
 from runs.models import JobKind, JobStatus
 from runs.signals import run_finished, run_retried
 
@@ -44,6 +47,12 @@ def check_training_triggers(sender, project_id, item_ids, **kwargs):
     project = project_find(project_id=project_id)
     if project is not None:
         on_items_approved(project=project)
+
+
+@receiver(signals.item_reopened)
+def mark_evaluations_stale(sender, project_id, item_ids, **kwargs):
+    """A reopened test item: the evaluations that scored it are stale."""
+    evaluations_mark_stale(project_id=project_id, item_ids=item_ids)
 
 
 @receiver(post_save, sender=TrainingSettings)

@@ -125,6 +125,8 @@ class EvaluationSerializer(serializers.Serializer):
         source="test_item_ids", child=serializers.IntegerField()
     )
     metrics = serializers.DictField()
+    # True once a test item it scored was reopened for correction.
+    stale = serializers.BooleanField()
     created_at = serializers.DateTimeField()
 
 

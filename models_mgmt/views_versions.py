@@ -51,6 +51,7 @@ def version_page(request, project_id, number):
     context = project_context(request, project, "models")
     context.update(
         version=version,
+        evaluation=evaluation,
         metrics=metrics,
         curves=version_charts.training_curves(version),
         per_class=version_charts.per_class_bars(version, metrics),

@@ -43,6 +43,7 @@ POSTGRES_TESTS = (
     "tests/annotate/test_tasks_api.py",
     "tests/annotate/test_labeling.py",
     "tests/annotate/test_label_pages.py",
+    "tests/annotate/test_item_browser.py",
     "tests/api/test_io.py",
     "tests/api/test_io_coco.py",
     "tests/api/test_io_datasets.py",

@@ -13,6 +13,7 @@ from tests.test_roles_matrix_posts import FORM_POSTS
 HTML_ROUTES = {
     "annotate:project-detail": (Perm.VIEW_PROJECT, 403),
     "annotate:project-items": (Perm.VIEW_DASHBOARD, 403),
+    "annotate:project-item": (Perm.VIEW_DASHBOARD, 403),
     "models_mgmt:project-settings": (Perm.VIEW_PIPELINE, 403),
     "annotate:project-members": (Perm.VIEW_MEMBERS, 403),
     "annotate:project-upload": (Perm.UPLOAD_ITEMS, 403),
@@ -37,6 +38,7 @@ EXEMPT = {
     "login": "public",
     "logout": "any session",
     "healthz": "public liveness probe",
+    "favicon": "public: a redirect to the static icon",
     "annotate:project-list": "lists only the caller's projects (tested below)",
     "api-schema": "OpenAPI schema: any authenticated user",
     "api-docs": "API docs page: any authenticated user",
@@ -129,6 +131,8 @@ def _version(project):
 
 
 def _url(name, project, item):
+    if name == "annotate:project-item":
+        return reverse(name, kwargs={"project_id": project.pk, "item_id": item.pk})
     if name.startswith("annotate:item-"):
         return reverse(name, kwargs={"item_id": item.pk})
     if name in ("models_mgmt:backtest", "models_mgmt:backtest-file"):

@@ -306,6 +306,61 @@ class ReleaseClaim:
         return state.status == "released"
 
 
+class BulkSkip:
+    route = "annotate:project-items-bulk"
+    ok = 302
+
+    def setup(self, ctx, n):
+        from tests.factories import make_items
+
+        return make_items(ctx.project, 2, start_seed=900 + 2 * n)
+
+    def url(self, ctx, state):
+        return reverse(self.route, args=[ctx.project.pk])
+
+    def data(self, ctx, state):
+        return {"action": "skip", "items": [i.pk for i in state], "status": ""}
+
+    def happened(self, ctx, state, user):
+        from annotate.models import Item
+
+        statuses = Item.objects.filter(pk__in=[i.pk for i in state])
+        return set(statuses.values_list("status", flat=True)) == {"skipped"}
+
+
+class BulkAssign(BulkSkip):
+    def data(self, ctx, state):
+        annotator = ctx.users[Role.ANNOTATOR]
+        return {"action": "assign", "items": [state[0].pk], "assign_to": annotator.pk}
+
+    def happened(self, ctx, state, user):
+        state[0].refresh_from_db()
+        return state[0].assigned_to == ctx.users[Role.ANNOTATOR]
+
+
+class Reopen:
+    route = "annotate:project-item-reopen"
+    ok = 302
+
+    def setup(self, ctx, n):
+        from annotate.services.labeling import items_make_ground_truth
+        from tests.factories import make_items
+
+        (item,) = make_items(ctx.project, 1, start_seed=950 + n)
+        items_make_ground_truth(project=ctx.project, item_ids=[item.pk])
+        return item
+
+    def url(self, ctx, state):
+        return reverse(self.route, args=[ctx.project.pk, state.pk])
+
+    def data(self, ctx, state):
+        return {"comment": "fix it"}
+
+    def happened(self, ctx, state, user):
+        state.refresh_from_db()
+        return state.status == "unlabeled" and state.held_split is not None
+
+
 class RunAction:
     """Cancel or retry an export run (the permission of its kind: EXPORT;
     training runs are covered in tests/runs/test_runs_api.py)."""
@@ -451,6 +506,11 @@ FORM_POSTS = {
         {"claim": Claim("annotate:review", "review", "review")},
     ),
     "annotate:task-release": (Perm.ASSIGN_TASKS, {"release": ReleaseClaim()}),
+    "annotate:project-items-bulk": (
+        Perm.ASSIGN_TASKS,
+        {"skip": BulkSkip(), "assign": BulkAssign()},
+    ),
+    "annotate:project-item-reopen": (Perm.ASSIGN_TASKS, {"reopen": Reopen()}),
     "models_mgmt:backtests": (Perm.BACKTEST, {"start": BacktestStart()}),
     "models_mgmt:register-base": (Perm.TRAIN, {"upload": RegisterBase()}),
     "models_mgmt:run-cancel": (

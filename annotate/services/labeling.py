@@ -152,8 +152,17 @@ def items_make_ground_truth(
     splits. Existing splits never change. Sends item_approved after commit."""
     now = timezone.now()
     Item.objects.filter(project=project, pk__in=item_ids).update(
-        status=ItemStatus.DONE, approved_at=now, review_comment="", rejected_at=None
+        status=ItemStatus.DONE,
+        approved_at=now,
+        review_comment="",
+        rejected_at=None,
+        assigned_to=None,
+        pin="",
     )
+    # A reopened item gets back the split it had (a split never changes).
+    Item.objects.filter(
+        project=project, pk__in=item_ids, held_split__isnull=False
+    ).update(split=F("held_split"), held_split=None)
     new_ids = list(
         Item.objects.filter(
             project=project, pk__in=item_ids, split__isnull=True

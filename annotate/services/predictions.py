@@ -127,11 +127,13 @@ def item_priorities_set(
 ) -> int:
     """Set the queue priority of items of `project` (a number, or a Priority with
     its reason, stored as Item.priority_reason; a bare number clears the reason).
-    Returns the count written."""
+    Items a manager pinned or demoted (Item.pin) are left alone. Returns the
+    count written."""
+    # A manager's pin or demotion outranks the loop: those items keep theirs.
     ids = set(
-        Item.objects.filter(project=project, pk__in=list(priorities)).values_list(
-            "pk", flat=True
-        )
+        Item.objects.filter(
+            project=project, pk__in=list(priorities), pin=""
+        ).values_list("pk", flat=True)
     )
     rows = []
     for pk, value in priorities.items():

@@ -9,7 +9,7 @@ from annotate.models import Project
 from annotate.services.events import event_log
 from annotate.services.projects import project_lock
 from ml import config as ml_config
-from models_mgmt.models import ModelStatus, ModelVersion
+from models_mgmt.models import Evaluation, ModelStatus, ModelVersion
 from models_mgmt.selectors import best_model, next_number
 from models_mgmt.services.data import RUN_DIR_KINDS, run_dir_path
 from models_mgmt.services.scoring import scoring_request
@@ -152,3 +152,20 @@ def model_version_roll_back(*, project: Project, actor) -> ModelVersion:
         )
     model_version_promote(version=target, actor=actor, reason=ROLL_BACK)
     return target
+
+
+@transaction.atomic
+def evaluations_mark_stale(*, project_id: int, item_ids: list[int]) -> int:
+    """Mark stale every evaluation of the project that scored one of `item_ids`
+    (their labels were reopened for correction). Returns how many were marked.
+    A project has a few evaluations, each with its frozen test ids: read in
+    Python, engine-neutral (no JSON containment SQL)."""
+    wanted = set(item_ids)
+    ids = [
+        pk
+        for pk, test_ids in Evaluation.objects.filter(
+            project_id=project_id, stale=False
+        ).values_list("pk", "test_item_ids")
+        if wanted.intersection(test_ids or ())
+    ]
+    return Evaluation.objects.filter(pk__in=ids).update(stale=True)

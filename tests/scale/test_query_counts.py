@@ -41,6 +41,14 @@ PAGES = [
     ),
     ("items, page 2", "owner", "/projects/{p}/items/?status=unlabeled&page=2", False),
     ("items grid (htmx)", "owner", "/projects/{p}/items/?ordering=-created", True),
+    (
+        "items, searched and filtered",
+        "annotation_manager",
+        "/projects/{p}/items/?q=seed&label={label}&annotator={annotator}",
+        False,
+    ),
+    ("item page", "owner", "/projects/{p}/items/{item}/", False),
+    ("item page, done", "annotation_manager", "/projects/{p}/items/{done}/", False),
     ("models", "owner", "/projects/{p}/models/", False),
     ("models live (htmx)", "owner", "/projects/{p}/models/", True),
     ("model version", "owner", "/projects/{p}/models/v4/", False),
@@ -159,12 +167,28 @@ def _queries(client, url: str, **headers) -> list[str]:
     return [q["sql"] for q in captured.captured_queries]
 
 
+def _slots(pk: int, users: dict) -> dict:
+    """What a URL names besides the project: an item in review (it has tasks and
+    events), a done item, a label and an annotator."""
+    from annotate.models import Item
+
+    project = Project.objects.get(pk=pk)
+    items = Item.objects.filter(project=project).order_by("pk")
+    return {
+        "p": pk,
+        "item": items.filter(status="review").values_list("pk", flat=True).first(),
+        "done": items.filter(status="done").values_list("pk", flat=True).first(),
+        "label": project.labels[0],
+        "annotator": users["annotator"].pk,
+    }
+
+
 def _compare(projects, role: str, url: str, make_client, **headers):
     counts = {}
     for size, (pk, users) in projects.items():
         client = make_client()
         client.force_login(users[role])
-        sql = _queries(client, url.format(p=pk), **headers)
+        sql = _queries(client, url.format(**_slots(pk, users)), **headers)
         counts[size] = len(sql)
         distinct = [q for q in sql if DISTINCT_ITEMS.search(q)]
         assert not distinct, f"DISTINCT over the items: {distinct[0][:300]}"
