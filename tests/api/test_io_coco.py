@@ -8,6 +8,7 @@ import json
 
 import numpy as np
 import pytest
+from django.conf import settings
 from django.urls import reverse
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
@@ -444,11 +445,15 @@ def test_yolo_export_trains_with_plain_ultralytics_from_another_directory(
 
     from ml.backends.ultralytics import setup_offline
 
+    # The app's own config dir (settings.YOLO_CONFIG_DIR), unless ultralytics
+    # is already imported with another: its settings path is fixed at import,
+    # and the app's trainings later in this process need the app's.
     existing = os.environ.get("YOLO_CONFIG_DIR")
     if "ultralytics" in sys.modules and existing:
         setup_offline(existing)
     else:
-        setup_offline(tmp_path / "yolo-config")
+        settings.YOLO_CONFIG_DIR.mkdir(parents=True, exist_ok=True)
+        setup_offline(settings.YOLO_CONFIG_DIR)
     from ultralytics import YOLO
 
     project, client, _ = gt
