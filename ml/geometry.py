@@ -293,13 +293,13 @@ def to_yolo_box(bbox: Sequence[float], width: float, height: float) -> BBox:
     _check_size(width, height)
     x, y, w, h = bbox
     x1, y1 = max(0.0, x), max(0.0, y)
-    x2, y2 = min(float(width), x + w), min(float(height), y + h)
+    x2, y2 = min(float(width), _canon(x + w)), min(float(height), _canon(y + h))
     x2, y2 = max(x1, x2), max(y1, y2)
     return (
-        _unit((x1 + x2) / 2 / width),
-        _unit((y1 + y2) / 2 / height),
-        _unit((x2 - x1) / width),
-        _unit((y2 - y1) / height),
+        _unit(_canon((x1 + x2) / 2) / width),
+        _unit(_canon((y1 + y2) / 2) / height),
+        _unit(_canon(x2 - x1) / width),
+        _unit(_canon(y2 - y1) / height),
     )
 
 
@@ -327,4 +327,12 @@ def to_yolo_polygon(
 def box_to_points(bbox: Sequence[float]) -> tuple[Point, ...]:
     """The four corners of an (x, y, w, h) box, clockwise from top-left."""
     x, y, w, h = bbox
-    return ((x, y), (x + w, y), (x + w, y + h), (x, y + h))
+    x2, y2 = _canon(x + w), _canon(y + h)
+    return ((x, y), (x2, y), (x2, y2), (x, y2))
+
+
+def _canon(v: float) -> float:
+    """`v` without the float noise of a sum (121.27 + 34.58 is
+    155.85000000000002): rounded at 1e-6 px, far below what any format keeps,
+    so the same corner always gives the same label file digits."""
+    return round(v, 6) + 0.0
