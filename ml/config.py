@@ -94,7 +94,7 @@ MODEL_FIELDS: dict[str, tuple[Any, Check]] = {
     # "auto": about `epoch_budget` images seen, in [min_epochs, max_epochs]
     # (many epochs for a small first set, few for a large one).
     "epochs": ("auto", _epochs),
-    "epoch_budget": (2500, _int(100, 10_000_000)),
+    "epoch_budget": (2000, _int(100, 10_000_000)),
     "min_epochs": (10, _int(1, 10_000)),
     "max_epochs": (300, _int(1, 10_000)),
     "imgsz": (320, _imgsz),

@@ -13,7 +13,7 @@ def test_model_config_defaults():
     assert cfg["architecture"] == "yolov8n.yaml"
     assert (cfg["epochs"], cfg["imgsz"], cfg["batch"]) == ("auto", 320, 16)
     assert (cfg["epoch_budget"], cfg["min_epochs"], cfg["max_epochs"]) == (
-        2500,
+        2000,
         10,
         300,
     )

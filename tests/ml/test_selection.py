@@ -121,7 +121,7 @@ def test_validate_strategy_params_fills_defaults_and_names_bad_fields():
         "shortlist": 3,
         "coverage": 0.0,
         "coverage_by": "typicality",
-        "rare_boost": 0.0,
+        "rare_boost": 1.0,
         "dedup": 0.05,
         "batch_size": 50,
         "control_share": 0.1,

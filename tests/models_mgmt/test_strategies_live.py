@@ -115,7 +115,7 @@ def test_the_quality_gate_keeps_a_model_from_promotion_and_the_page_says_why(var
 @pytest.mark.django_db(transaction=True)
 def test_automatic_epochs_are_frozen_with_the_version(varied):
     project = _project()
-    approve(project, 8)  # 4 train items: 2500 / 4 images seen, capped at 300
+    approve(project, 8)  # 4 train items: 2000 / 4 images seen, capped at 300
     version = training_start(project=project, actor=project.owner)
     version.refresh_from_db()
     # (version.epochs is what the scripted backend reported: 1 of 1.)

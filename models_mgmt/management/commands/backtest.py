@@ -45,7 +45,7 @@ class Command(BaseCommand):
             help="architecture file or a .pt on disk (pretrained weights)",
         )  # fmt: skip
         parser.add_argument("--imgsz", type=int, default=320)
-        parser.add_argument("--budget", type=int, default=2500, help="images seen")
+        parser.add_argument("--budget", type=int, default=2000, help="images seen")
         parser.add_argument("--no-warm-start", action="store_true")
         parser.add_argument("--out", type=Path, default=Path("backtest-out"))
 
