@@ -59,8 +59,8 @@ def test_model_config_rejects_bad_fields_by_name(cfg, field):
 
 def test_auto_epochs_come_from_a_budget_of_images_seen():
     auto = validate_model_config({})
-    # The demo's first set (about 50 train images) gets 50 epochs...
-    assert epochs_for(auto, 50) == 50
+    # The demo's first set (70 train images) gets 29 epochs, 50 images 40...
+    assert epochs_for(auto, 70) == 29 and epochs_for(auto, 50) == 40
     # ...a tiny set the cap, a large one the floor.
     assert epochs_for(auto, 3) == 300 and epochs_for(auto, 10_000) == 10
     assert epochs_for(auto, 0) == 300
