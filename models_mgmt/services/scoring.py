@@ -95,6 +95,12 @@ def scoring_run(job_id: int) -> None:
         )
         return
     run_finish(job_id, status=JobStatus.SUCCEEDED, result={"scored": scored})
+    # A model promoted after this run's last page but before its finish found
+    # it active and queued nothing (scoring_request): its scores would never
+    # come. Once finished, a request goes through, so ask again if needed.
+    project = job.project
+    if _pending_items(project, best_model(project=project)).exists():
+        scoring_request(project=project)
 
 
 def _score_project(job: Job) -> int:
