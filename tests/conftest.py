@@ -52,6 +52,7 @@ POSTGRES_TESTS = (
     "tests/api/test_import_folder.py",
     "tests/api/test_projects_api.py",
     "tests/api/test_bad_input_families.py",
+    "tests/api/test_bad_input_limits.py",
     "tests/api/test_api_roles_matrix.py",
     "tests/api/test_schemathesis.py",
     "tests/api/test_uploads.py",
