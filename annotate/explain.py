@@ -31,6 +31,11 @@ def priority_explanation(item) -> str:
             "random control pick: a share of every batch is chosen at random so "
             "the strategy can be compared with chance"
         )
+    elif reason.get("warmup") and reason.get("in_batch"):
+        parts.append(
+            f"warm-up pick {reason['rank'] + 1}: {strategy} orders at random until "
+            "enough items are labelled for its model to judge"
+        )
     elif reason.get("in_batch"):
         parts.append(f"in the next batch of {strategy} (pick {reason['rank'] + 1})")
     elif reason.get("rank") is not None:

@@ -90,3 +90,8 @@ def item_embeddings_done(*, project: Project, limit: int = 5000) -> list[list]:
             project=project, status=ItemStatus.DONE, embedding__isnull=False
         ).values_list("embedding", flat=True)[:limit]
     )
+
+
+def ground_truth_count(*, project: Project) -> int:
+    """How many items of `project` are ground truth (done)."""
+    return Item.objects.filter(project=project, status=ItemStatus.DONE).count()

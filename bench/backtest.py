@@ -49,6 +49,9 @@ PRESETS = {
     "hybrid": StrategySpec("hybrid"),  # the defaults: rare_boost 1.0 since 2026-12-01
     "hybrid_plain": StrategySpec("hybrid", {"rare_boost": 0.0}, "hybrid_plain"),
     "hybrid_rare": StrategySpec("hybrid", {"rare_boost": 1.0}, "hybrid_rare"),
+    "hybrid_warm": StrategySpec(
+        "hybrid", {"rare_boost": 1.0, "warmup": 150}, "hybrid_warm"
+    ),
     "hybrid_rare_a3": StrategySpec(
         "hybrid", {"rare_boost": 1.0, "alpha": 0.3}, "hybrid_rare_a3"
     ),

@@ -324,6 +324,7 @@ class _StrategyRun:
             self.seed * 1000 + rnd,
             reference_embeddings=reference,
             batch_index=rnd,
+            labelled=len(labelled),
         )
         batch = sel.batch()
         n_control = sum(1 for i in batch if sel.picks[i].control)

@@ -28,6 +28,10 @@ Registered strategies (``STRATEGIES``):
 * ``typicality``: the cold start of TypiClust: k-means into ``batch_size``
   clusters, the most typical image of each, largest clusters first.
 
+Every strategy but ``random`` takes ``warmup``: while fewer items than that
+are labelled, its batch and order are exactly ``random``'s (same seed), and
+the strategy takes over from there.
+
 Per-item randomness is a hash of ``(seed, item_id)``, so the order does not
 depend on the order of the candidates.
 """
@@ -56,6 +60,7 @@ from ml.uncertainty import METHODS
 DEFAULT_BATCH = 50
 MAX_BATCH = 100_000
 DEFAULT_CONTROL_SHARE = 0.1
+MAX_WARMUP = 1_000_000
 SCORE_COMPONENTS = ("uncertainty", "disagreement", "instability", "rare")
 
 
@@ -88,6 +93,7 @@ class Selection:
     strategy: str
     params: dict[str, Any]
     picks: dict[int, Pick]
+    warmup: bool = False
 
     @property
     def priorities(self) -> dict[int, float]:
@@ -127,7 +133,11 @@ class Strategy:
         return params.get("method", self.uncertainty_method)
 
 
-_COMMON = {"batch_size": DEFAULT_BATCH, "control_share": DEFAULT_CONTROL_SHARE}
+_COMMON = {
+    "batch_size": DEFAULT_BATCH,
+    "control_share": DEFAULT_CONTROL_SHARE,
+    "warmup": 0,
+}
 _UNC = {**_COMMON, "aggregate": "max", "rare_boost": 0.0, "dedup": 0.0}
 STRATEGIES: dict[str, Strategy] = {
     "random": Strategy(
@@ -228,6 +238,7 @@ _CHECKS: dict[str, Callable[[str, Any], Any]] = {
     "alpha": lambda k, v: _number(k, v, 0.0, 1.0),
     "coverage": lambda k, v: _number(k, v, 0.0, 1.0),
     "shortlist": lambda k, v: _integer(k, v, 1, 100),
+    "warmup": lambda k, v: _integer(k, v, 0, MAX_WARMUP),
     "neighbours": lambda k, v: _integer(k, v, 1, 1000),
 }
 
@@ -322,30 +333,42 @@ def select(
     *,
     reference_embeddings: Sequence[Sequence[float]] | None = None,
     batch_index: int = 0,
+    labelled: int | None = None,
 ) -> Selection:
     """The batch and the queue order of ``candidates`` under ``strategy``.
 
     ``reference_embeddings`` (labelled items) steer diversity away from what
     is labelled; ``batch_index`` (how many batches were selected before)
-    keeps the random control share exact across batches. Raises ValueError
-    for bad params, duplicate item ids, or embeddings of different lengths.
+    keeps the random control share exact across batches. While ``labelled``
+    (the ground-truth count) is below the ``warmup`` parameter, the order is
+    the seeded random one, exactly as ``random`` with the same seed picks
+    (``Selection.warmup``): a model trained on a handful of images is a poor
+    judge of what it does not know. Raises ValueError for bad params,
+    duplicate item ids, or embeddings of different lengths.
     """
     params = validate_strategy_params(strategy, params)
     spec = STRATEGIES[strategy]
     if not candidates:
         return Selection(strategy, params, {})
     cands = sorted(candidates, key=lambda c: c.item_id)
+    warmup = labelled is not None and labelled < params.get("warmup", 0)
     pool = _pool(cands, spec, seed, reference_embeddings)
     n = len(cands)
-    if strategy == "random":
+    if strategy == "random" or warmup:
         prio = pool.jitter
         order = np.argsort(-prio, kind="stable")
         batch = set(order[: params["batch_size"]].tolist())
         picks = {
-            int(pool.ids[i]): Pick(float(prio[i]), r, i in batch, False, {})
+            int(pool.ids[i]): Pick(
+                float(prio[i]),
+                r,
+                i in batch,
+                False,
+                _components(pool, {}, i) if warmup else {},
+            )
             for r, i in enumerate(order.tolist())
         }
-        return Selection(strategy, params, picks)
+        return Selection(strategy, params, picks, warmup)
     ranked, extra = spec.rank(pool, params, seed)
     k = min(params["batch_size"], n)
     n_control = batching.control_slots(k, params.get("control_share", 0.0), batch_index)
@@ -401,6 +424,7 @@ def prioritise(
     *,
     reference_embeddings: Sequence[Sequence[float]] | None = None,
     batch_index: int = 0,
+    labelled: int | None = None,
 ) -> dict[int, float]:
     """Priority per item id (higher = label sooner); see :func:`select`."""
     return select(
@@ -410,6 +434,7 @@ def prioritise(
         seed,
         reference_embeddings=reference_embeddings,
         batch_index=batch_index,
+        labelled=labelled,
     ).priorities
 
 

@@ -11,6 +11,7 @@ from alweb.exceptions import Conflict
 from annotate.models import Item, Project
 from annotate.selectors import pipeline_get
 from annotate.selectors_loop import (
+    ground_truth_count,
     item_embeddings_done,
     item_scores_unlabeled,
     items_pending_scoring,
@@ -333,6 +334,7 @@ def prioritise_project(*, project: Project) -> int:
             pipeline.split_seed,
             reference_embeddings=reference or None,
             batch_index=batch_index,
+            labelled=ground_truth_count(project=project),
         )
     except ValueError:
         logger.warning("strategy %s failed; falling back to random", strategy)
@@ -345,6 +347,7 @@ def prioritise_project(*, project: Project) -> int:
         "model_version": model.pk if model else None,
         "model_name": model.name if model else None,
         "batch": batch_index,
+        "warmup": picked.warmup,
         "at": now,
     }
     values = {

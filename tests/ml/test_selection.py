@@ -125,6 +125,7 @@ def test_validate_strategy_params_fills_defaults_and_names_bad_fields():
         "dedup": 0.05,
         "batch_size": 50,
         "control_share": 0.1,
+        "warmup": 0,
     }
     assert validate_strategy_params("random", None) == {"batch_size": 50}
     # `k` is the old name of batch_size.
@@ -133,6 +134,8 @@ def test_validate_strategy_params_fills_defaults_and_names_bad_fields():
         ("nope", {}, "strategy"),
         ("random", {"alpha": 0.5}, "params.alpha"),
         ("hybrid", {"alpha": 1.5}, "params.alpha"),
+        ("hybrid", {"warmup": -1}, "params.warmup"),
+        ("entropy", {"warmup": 2.5}, "params.warmup"),
         ("hybrid", {"alpha": True}, "params.alpha"),
         ("diversity", {"k": 0}, "params.batch_size"),
         ("diversity", {"batch_size": 2.5}, "params.batch_size"),
@@ -193,3 +196,26 @@ def test_pixel_embedding_is_unit_length_and_tells_images_apart(tmp_path):
     assert np.linalg.norm(red) == pytest.approx(1.0)
     dist = lambda a, b: np.linalg.norm(np.subtract(a, b))  # noqa: E731
     assert dist(red, red2) < dist(red, blue)
+
+
+def test_warmup_orders_exactly_as_random_until_enough_items_are_labelled():
+    cands, _ = clustered(n_per=10)
+    scored = [
+        Candidate(c.item_id, (c.item_id % 7) / 7, c.embedding, {"rare": 0.5})
+        for c in cands
+    ]
+    params = {"warmup": 150, "batch_size": 5}
+    random_sel = select("random", scored, {"batch_size": 5}, 3)
+    for labelled in (0, 50, 149):
+        warm = select("hybrid", scored, params, 3, labelled=labelled)
+        assert warm.warmup
+        assert warm.batch() == random_sel.batch()
+        assert order(warm.priorities) == order(random_sel.priorities)
+        # The scores are still kept as the reason, none is a control pick.
+        pick = warm.picks[warm.batch()[0]]
+        assert pick.components["rare"] == 0.5 and not pick.control
+    hybrid = select("hybrid", scored, {"batch_size": 5}, 3, labelled=150)
+    for labelled in (150, 1000, None):
+        sel = select("hybrid", scored, params, 3, labelled=labelled)
+        assert not sel.warmup
+        assert sel.batch() == hybrid.batch() != random_sel.batch()

@@ -7,6 +7,7 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from annotate.models import Item, ItemStatus
+from ml.selection import Candidate
 from models_mgmt.models import Comparison, ModelVersion
 from models_mgmt.services import backend as backend_service
 from models_mgmt.services.pipeline import pipeline_update
@@ -76,6 +77,36 @@ def test_every_priority_keeps_its_reason_and_the_batch_holds_its_control_share(v
     api.force_login(project.owner)
     page = api.get(reverse("annotate:project-items", args=[project.pk]))
     assert b"scored by v1" in page.content
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_warm_up_orders_at_random_until_enough_items_are_ground_truth(varied):
+    from annotate.explain import priority_explanation
+    from ml.selection import select
+    from models_mgmt.services.scoring import prioritise_project
+
+    project = _project(params={"batch_size": 10, "warmup": 9})
+    approve(project, 8)
+    make_items(project, 30, start_seed=100)
+    training_start(project=project, actor=project.owner)
+    pool = list(Item.objects.filter(project=project, status=ItemStatus.UNLABELED))
+    batch = sorted((i for i in pool if i.priority_reason["in_batch"]),
+                   key=lambda i: i.priority_reason["rank"])  # fmt: skip
+    assert len(batch) == 10
+    assert all(i.priority_reason["warmup"] for i in pool)
+    assert not any(i.priority_reason["control"] for i in pool)
+    assert "warm-up pick 1" in priority_explanation(batch[0])
+    # Exactly random's batch with the project's seed.
+    random_batch = select(
+        "random", [Candidate(i.pk) for i in pool], {"batch_size": 10}, 3
+    ).batch()
+    assert [i.pk for i in batch] == random_batch
+    # The ninth item of ground truth ends the warm-up.
+    approve(project, 1, start=60)
+    prioritise_project(project=project)
+    pool = Item.objects.filter(project=project, status=ItemStatus.UNLABELED)
+    assert not any(i.priority_reason["warmup"] for i in pool)
+    assert sum(i.priority_reason["control"] for i in pool) == 1
 
 
 @pytest.mark.django_db(transaction=True)
