@@ -52,8 +52,12 @@ def items_pending_scoring(
     *, project: Project, model_version_id: int | None
 ) -> QuerySet[Item]:
     """Unlabelled items not yet scored by `model_version_id`; before any model
-    (None), those without an embedding. In id order."""
-    qs = Item.objects.filter(project=project, status=ItemStatus.UNLABELED)
+    (None), those without an embedding. In id order, without the stored scores
+    (the embedding, reasons and components: JSON that scoring replaces and
+    would only decode)."""
+    qs = Item.objects.filter(project=project, status=ItemStatus.UNLABELED).defer(
+        "embedding", "priority_reason", "score_components"
+    )
     if model_version_id is None:
         qs = qs.filter(embedding__isnull=True)
     else:
