@@ -1,7 +1,8 @@
 """The invite flow in Chromium: the owner creates an account with an invite link on
 the members page; the invitee opens it, is refused a weak password (what was
 typed stays), sets a good one and lands in the project; the link then fails.
-Then the new member makes an API token on their account page."""
+The new member makes an API token on their account page; the owner removes
+them (after a confirmation)."""
 
 import os
 import shutil
@@ -83,7 +84,20 @@ def test_owner_invites_and_the_invitee_sets_a_password_and_gets_a_token(
         again = browser.new_context().new_page()
         again.goto(invite)
         sync_api.expect(again.get_by_test_id("invite-invalid")).to_be_visible()
+
+        nora = get_user_model().objects.get(username="nora")
+        assert nora.check_password("lantern-quiet-58")
+        assert Membership.objects.get(project=project, user=nora).role == "reviewer"
+        # Removing asks first: cancelled, nothing changes; confirmed, she is gone.
+        page.goto(members)
+        asked = []
+        page.once("dialog", lambda d: (asked.append(d.message), d.dismiss()))
+        page.get_by_test_id("remove-nora").click()
+        page.wait_for_timeout(300)
+        assert asked and "Remove nora" in asked[0]
+        assert Membership.objects.filter(project=project, user=nora).exists()
+        page.once("dialog", lambda d: d.accept())
+        page.get_by_test_id("remove-nora").click()
+        sync_api.expect(page.locator("main")).to_contain_text("nora removed.")
         browser.close()
-    nora = get_user_model().objects.get(username="nora")
-    assert nora.check_password("lantern-quiet-58")
-    assert Membership.objects.get(project=project, user=nora).role == "reviewer"
+    assert not Membership.objects.filter(project=project, user=nora).exists()
