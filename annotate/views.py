@@ -3,10 +3,11 @@ events: views_events; the settings page spans both apps:
 models_mgmt.views_settings)."""
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
+from alweb.auth import may_create_projects
 from alweb.pages import project_context
 from annotate import selectors
 from annotate.forms import ProjectCreateForm
@@ -17,6 +18,9 @@ from runs.selectors import run_list_active
 
 @require_http_methods(["GET", "POST"])
 def project_list(request):
+    may_create = may_create_projects(request.user)
+    if request.method == "POST" and not may_create:
+        raise PermissionDenied("this site lets only staff accounts create projects")
     form = ProjectCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -38,7 +42,7 @@ def project_list(request):
     return render(
         request,
         "annotate/project_list.html",
-        {"rows": rows, "form": form},
+        {"rows": rows, "form": form, "may_create": may_create},
         status=400 if request.method == "POST" else 200,
     )
 

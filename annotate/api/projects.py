@@ -4,11 +4,13 @@ resource spans both apps: models_mgmt.api.pipeline)."""
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from alweb.api import json_body, project_for
+from alweb.auth import may_create_projects
 from alweb.roles import Perm
 from alweb.schema import CONFLICT, page_of
 from annotate import selectors
@@ -40,10 +42,14 @@ class ProjectListApi(APIView):
     @extend_schema(
         operation_id="projects_create",
         summary="Create a project; the caller becomes its owner",
+        description="403 when the site lets only staff accounts create projects "
+        "(ALWEB_PROJECT_CREATORS=staff).",
         request=ProjectWriteSerializer,
         responses={201: ProjectSerializer},
     )
     def post(self, request):
+        if not may_create_projects(request.user):
+            raise PermissionDenied("this site lets only staff accounts create projects")
         serializer = ProjectWriteSerializer(data=json_body(request))
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
