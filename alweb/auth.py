@@ -33,6 +33,16 @@ def project_role(user, project) -> Role | None:
     return cache[project_id]
 
 
+def may_create_projects(user) -> bool:
+    """Whether the site lets `user` create projects (ALWEB_PROJECT_CREATORS:
+    "everyone" signed in and active, or "staff" accounts only)."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    if settings.ALWEB_PROJECT_CREATORS == "staff":
+        return user.is_staff or user.is_superuser
+    return True
+
+
 def forget_roles(user) -> None:
     """Drop the cached roles (after membership changes within one request)."""
     if hasattr(user, _CACHE_ATTR):

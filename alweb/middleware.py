@@ -7,7 +7,14 @@ from django.http import JsonResponse
 from django.template.loader import render_to_string
 
 # Paths reachable without logging in.
-PUBLIC_PREFIXES = ("/accounts/login/", "/static/", "/healthz", "/favicon.ico")
+# An invite link carries its own credential (a signed, single-use token).
+PUBLIC_PREFIXES = (
+    "/accounts/login/",
+    "/accounts/invite/",
+    "/static/",
+    "/healthz",
+    "/favicon.ico",
+)
 # API pages for people: the login page, not the API's 401, for anonymous users.
 API_PAGES = ("/api/docs/",)
 

@@ -164,6 +164,14 @@ LOGOUT_REDIRECT_URL = "login"
 LOGIN_MAX_FAILURES = env_int("ALWEB_LOGIN_MAX_FAILURES", 10)
 LOGIN_MAX_FAILURES_PER_ADDRESS = env_int("ALWEB_LOGIN_MAX_FAILURES_PER_ADDRESS", 50)
 LOGIN_LOCK_SECONDS = env_int("ALWEB_LOGIN_LOCK_SECONDS", 900)
+# Who may create projects: "everyone" signed in, or "staff" (is_staff or
+# superuser accounts only); alweb.auth.may_create_projects.
+ALWEB_PROJECT_CREATORS = env_str("ALWEB_PROJECT_CREATORS", "everyone").strip().lower()
+if ALWEB_PROJECT_CREATORS not in ("everyone", "staff"):
+    raise ValueError("ALWEB_PROJECT_CREATORS must be 'everyone' or 'staff'")
+# How long an invite link (members page, POST /api/v1/projects/{id}/invites/)
+# lets the new account set its first password; alweb/accounts.py.
+ALWEB_INVITE_MAX_AGE_SECONDS = env_int("ALWEB_INVITE_MAX_AGE_SECONDS", 7 * 24 * 3600)
 # The client address is the last X-Forwarded-For entry only behind a proxy.
 LOGIN_ADDRESS_FROM_X_FORWARDED_FOR = env_bool("ALWEB_BEHIND_PROXY", False)
 

@@ -8,7 +8,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.permissions import IsAuthenticated
 
-from alweb import views
+from alweb import views, views_accounts
 
 # Request-limit errors raised outside DRF views (middleware, forms): JSON under /api/.
 handler400 = "alweb.errors.bad_request"
@@ -23,6 +23,12 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="annotate:project-list"), name="home"),
     path("accounts/login/", views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/token/", views_accounts.api_token, name="account-token"),
+    path(
+        "accounts/invite/<str:token>/",
+        views_accounts.invite_accept,
+        name="invite-accept",
+    ),
     path("healthz", views.healthz, name="healthz"),
     path(
         "favicon.ico",

@@ -27,9 +27,13 @@ class ProjectCreateForm(forms.Form):
         return labels
 
 
+# The role is always chosen: a blank first choice, never a default of owner.
+ROLE_CHOICES = [("", "Choose a role"), *((r.value, r.label) for r in Role)]
+
+
 class MemberForm(forms.Form):
     username = forms.CharField(max_length=150)
-    role = forms.ChoiceField(choices=[(r.value, r.label) for r in Role])
+    role = forms.ChoiceField(choices=ROLE_CHOICES)
 
     def clean_username(self):
         name = self.cleaned_data["username"]
@@ -43,3 +47,37 @@ class MemberRemoveForm(forms.Form):
     """`action=remove`: the member to remove, by user id."""
 
     user_id = forms.IntegerField(min_value=1, max_value=INT64_MAX)
+
+
+class AccountCreateForm(forms.Form):
+    """`action=create`: a new account joining the project (the service checks
+    the name against the User model and the names taken)."""
+
+    new_username = forms.CharField(max_length=150, label="New username")
+    new_role = forms.ChoiceField(choices=ROLE_CHOICES, label="Role")
+    access = forms.ChoiceField(
+        choices=[
+            ("invite", "Invite link (they set their password)"),
+            ("password", "Generated password (shown once)"),
+        ],
+        initial="invite",
+        widget=forms.RadioSelect,
+    )
+
+
+class EventFilterForm(forms.Form):
+    """The event log's filters and its position (`before`: an event id; the page
+    lists the events older than it)."""
+
+    kind = forms.ChoiceField(required=False)
+    user = forms.ChoiceField(required=False)
+    before = forms.IntegerField(required=False, min_value=1, max_value=INT64_MAX)
+
+    def __init__(self, data, *, kinds, members):
+        super().__init__(data)
+        self.fields["kind"].choices = [("", "Any kind"), *((k, k) for k in kinds)]
+        self.fields["user"].choices = [
+            ("", "Anyone"),
+            ("system", "System (no user)"),
+            *((str(u.pk), u.username) for u in members),
+        ]

@@ -2,7 +2,15 @@
 
 from django.urls import path
 
-from annotate import views, views_data, views_items, views_label, views_upload
+from annotate import (
+    views,
+    views_data,
+    views_events,
+    views_items,
+    views_label,
+    views_members,
+    views_upload,
+)
 
 app_name = "annotate"
 
@@ -39,8 +47,13 @@ urlpatterns = [
     ),
     path(
         "projects/<int:project_id>/members/",
-        views.project_members,
+        views_members.project_members,
         name="project-members",
+    ),
+    path(
+        "projects/<int:project_id>/events/",
+        views_events.project_events,
+        name="project-events",
     ),
     path("projects/<int:project_id>/label/", views_label.label_page, name="label"),
     path("projects/<int:project_id>/review/", views_label.review_page, name="review"),

@@ -66,6 +66,8 @@ POSTGRES_TESTS = (
     "tests/test_roles_matrix_posts.py",
     "tests/test_pages.py",
     "tests/test_login_lock.py",
+    "tests/test_accounts.py",
+    "tests/annotate/test_event_log.py",
     "tests/test_demo.py",
 )
 SQLITE_ONLY = (

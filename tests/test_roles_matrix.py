@@ -16,6 +16,7 @@ HTML_ROUTES = {
     "annotate:project-item": (Perm.VIEW_DASHBOARD, 403),
     "models_mgmt:project-settings": (Perm.VIEW_PIPELINE, 403),
     "annotate:project-members": (Perm.VIEW_MEMBERS, 403),
+    "annotate:project-events": (Perm.VIEW_DASHBOARD, 403),
     "annotate:project-upload": (Perm.UPLOAD_ITEMS, 403),
     "annotate:project-data": (Perm.EXPORT, 403),
     "annotate:label": (Perm.LABEL, 403),
@@ -39,6 +40,8 @@ EXEMPT = {
     "logout": "any session",
     "healthz": "public liveness probe",
     "favicon": "public: a redirect to the static icon",
+    "invite-accept": "public: the signed single-use token is the credential "
+    "(tests/test_accounts.py)",
     "annotate:project-list": "lists only the caller's projects (tested below)",
     "api-schema": "OpenAPI schema: any authenticated user",
     "api-docs": "API docs page: any authenticated user",
@@ -201,6 +204,7 @@ def test_navigation_shows_only_what_the_role_allows(client, project_roles, role)
         "tab-pipeline": Perm.VIEW_DASHBOARD,
         "tab-settings": Perm.VIEW_PIPELINE,
         "tab-members": Perm.VIEW_MEMBERS,
+        "tab-events": Perm.VIEW_DASHBOARD,
     }
     for testid, perm in tabs.items():
         assert (f'data-testid="{testid}"' in body) == role_allows(role, perm), testid

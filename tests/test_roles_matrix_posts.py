@@ -10,6 +10,13 @@ from django.core.files.base import ContentFile
 from django.urls import reverse
 
 from alweb.roles import ROLE_TABLE, Perm, Role
+from tests.roles_posts.accounts import (
+    AccountCreate,
+    AccountInvite,
+    Reinvite,
+    TokenCreate,
+    TokenRevoke,
+)
 from tests.roles_posts.actions import (
     BacktestStart,
     BulkAssign,
@@ -40,8 +47,17 @@ FORM_POSTS = {
     "annotate:project-data": (Perm.UPLOAD_ITEMS, {"import": DataImport()}),
     "annotate:project-members": (
         Perm.MANAGE_MEMBERS,
-        {"add": MemberAdd(), "change": MemberChange(), "remove": MemberRemove()},
+        {
+            "add": MemberAdd(),
+            "change": MemberChange(),
+            "remove": MemberRemove(),
+            "create account": AccountCreate(),
+            "invite": AccountInvite(),
+            "reinvite": Reinvite(),
+        },
     ),
+    # Any signed-in user's own token (the outsider's too); anonymous: login page.
+    "account-token": (None, {"create": TokenCreate(), "revoke": TokenRevoke()}),
     "models_mgmt:project-settings": (
         Perm.EDIT_PIPELINE,
         {"pipeline": PipelineEdit(), "labels": LabelsEdit()},

@@ -41,6 +41,17 @@ class MemberSerializer(serializers.Serializer):
     role = serializers.CharField()
 
 
+class InviteSerializer(serializers.Serializer):
+    """A new member's account and the link where they set their password (it
+    works once, until expires_at; it is never shown again)."""
+
+    user_id = serializers.IntegerField()
+    username = serializers.CharField()
+    role = serializers.CharField()
+    invite_url = serializers.URLField()
+    expires_at = serializers.DateTimeField()
+
+
 class AnnotationSerializer(serializers.Serializer):
     """A shape in the API's form with its origin: a stored Annotation, or a shape
     of an autosaved draft (a dict of the same keys)."""

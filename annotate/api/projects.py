@@ -1,22 +1,27 @@
 """API: projects and members (API.md "Projects and members"; the pipeline
 resource spans both apps: models_mgmt.api.pipeline)."""
 
+from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from alweb.api import json_body, project_for
+from alweb.auth import may_create_projects
 from alweb.roles import Perm
 from alweb.schema import CONFLICT, page_of
 from annotate import selectors
-from annotate.api.outputs import MemberSerializer, ProjectSerializer
+from annotate.api.outputs import InviteSerializer, MemberSerializer, ProjectSerializer
 from annotate.api.serializers import (
     MemberCreateSerializer,
+    MemberInviteSerializer,
     MemberUpdateSerializer,
     ProjectWriteSerializer,
 )
+from annotate.services import members as member_services
 from annotate.services import projects as project_services
 
 
@@ -37,10 +42,14 @@ class ProjectListApi(APIView):
     @extend_schema(
         operation_id="projects_create",
         summary="Create a project; the caller becomes its owner",
+        description="403 when the site lets only staff accounts create projects "
+        "(ALWEB_PROJECT_CREATORS=staff).",
         request=ProjectWriteSerializer,
         responses={201: ProjectSerializer},
     )
     def post(self, request):
+        if not may_create_projects(request.user):
+            raise PermissionDenied("this site lets only staff accounts create projects")
         serializer = ProjectWriteSerializer(data=json_body(request))
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
@@ -162,3 +171,38 @@ class MemberDetailApi(APIView):
             project=project, actor=request.user, user=membership.user
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class InviteCreateApi(APIView):
+    @extend_schema(
+        operation_id="invites_create",
+        summary="Create an account that joins the project, with an invite link",
+        description="The link is single-use and expires; the account sets its "
+        "own password there. 400 when the username is taken or malformed.",
+        request=MemberInviteSerializer,
+        responses={201: InviteSerializer},
+    )
+    def post(self, request, project_id):
+        project = project_for(request, project_id, Perm.MANAGE_MEMBERS)
+        serializer = MemberInviteSerializer(data=json_body(request))
+        serializer.is_valid(raise_exception=True)
+        made = member_services.member_account_create(
+            project=project,
+            actor=request.user,
+            username=serializer.validated_data["username"],
+            role=serializer.validated_data["role"],
+            access=member_services.ACCESS_INVITE,
+        )
+        user = made.membership.user
+        body = {
+            "user_id": user.pk,
+            "username": user.username,
+            "role": made.membership.role,
+            "invite_url": request.build_absolute_uri(
+                reverse("invite-accept", args=[made.invite.token])
+            ),
+            "expires_at": made.invite.expires_at,
+        }
+        response = Response(InviteSerializer(body).data, status=201)
+        response["Cache-Control"] = "no-store"
+        return response

@@ -87,6 +87,16 @@ class MemberCreateSerializer(serializers.Serializer):
         return user
 
 
+class MemberInviteSerializer(serializers.Serializer):
+    """A new account to invite: its username (not taken) and its role."""
+
+    username = serializers.CharField(max_length=150)
+    role = serializers.ChoiceField(choices=[r.value for r in Role])
+
+    def validate_username(self, value):
+        return clean_text(value)
+
+
 class MemberUpdateSerializer(serializers.Serializer):
     role = serializers.ChoiceField(choices=[r.value for r in Role])
 

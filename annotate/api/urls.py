@@ -15,6 +15,7 @@ urlpatterns = [
         projects.MemberDetailApi.as_view(),
         name="api-member-detail",
     ),
+    path(P + "invites/", projects.InviteCreateApi.as_view(), name="api-invite-create"),
     path(P + "items/", items.ItemListApi.as_view(), name="api-item-list"),
     path("items/<int:item_id>/", items.ItemDetailApi.as_view(), name="api-item-detail"),
     path(

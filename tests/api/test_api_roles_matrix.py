@@ -36,6 +36,7 @@ API_ROUTES: dict[str, dict[str, object]] = {
     },
     "api-member-list": {"GET": Perm.VIEW_MEMBERS, "POST": Perm.MANAGE_MEMBERS},
     "api-member-detail": {"PATCH": Perm.MANAGE_MEMBERS, "DELETE": Perm.MANAGE_MEMBERS},
+    "api-invite-create": {"POST": Perm.MANAGE_MEMBERS},
     "api-pipeline": {"GET": Perm.VIEW_PIPELINE, "PATCH": Perm.EDIT_PIPELINE},
     "api-item-list": {"GET": Perm.VIEW_PROJECT, "POST": Perm.UPLOAD_ITEMS},
     "api-item-detail": {"GET": (Perm.VIEW_DASHBOARD, 404)},
@@ -156,6 +157,10 @@ def body_for(name: str, verb: str, c: Ctx) -> tuple[object, str]:
             "json",
         ),
         ("api-member-detail", "PATCH"): ({"role": "reviewer"}, "json"),
+        ("api-invite-create", "POST"): (
+            {"username": "invitee", "role": "annotator"},
+            "json",
+        ),
         ("api-pipeline", "PATCH"): ({"split": {"seed": 3}}, "json"),
         ("api-item-list", "POST"): (
             {"files": [upload_file("new.png", png(9999))]},

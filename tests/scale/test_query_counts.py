@@ -59,6 +59,14 @@ PAGES = [
     ("label page", "annotator", "/projects/{p}/label/", False),
     ("review page", "reviewer", "/projects/{p}/review/", False),
     ("members", "owner", "/projects/{p}/members/", False),
+    ("events", "owner", "/projects/{p}/events/", False),
+    (
+        "events, filtered, page 2",
+        "annotation_manager",
+        "/projects/{p}/events/?kind=review_approved&user={reviewer}&before={event}",
+        False,
+    ),
+    ("events (htmx)", "owner", "/projects/{p}/events/?user=system", True),
     ("data", "owner", "/projects/{p}/data/", False),
 ]
 ENDPOINTS = [
@@ -169,8 +177,9 @@ def _queries(client, url: str, **headers) -> list[str]:
 
 def _slots(pk: int, users: dict) -> dict:
     """What a URL names besides the project: an item in review (it has tasks and
-    events), a done item, a label and an annotator."""
-    from annotate.models import Item
+    events), a done item, a label, an annotator, a reviewer and an event in the
+    middle of the log."""
+    from annotate.models import Event, Item
 
     project = Project.objects.get(pk=pk)
     items = Item.objects.filter(project=project).order_by("pk")
@@ -180,7 +189,14 @@ def _slots(pk: int, users: dict) -> dict:
         "done": items.filter(status="done").values_list("pk", flat=True).first(),
         "label": project.labels[0],
         "annotator": users["annotator"].pk,
+        "reviewer": users["reviewer"].pk,
+        "event": _middle_event(Event.objects.filter(project=project)),
     }
+
+
+def _middle_event(events) -> int:
+    ids = list(events.order_by("-created_at", "-id").values_list("pk", flat=True))
+    return ids[len(ids) // 2]
 
 
 def _compare(projects, role: str, url: str, make_client, **headers):
