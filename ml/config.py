@@ -23,6 +23,12 @@ OPTIMIZERS: tuple[str, ...] = (
 Check = Callable[[str, Any], Any]
 
 
+def _allowing(text: str, check: Check) -> Check:
+    """Attach what a check accepts, in words (the settings page shows it)."""
+    check.allowed = text  # type: ignore[attr-defined]
+    return check
+
+
 def _int(lo: int, hi: int) -> Check:
     def check(field: str, v: Any) -> int:
         if isinstance(v, bool) or not isinstance(v, int):
@@ -31,7 +37,7 @@ def _int(lo: int, hi: int) -> Check:
             raise ValueError(f"{field}: must be from {lo} to {hi}")
         return v
 
-    return check
+    return _allowing(f"an integer from {lo:,} to {hi:,}", check)
 
 
 def _float(lo: float, hi: float, *, lo_open: bool = False) -> Check:
@@ -44,7 +50,8 @@ def _float(lo: float, hi: float, *, lo_open: bool = False) -> Check:
             raise ValueError(f"{field}: must be {bound} and at most {hi}")
         return v
 
-    return check
+    text = f"greater than {lo} and at most {hi}" if lo_open else f"from {lo} to {hi}"
+    return _allowing(f"a number {text}", check)
 
 
 def _bool(field: str, v: Any) -> bool:
@@ -53,13 +60,16 @@ def _bool(field: str, v: Any) -> bool:
     return v
 
 
+_allowing("true or false", _bool)
+
+
 def _regex(pattern: re.Pattern[str], what: str) -> Check:
     def check(field: str, v: Any) -> str:
         if not isinstance(v, str) or not pattern.match(v):
             raise ValueError(f"{field}: must be {what}")
         return v
 
-    return check
+    return _allowing(what, check)
 
 
 def _choice(options: tuple[str, ...]) -> Check:
@@ -68,7 +78,7 @@ def _choice(options: tuple[str, ...]) -> Check:
             raise ValueError(f"{field}: must be one of {', '.join(options)}")
         return v
 
-    return check
+    return _allowing(f"one of {', '.join(options)}", check)
 
 
 def _epochs(field: str, v: Any) -> int | str:
@@ -77,11 +87,17 @@ def _epochs(field: str, v: Any) -> int | str:
     return _int(1, 10_000)(field, v)
 
 
+_allowing('"auto" (from epoch_budget) or an integer from 1 to 10,000', _epochs)
+
+
 def _imgsz(field: str, v: Any) -> int:
     v = _int(32, 4096)(field, v)
     if v % 32:
         raise ValueError(f"{field}: must be a multiple of 32")
     return v
+
+
+_allowing("a multiple of 32 from 32 to 4,096", _imgsz)
 
 
 MODEL_FIELDS: dict[str, tuple[Any, Check]] = {
@@ -133,6 +149,12 @@ def _validate(cfg: Any, fields: dict[str, tuple[Any, Check]], name: str) -> dict
         key: check(key, cfg[key]) if key in cfg else default
         for key, (default, check) in fields.items()
     }
+
+
+def field_reference(fields: dict[str, tuple[Any, Check]]) -> list[tuple[str, Any, str]]:
+    """(key, default, what it accepts in words) for every field of MODEL_FIELDS
+    or COMPARISON_FIELDS, in their order: the settings page's reference."""
+    return [(key, default, check.allowed) for key, (default, check) in fields.items()]
 
 
 def validate_model_config(cfg: dict[str, Any] | None) -> dict[str, Any]:

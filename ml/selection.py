@@ -230,17 +230,63 @@ def _integer(key: str, value: Any, lo: int, hi: int) -> int:
     return value
 
 
-_CHECKS: dict[str, Callable[[str, Any], Any]] = {
-    "batch_size": lambda k, v: _integer(k, v, 1, MAX_BATCH),
-    "control_share": lambda k, v: _number(k, v, 0.0, 0.5),
-    "rare_boost": lambda k, v: _number(k, v, 0.0, 10.0),
-    "dedup": lambda k, v: _number(k, v, 0.0, 2.0),
-    "alpha": lambda k, v: _number(k, v, 0.0, 1.0),
-    "coverage": lambda k, v: _number(k, v, 0.0, 1.0),
-    "shortlist": lambda k, v: _integer(k, v, 1, 100),
-    "warmup": lambda k, v: _integer(k, v, 0, MAX_WARMUP),
-    "neighbours": lambda k, v: _integer(k, v, 1, 1000),
+_CHOICES: dict[str, tuple[str, ...]] = {
+    "aggregate": (*AGGREGATES, "sum"),
+    "method": tuple(METHODS),
+    "coverage_by": ("typicality", "random"),
+    "score": ("uncertainty", "disagreement", "instability", "mean"),
 }
+_RANGES: dict[str, tuple[str, float, float]] = {
+    "batch_size": ("an integer", 1, MAX_BATCH),
+    "control_share": ("a number", 0.0, 0.5),
+    "rare_boost": ("a number", 0.0, 10.0),
+    "dedup": ("a number", 0.0, 2.0),
+    "alpha": ("a number", 0.0, 1.0),
+    "coverage": ("a number", 0.0, 1.0),
+    "shortlist": ("an integer", 1, 100),
+    "neighbours": ("an integer", 1, 1000),
+    "warmup": ("an integer", 0, MAX_WARMUP),
+}
+_CHECKS: dict[str, Callable[[str, Any], Any]] = {
+    key: (
+        (lambda k, v, lo=lo, hi=hi: _integer(k, v, int(lo), int(hi)))
+        if kind == "an integer"
+        else (lambda k, v, lo=lo, hi=hi: _number(k, v, lo, hi))
+    )
+    for key, (kind, lo, hi) in _RANGES.items()
+}
+
+
+PARAM_HELP: dict[str, str] = {
+    "batch_size": "images picked per batch (one batch per new model)",
+    "control_share": "share of each batch picked at random, as a control",
+    "warmup": "random picks until this many items are ground truth",
+    "aggregate": "how the boxes' uncertainties make the image's",
+    "method": "the uncertainty measure of each box",
+    "score": "what the shortlist is ranked by",
+    "shortlist": "shortlist size, in batches, before the diverse pick",
+    "alpha": "weight of informativeness against diversity in each pick",
+    "coverage": "share of the batch given to coverage picks",
+    "coverage_by": "how coverage picks are chosen",
+    "rare_boost": "boost for images with classes rare in the ground truth",
+    "dedup": "embedding distance below which two picks are near-duplicates",
+    "neighbours": "neighbours that define an image's typicality",
+}
+
+
+def param_reference(strategy: str) -> list[tuple[str, Any, str, str]]:
+    """(parameter, the registry's default, what it accepts, what it does) for
+    each parameter of ``strategy``: the settings page's reference. Raises
+    KeyError for an unknown strategy."""
+    out = []
+    for key, default in STRATEGIES[strategy].defaults.items():
+        if key in _CHOICES:
+            allowed = "one of " + ", ".join(_CHOICES[key])
+        else:
+            kind, lo, hi = _RANGES[key]
+            allowed = f"{kind} from {lo:,} to {hi:,}"
+        out.append((key, default, allowed, PARAM_HELP.get(key, "")))
+    return out
 
 
 def validate_strategy_params(strategy: str, params: dict[str, Any] | None) -> dict:
@@ -269,21 +315,9 @@ def validate_strategy_params(strategy: str, params: dict[str, Any] | None) -> di
     for key, value in out.items():
         if key in _CHECKS:
             out[key] = _CHECKS[key](key, value)
-    if "aggregate" in out and out["aggregate"] not in (*AGGREGATES, "sum"):
-        raise ValueError(f"params.aggregate: must be one of {', '.join(AGGREGATES)}")
-    if "method" in out and out["method"] not in METHODS:
-        raise ValueError(f"params.method: must be one of {', '.join(METHODS)}")
-    if "coverage_by" in out and out["coverage_by"] not in ("typicality", "random"):
-        raise ValueError("params.coverage_by: must be typicality or random")
-    if "score" in out and out["score"] not in (
-        "uncertainty",
-        "disagreement",
-        "instability",
-        "mean",
-    ):
-        raise ValueError(
-            "params.score: must be one of uncertainty, disagreement, instability, mean"
-        )
+    for key, options in _CHOICES.items():
+        if key in out and (not isinstance(out[key], str) or out[key] not in options):
+            raise ValueError(f"params.{key}: must be one of {', '.join(options)}")
     return out
 
 

@@ -1,6 +1,7 @@
 """Rules of the training settings (model and comparison configuration, triggers),
 shared by the API serializer and the HTML form; checked through ml/'s rules."""
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.utils import timezone
@@ -37,6 +38,42 @@ def cron_problem(expr: str) -> str | None:
     except (ValueError, TypeError, KeyError, IndexError, OverflowError):
         return invalid
     return None
+
+
+@dataclass(frozen=True)
+class CronPreview:
+    """A schedule in words and its next runs (aware datetimes), or why it
+    cannot be the schedule (`problem`, the reason a save would give)."""
+
+    expr: str
+    words: str = ""
+    next_runs: tuple[datetime, ...] = ()
+    problem: str | None = None
+
+
+def cron_preview(expr: str, *, now: datetime | None = None, count: int = 3):
+    """What the settings page shows under the cron box: `expr` in words
+    (cron-descriptor, 24-hour clock) and its next `count` runs after `now`, in
+    the site's time zone; an empty `expr` (no schedule) has neither."""
+    from cron_descriptor import ExpressionDescriptor, Options
+    from croniter import croniter
+
+    expr = (expr or "").strip()
+    if not expr:
+        return CronPreview(expr)
+    problem = cron_problem(expr)
+    if problem:
+        return CronPreview(expr, problem=problem)
+    options = Options()
+    options.use_24hour_time_format = True
+    try:
+        words = ExpressionDescriptor(expr, options).get_description()
+    except Exception:  # noqa: BLE001 - croniter accepts it; the words are a bonus
+        words = ""
+    start = timezone.localtime(now or timezone.now())
+    it = croniter(expr, start)
+    runs = tuple(it.get_next(datetime) for _ in range(count))
+    return CronPreview(expr, words, runs)
 
 
 def training_settings_clean(*, data: dict) -> tuple[dict, dict]:

@@ -1,6 +1,7 @@
 """HTML page of a project's pipeline settings: selection, split, training settings
 and triggers (one form, both apps' rows), and the labels."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
@@ -10,9 +11,12 @@ from alweb.pages import project_context
 from alweb.roles import Perm
 from annotate.selectors import project_get_for_user
 from annotate.services.pipeline import project_labels_update
+from ml import config as ml_config
+from ml.selection import STRATEGIES, param_reference
 from models_mgmt.forms import LabelsForm, PipelineSettingsForm
 from models_mgmt.selectors import pipeline_settings_get
 from models_mgmt.services.pipeline import pipeline_update
+from models_mgmt.validators import cron_preview
 
 
 @require_http_methods(["GET", "POST"])
@@ -22,6 +26,8 @@ def project_settings(request, project_id):
     project = project_get_for_user(
         user=request.user, project_id=project_id, perm=Perm.VIEW_PIPELINE
     )
+    if request.method == "GET" and request.GET.get("preview") in PREVIEWS:
+        return _preview(request, project)
     saved = pipeline_settings_get(project=project)
     form = PipelineSettingsForm(initial=PipelineSettingsForm.initial_from(saved))
     labels_form = LabelsForm(initial={"labels": ", ".join(project.labels)})
@@ -46,8 +52,42 @@ def project_settings(request, project_id):
         status = 400
         messages.error(request, "Nothing was saved: " + reasons)
     context = project_context(request, project, "settings")
-    context.update(form=form, labels_form=labels_form)
+    context.update(
+        form=form,
+        labels_form=labels_form,
+        **_references(form["strategy"].value(), form["trigger_cron"].value()),
+    )
     return render(request, "models_mgmt/project_settings.html", context, status=status)
+
+
+PREVIEWS = {
+    "cron": "models_mgmt/_cron_preview.html",
+    "strategy": "models_mgmt/_strategy_params.html",
+}
+
+
+def _preview(request, project):
+    """The page's live help (htmx, as the user types): the cron schedule in
+    words with its next runs, or the chosen strategy's parameters."""
+    strategy = request.GET.get("strategy", "")
+    cron = request.GET.get("trigger_cron", "")[:200]
+    context = {"project": project, **_references(strategy, cron)}
+    return render(request, PREVIEWS[request.GET["preview"]], context)
+
+
+def _references(strategy, cron) -> dict:
+    """What the settings page shows beside the boxes: the strategy's
+    parameters with the registry's defaults, the model and comparison keys
+    with defaults and ranges, and the cron preview."""
+    strategy = strategy if strategy in STRATEGIES else None
+    return {
+        "strategy_name": strategy,
+        "strategy_params_ref": param_reference(strategy) if strategy else [],
+        "model_config_ref": ml_config.field_reference(ml_config.MODEL_FIELDS),
+        "comparison_config_ref": ml_config.field_reference(ml_config.COMPARISON_FIELDS),
+        "cron": cron_preview(cron if isinstance(cron, str) else ""),
+        "time_zone": settings.TIME_ZONE,
+    }
 
 
 def _save_pipeline(request, project, form: PipelineSettingsForm) -> bool:
