@@ -344,6 +344,9 @@ class Task(models.Model):
     base_version = models.PositiveIntegerField(default=1)
     # Bumped on every autosave; a client that sends an older one gets 409.
     draft_version = models.PositiveIntegerField(default=0)
+    # The client id of the submit that ended this task: a retry that sends it
+    # again gets the same answer instead of a 409 (idempotent submit).
+    submit_client_id = models.CharField(max_length=64, blank=True, default="")
     comment = models.TextField(blank=True, max_length=5000)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)

@@ -42,6 +42,7 @@ POSTGRES_TESTS = (
     "tests/annotate/test_task_peek.py",
     "tests/annotate/test_tasks_api.py",
     "tests/annotate/test_labeling.py",
+    "tests/annotate/test_task_durability.py",
     "tests/annotate/test_label_pages.py",
     "tests/annotate/test_item_browser.py",
     "tests/annotate/test_predictions.py",

@@ -153,6 +153,26 @@ class TaskPeekInputSerializer(serializers.Serializer):
     )
 
 
+class ClientIdField(serializers.RegexField):
+    """A client-made id (a UUID fits): a string of 1 to 64 letters, digits and
+    . _ : - (a number or any other JSON value is refused, not converted)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(
+            r"^[A-Za-z0-9._:-]+$",
+            max_length=64,
+            error_messages={
+                "invalid": "use only letters, digits, '.', '_', ':' and '-'"
+            },
+            **kwargs,
+        )
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            raise serializers.ValidationError("must be a string")
+        return super().to_internal_value(data)
+
+
 class DraftInputSerializer(serializers.Serializer):
     annotations = ShapesField()
     version = serializers.IntegerField(
@@ -166,6 +186,19 @@ class DraftInputSerializer(serializers.Serializer):
 
 class SubmitInputSerializer(serializers.Serializer):
     annotations = ShapesField()
+    client_id = ClientIdField(
+        required=False,
+        help_text="an id the client makes once per submit and sends again on "
+        "retries: a second submit with the same id gets the first one's answer",
+    )
+    version = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=0,
+        max_value=INT64_MAX,
+        help_text="the draft version the client last saw; 409 if the draft was "
+        "saved elsewhere since",
+    )
 
 
 class ApproveInputSerializer(serializers.Serializer):

@@ -157,6 +157,12 @@ class TaskDraftSaveApi(APIView):
         request=DraftInputSerializer,
         responses={200: DraftSavedSerializer, 409: CONFLICT},
         summary="Autosave work in progress and renew the lease",
+        description=(
+            "With `version` (the draft version the client last saw, 0 before the "
+            "first save): applied only if the draft is still at that version, "
+            "else 409 with the current `version` (another tab or window saved "
+            "first; nothing is overwritten). Without it the save always applies."
+        ),
     )
     def put(self, request, task_id):
         task = _own_task(request, task_id)
@@ -173,11 +179,23 @@ class TaskSubmitApi(APIView):
         request=SubmitInputSerializer,
         responses={200: TaskDoneSerializer, 409: CONFLICT},
         summary="Submit a label task; the item goes to review",
+        description=(
+            "Idempotent by `client_id`: a retry with the client id of the submit "
+            "that ended the task gets the same 200 and changes nothing; another "
+            "client id (or none) on a finished task gets 409. With `version` (the "
+            "draft version the client last saw), a draft saved elsewhere since "
+            "gives 409 with the current `version` and nothing is submitted."
+        ),
     )
     def post(self, request, task_id):
         task = _own_task(request, task_id)
         data = _parse(SubmitInputSerializer, request)
-        item = labeling.task_submit(task=task, shapes=data["annotations"])
+        item = labeling.task_submit(
+            task=task,
+            shapes=data["annotations"],
+            client_id=data.get("client_id"),
+            client_version=data.get("version"),
+        )
         return _done(task, item, "submitted")
 
 

@@ -41,12 +41,31 @@ def _finish(task: Task, status: str, **values) -> None:
         raise Conflict("lease lost")
 
 
+def _stale_or_lost(task: Task, what: str) -> Conflict:
+    """The Conflict for a conditional UPDATE of an active task that matched no
+    row: the lease was lost meanwhile, or the draft version moved on."""
+    task.refresh_from_db()
+    if task.status != TaskStatus.ACTIVE:
+        return Conflict(
+            f"lease lost: this task is {task.status}", task_status=task.status
+        )
+    return Conflict(
+        f"the draft was saved elsewhere in the meantime (another tab or window): "
+        f"it is at version {task.draft_version}; {what}",
+        version=task.draft_version,
+        draft_version=task.draft_version,
+    )
+
+
 @transaction.atomic
 def task_draft_save(*, task: Task, shapes, client_version: int | None = None) -> Task:
     """Autosave work in progress on an active task and renew its lease.
 
-    Raises ValidationError for bad shapes (the saved draft is unchanged), Conflict
-    when the lease was lost or `client_version` is older than the saved draft.
+    One conditional UPDATE (WHERE status = active [AND draft_version = n]) bumps
+    draft_version: of two saves from the same version one wins, the other gets
+    Conflict (with the current `version`), on SQLite and PostgreSQL alike. Raises
+    ValidationError for bad shapes (the saved draft is unchanged), Conflict when
+    the lease was lost or `client_version` is not the saved draft's version.
     """
     _lock_task(task, task.kind)
     cleaned = shapes_validate(item=task.item, shapes=shapes)
@@ -60,23 +79,55 @@ def task_draft_save(*, task: Task, shapes, client_version: int | None = None) ->
         draft_version=F("draft_version") + 1,
     )
     if not updated:
-        task.refresh_from_db()
-        raise Conflict(
-            "the draft was saved elsewhere in the meantime",
-            draft_version=task.draft_version,
-        )
+        raise _stale_or_lost(task, "this save was not applied")
     task.refresh_from_db()
     return task
 
 
+def _replayed(task: Task, client_id: str | None) -> bool:
+    """Whether `task` was already submitted with `client_id` (a retry)."""
+    if not client_id:
+        return False
+    task.refresh_from_db(fields=["status", "submit_client_id"])
+    return task.status == TaskStatus.SUBMITTED and task.submit_client_id == client_id
+
+
 @transaction.atomic
-def task_submit(*, task: Task, shapes) -> Item:
+def task_submit(
+    *,
+    task: Task,
+    shapes,
+    client_id: str | None = None,
+    client_version: int | None = None,
+) -> Item:
     """Submit a label task: the shapes become the item's annotations, the item goes
-    to review. Raises ValidationError (nothing changes) or Conflict (lease lost)."""
-    _lock_task(task, TaskKind.LABEL)
+    to review. Raises ValidationError (nothing changes) or Conflict (lease lost,
+    or `client_version` given and not the saved draft's version).
+
+    Idempotent by `client_id`: a submit of a task already submitted with the same
+    client id changes nothing and returns the item (a retry whose first answer
+    was lost gets the same success); another client id gets Conflict as before.
+    """
     item = task.item
+    if _replayed(task, client_id):
+        item.refresh_from_db()
+        return item
+    _lock_task(task, TaskKind.LABEL)
     cleaned = shapes_validate(item=item, shapes=shapes)
-    _finish(task, TaskStatus.SUBMITTED, draft=cleaned)
+    filters = {"pk": task.pk, "status": TaskStatus.ACTIVE}
+    if client_version is not None:
+        filters["draft_version"] = client_version
+    if not Task.objects.filter(**filters).update(
+        status=TaskStatus.SUBMITTED,
+        finished_at=timezone.now(),
+        draft=cleaned,
+        submit_client_id=client_id or "",
+    ):
+        # A concurrent retry with the same client id may have won the UPDATE.
+        if _replayed(task, client_id):
+            item.refresh_from_db()
+            return item
+        raise _stale_or_lost(task, "nothing was submitted")
     annotations_replace(item=item, shapes=cleaned, author=task.assignee)
     Item.objects.filter(pk=item.pk).update(
         status=ItemStatus.REVIEW, last_annotator=task.assignee, rejected_at=None

@@ -6,13 +6,18 @@
 // the runner claims (or resumes, renewing the lease) with a POST. When a save
 // fails the draft is kept in localStorage and offered back after re-login; the
 // polygon being drawn and the canvas settings are kept there too (page-state.js).
+// Saves send the draft version the page last saw: when another tab or window
+// saved first the server answers 409 and the status line says "Conflict"
+// (nothing is overwritten; this page's shapes are kept locally). A submit
+// carries a client id made once per attempt and is retried with it while no
+// answer comes, so it is applied once.
 
 import { confirmDialog } from "./confirm.js";
 import { localDrawings, uiSettings, wireSettings } from "./page-state.js";
 import { createTaskRunner } from "./task-runner.js";
 import {
-  $, apiCall, errorText, localDrafts, readConfig, showAlert, wireClaimForms, wireFocusReturn,
-  wirePageKeys,
+  $, apiCall, errorText, localDrafts, newClientId, readConfig, showAlert, wireClaimForms,
+  wireFocusReturn, wirePageKeys,
 } from "./task-client.js";
 
 const AUTOSAVE_MS = 1500;
@@ -26,6 +31,7 @@ const settings = uiSettings(config.projectId, "label");
 let version = 0;
 let timer = null;
 let saving = null; // the save in flight (a promise)
+let attempt = null; // {taskId, key, clientId}: the submit whose answer was not seen
 
 const runner = createTaskRunner(config, {
   canvasOptions: () => ({ ...settings.get(), keyScope: $("task-work"), pageKeys: PAGE_KEYS }),
@@ -49,6 +55,7 @@ const runner = createTaskRunner(config, {
     if (canvas() && canvas().isDirty()) schedule();
   },
   onDone(t) {
+    attempt = null;
     localDrafts.drop(t.id);
     localDrawings.drop(t.id);
   },
@@ -56,6 +63,7 @@ const runner = createTaskRunner(config, {
     if (action === "release") {
       showAlert("Could not skip: " + errorText(res));
     } else if (res.status === 400) {
+      attempt = null;
       setStatus("failed", "Not submitted");
       showAlert("Not submitted: " + errorText(res));
     } else {
@@ -74,9 +82,26 @@ function setStatus(state, text) {
 
 const draftUrl = (t) => `${config.taskUrl}${t.id}/draft/`;
 
+/** A 409 because the draft moved on (another tab or window saved), not a lost
+ *  lease: the body names the current version. */
+const isVersionConflict = (res) => res.status === 409 && res.data?.version != null;
+
 function keepLocally(reason, res) {
   const task = runner.task;
   if (!task || !canvas()) return;
+  if (isVersionConflict(res)) {
+    // Apart from the usual local copy, which the other tab's next save drops.
+    localDrafts.put(task, canvas().getShapes(), ":conflict");
+    showAlert(
+      "Conflict: this item was saved in another tab or window (version " +
+        `${res.data.version}) after this page loaded it, so this page's changes were not ` +
+        "saved and nothing was overwritten. They are kept in this browser: reload the page " +
+        "to see the saved version and restore them if you want them instead.",
+    );
+    $("relogin-link").classList.add("lp-hidden");
+    setStatus("conflict", "Conflict: saved in another tab");
+    return;
+  }
   localDrafts.put(task, canvas().getShapes());
   const relogin = reason === 401 || reason === 403;
   showAlert(
@@ -199,7 +224,19 @@ async function submit({ empty = false } = {}) {
   clearTimeout(timer);
   if (saving) await saving;
   setStatus("saving", "Submitting…");
-  await runner.finish("submit", { annotations: shapes });
+  const body = { annotations: shapes, version, client_id: submitClientId(runner.task, shapes) };
+  await runner.finish("submit", body, { retry: true });
+}
+
+/** The client id of this submit: the one of the last attempt whose answer was
+ *  not seen when it was the same task with the same shapes (it may have been
+ *  applied: the server then answers as it did), a fresh one otherwise. */
+function submitClientId(task, shapes) {
+  const key = JSON.stringify(shapes);
+  if (!attempt || attempt.taskId !== task.id || attempt.key !== key) {
+    attempt = { taskId: task.id, key, clientId: newClientId() };
+  }
+  return attempt.clientId;
 }
 
 async function skip() {

@@ -44,6 +44,28 @@ export async function apiCall(method, url, body, { keepalive = false } = {}) {
   }
 }
 
+const TRANSIENT = new Set([0, 502, 503, 504]); // no answer, or the proxy's
+
+/** apiCall, tried again (after 0.5, 1 and 2 s) while the server could not be
+ *  reached or a proxy answered 502-504: for requests that are safe to repeat
+ *  (a submit with its client_id is applied once however often it arrives). */
+export async function apiCallRetrying(method, url, body, { delays = [500, 1000, 2000] } = {}) {
+  let res = await apiCall(method, url, body);
+  for (const ms of delays) {
+    if (!TRANSIENT.has(res.status)) break;
+    await new Promise((r) => setTimeout(r, ms));
+    res = await apiCall(method, url, body);
+  }
+  return res;
+}
+
+/** A fresh client id for one submit attempt (random hex; crypto.randomUUID
+ *  needs a secure context, which a plain-http install is not). */
+export function newClientId() {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
 /** A short, human sentence for an API error body. */
 export function errorText(result) {
   if (result.network) return "The server could not be reached (network error).";
@@ -66,9 +88,11 @@ export function comparable(shapes) {
 }
 
 export const localDrafts = {
-  put(task, shapes) {
+  /** `tag` keeps a copy apart from the task's usual one (which a save in any
+   *  tab drops): a copy kept because another tab saved first. */
+  put(task, shapes, tag = "") {
     try {
-      localStorage.setItem(PREFIX + task.id, JSON.stringify({
+      localStorage.setItem(PREFIX + task.id + tag, JSON.stringify({
         taskId: task.id, itemId: task.item.id, shapes, at: new Date().toISOString(),
       }));
     } catch {

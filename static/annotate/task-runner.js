@@ -12,8 +12,8 @@
 import { mountCanvas } from "./canvas/index.js";
 import { createPreloader } from "./preload.js";
 import {
-  $, announceReady, apiCall, claimRequest, comparable, errorText, showAlert, showClaimError,
-  showEmpty, showTaskInfo,
+  $, announceReady, apiCall, apiCallRetrying, claimRequest, comparable, errorText, showAlert,
+  showClaimError, showEmpty, showTaskInfo,
 } from "./task-client.js";
 
 const nextFrame = () => new Promise((r) => requestAnimationFrame(() => r()));
@@ -114,8 +114,10 @@ export function createTaskRunner(config, hooks) {
     }
   }
 
-  /** POST tasks/<id>/<action>/ for the current task, then the next task. */
-  async function finish(action, body, { accept = (res) => res.ok } = {}) {
+  /** POST tasks/<id>/<action>/ for the current task, then the next task.
+   *  `retry`: the request is safe to repeat; it is sent again while no answer
+   *  comes (task-client.js apiCallRetrying). */
+  async function finish(action, body, { accept = (res) => res.ok, retry = false } = {}) {
     if (!task || busy) return false;
     busy = true;
     const done = task;
@@ -124,7 +126,9 @@ export function createTaskRunner(config, hooks) {
     if (action === "release") skipped.push(done.item.id);
     const pre = preloader.take(done.item.id);
     if (pre) showPending(pre);
-    const res = await apiCall("POST", `${config.taskUrl}${done.id}/${action}/`, body);
+    const res = await (retry ? apiCallRetrying : apiCall)(
+      "POST", `${config.taskUrl}${done.id}/${action}/`, body,
+    );
     if (!accept(res)) {
       if (action === "release") skipped.pop();
       if (pre) {

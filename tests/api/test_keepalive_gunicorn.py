@@ -9,22 +9,13 @@ to the largest limit and past it. Small limits come from the environment.
 """
 
 import os
-import queue
-import re
-import signal
-import subprocess
-import sys
-import threading
-import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 import requests
 
 from alweb.roles import Role
 
-ROOT = Path(__file__).resolve().parents[2]
 KIB = 1024
 GUNICORN_DRAIN = 64 * KIB  # gunicorn.http.parser._DRAIN_MAX_BYTES
 MAX_BODY = 96 * KIB  # DATA_UPLOAD_MAX_MEMORY_SIZE
@@ -45,23 +36,11 @@ pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 # The server --------------------------------------------------------------------
 
 
-def _read_lines(stream, lines: queue.Queue, log: list[str]) -> None:
-    for raw in iter(stream.readline, b""):
-        line = raw.decode("utf-8", "replace").rstrip()
-        log.append(line)
-        lines.put(line)
-
-
-@dataclass
-class Server:
-    url: str
-    log: list[str]
-
-
 @pytest.fixture(scope="module")
 def server(django_db_setup, django_db_blocker):
     from django.conf import settings
 
+    from tests import gunicorn
     from tests.runs import qclusters
 
     env = {
@@ -75,61 +54,11 @@ def server(django_db_setup, django_db_blocker):
         "ALWEB_MAX_FILES_PER_REQUEST": str(MAX_FILES),
         "ALWEB_Q_SYNC": "1",
     }
-    cmd = [sys.executable, "-m", "gunicorn", "alweb.wsgi:application"]
-    cmd += ["--bind", "127.0.0.1:0", "--worker-class", "gthread", "--workers", "1"]
-    cmd += ["--threads", "4", "--timeout", "60", "--graceful-timeout", "5"]
-    proc = subprocess.Popen(
-        cmd,
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
-    lines: queue.Queue = queue.Queue()
-    log: list[str] = []
-    threading.Thread(
-        target=_read_lines, args=(proc.stderr, lines, log), daemon=True
-    ).start()
+    running = gunicorn.start(env, workers=1, threads=4)
     try:
-        url = _wait_until_serving(proc, lines, log)
-        yield Server(url=url, log=log)
+        yield running
     finally:
-        _stop(proc)
-
-
-def _wait_until_serving(proc, lines: queue.Queue, log: list[str]) -> str:
-    deadline = time.monotonic() + 60
-    url = None
-    while url is None:
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise AssertionError("gunicorn did not start:\n" + "\n".join(log))
-        try:
-            line = lines.get(timeout=0.5)
-        except queue.Empty:
-            continue
-        match = re.search(r"Listening at: (http://127\.0\.0\.1:\d+)", line)
-        if match:
-            url = match.group(1)
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(url + "/healthz", timeout=5).status_code == 200:
-                return url
-        except requests.ConnectionError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError("gunicorn never answered /healthz:\n" + "\n".join(log))
-
-
-def _stop(proc) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=15)
-    except ProcessLookupError:
-        return
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=15)
+        gunicorn.stop(running.proc)
 
 
 # The data ---------------------------------------------------------------------
