@@ -48,6 +48,7 @@ POSTGRES_TESTS = (
     "tests/annotate/test_predictions.py",
     "tests/api/test_io.py",
     "tests/api/test_io_coco.py",
+    "tests/api/test_io_coco_images.py",
     "tests/api/test_io_datasets.py",
     "tests/api/test_io_label_studio.py",
     "tests/annotate/test_data_page.py",

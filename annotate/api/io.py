@@ -37,7 +37,8 @@ class ExportApi(APIView):
             "Up to ALWEB_EXPORT_SYNC_MAX_ITEMS (default 5,000) ground-truth items the "
             "export streams in the response (200): `format=coco` gives COCO JSON "
             "(split, status, width, height and `coco_url` in each image; "
-            "`predictions=true` adds model predictions), `format=yolo` a zip in "
+            "`predictions=true` adds model predictions; `images=true` gives a zip of "
+            "`annotations.json` and `images/`), `format=yolo` a zip in "
             "ultralytics layout (images/<split>/, labels/<split>/, data.yaml), "
             "`format=voc` a Pascal VOC zip. Larger "
             "projects export in the background: 202 with `{job, status, progress, "
@@ -50,7 +51,9 @@ class ExportApi(APIView):
         ],
         responses={
             # Binary first: a client reads either file as bytes (COCO is JSON).
-            (200, "application/zip"): OpenApiResponse(BIN, description="YOLO dataset"),
+            (200, "application/zip"): OpenApiResponse(
+                BIN, description="YOLO or VOC dataset, or COCO with its images"
+            ),
             (200, "application/json"): OpenApiResponse(
                 BIN, description="COCO JSON document"
             ),
@@ -71,12 +74,31 @@ class ExportApi(APIView):
                 reverse("api-item-image", args=[0])
             ).replace("/items/0/", "/items/{id}/"),
         }
+        images = fmt == "coco" and query.validated_data["images"]
+        if images:
+            options = {**options, "images": True}
+            del options["image_url"]  # file_name is relative to images/ in the zip
         if item_count_ground_truth(project=project) > exports.export_sync_limit():
             job = exports.export_start(
                 project=project, actor=request.user, fmt=fmt, options=options
             )
             body = ExportJobSerializer(job, context={"request": request}).data
             return Response(body, status=202)
+        if images:
+            return _zip_response(
+                project,
+                "coco",
+                lambda tmp: exports.coco_zip_write(
+                    project=project,
+                    fileobj=tmp,
+                    document=exports.coco_images_document(
+                        project=project,
+                        predictions=options["predictions"],
+                        include_review=options["include_review"],
+                    ),
+                    include_review=options["include_review"],
+                ),
+            )
         if fmt == "coco":
             response = StreamingHttpResponse(
                 exports.coco_chunks(project=project, **options),
@@ -87,19 +109,26 @@ class ExportApi(APIView):
             )
             return response
         write = exports.yolo_write if fmt == "yolo" else voc_write
-        tmp = tempfile.TemporaryFile()
-        try:
-            write(project=project, fileobj=tmp)
-            tmp.seek(0)
-        except BaseException:
-            tmp.close()
-            raise
-        return FileResponse(
-            tmp,
-            as_attachment=True,
-            filename=f"project-{project.pk}-{fmt}.zip",
-            content_type="application/zip",
+        return _zip_response(
+            project, fmt, lambda tmp: write(project=project, fileobj=tmp)
         )
+
+
+def _zip_response(project, fmt: str, write) -> FileResponse:
+    """A zip export written to a temporary file, then sent (closed with it)."""
+    tmp = tempfile.TemporaryFile()
+    try:
+        write(tmp)
+        tmp.seek(0)
+    except BaseException:
+        tmp.close()
+        raise
+    return FileResponse(
+        tmp,
+        as_attachment=True,
+        filename=f"project-{project.pk}-{fmt}.zip",
+        content_type="application/zip",
+    )
 
 
 def _export_job(project, job_id) -> Job:
@@ -142,7 +171,11 @@ class ExportDownloadApi(APIView):
             handle,
             as_attachment=True,
             filename=job.result.get("filename") or f"export.{fmt}",
-            content_type="application/json" if fmt == "coco" else "application/zip",
+            content_type=(
+                "application/json"
+                if fmt == "coco" and not job.params.get("images")
+                else "application/zip"
+            ),
         )
 
 

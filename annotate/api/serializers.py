@@ -349,6 +349,12 @@ class ExportQuerySerializer(serializers.Serializer):
         help_text="COCO: also export the items waiting for review "
         '(`"status": "review"`)',
     )
+    images = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="COCO: a zip of `annotations.json` and the images under "
+        "`images/` at their `file_name`, instead of the JSON alone",
+    )
 
     def validate_format(self, value: str) -> str:
         return value or "coco"

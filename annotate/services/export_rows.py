@@ -1,8 +1,10 @@
 """The rows every export reads: ground-truth items in keyset chunks, fetched
 whole, then their annotations (see annotate.services.exports)."""
 
+from collections import Counter
 from collections.abc import Callable, Iterator
 
+from annotate import coco
 from annotate.models import Annotation, AnnotationSource, Item, ItemStatus, Project
 
 ITEM_CHUNK = 1000  # items per read; their annotations are read next, also whole
@@ -56,3 +58,21 @@ def annotations_of(item_ids, source=AnnotationSource.HUMAN) -> list[tuple]:
             "confidence",
         )
     )
+
+
+def duplicated_names(project: Project) -> set[str]:
+    """Export base names (annotate.coco.item_base_name) that more than one item
+    of the project shares: those items are exported as <stem>~<id>.<ext>. Read
+    whole before anything is written."""
+    rows = Item.objects.filter(project=project).values_list(
+        "pk", "source_path", "original_name", "image_format"
+    )
+    counts = Counter(coco.item_base_name(*row) for row in rows)
+    return {name for name, n in counts.items() if n > 1}
+
+
+def coco_file_name(item_id, source_path, original_name, fmt, duplicated) -> str:
+    """The image's COCO file_name: unique in the project, the upload's relative
+    path kept (see annotate.coco)."""
+    base = coco.item_base_name(item_id, source_path, original_name, fmt)
+    return coco.unique_file_name(base, item_id, duplicated)

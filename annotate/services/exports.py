@@ -13,7 +13,6 @@ import shutil
 import tempfile
 import uuid
 from array import array
-from collections import Counter
 from collections.abc import Iterator
 
 from django.conf import settings
@@ -28,8 +27,11 @@ from annotate.services.export_rows import (
     ITEM_CHUNK,
     Progress,
     annotations_of,
+    coco_file_name,
+    duplicated_names,
     ground_truth_item_chunks,
 )
+from annotate.services.exports_coco_zip import coco_zip_write
 from annotate.services.exports_voc import voc_write
 from ml.datasets import safe_stem, yolo_label_line
 from ml.geometry import polygon_bbox
@@ -54,24 +56,6 @@ EXPORT_FORMATS = ("coco", "yolo", "voc")
 def export_sync_limit() -> int:
     """Projects with more ground-truth items than this export in the background."""
     return int(getattr(settings, "ALWEB_EXPORT_SYNC_MAX_ITEMS", 5000))
-
-
-def duplicated_names(project: Project) -> set[str]:
-    """Export base names (annotate.coco.item_base_name) that more than one item
-    of the project shares: those items are exported as <stem>~<id>.<ext>. Read
-    whole before anything is written."""
-    rows = Item.objects.filter(project=project).values_list(
-        "pk", "source_path", "original_name", "image_format"
-    )
-    counts = Counter(coco.item_base_name(*row) for row in rows)
-    return {name for name, n in counts.items() if n > 1}
-
-
-def coco_file_name(item_id, source_path, original_name, fmt, duplicated) -> str:
-    """The image's COCO file_name: unique in the project, the upload's relative
-    path kept (see annotate.coco)."""
-    base = coco.item_base_name(item_id, source_path, original_name, fmt)
-    return coco.unique_file_name(base, item_id, duplicated)
 
 
 def _coco_annotation(row, category: int) -> dict:
@@ -183,6 +167,23 @@ def coco_chunks(
             if progress and source == AnnotationSource.HUMAN:
                 progress(0.3 + 0.7 * min(1.0, (start + ITEM_CHUNK) / len(written)))
     yield "]}\n"
+
+
+def coco_images_document(
+    *,
+    project: Project,
+    progress: Progress | None = None,
+    predictions: bool = False,
+    include_review: bool = False,
+) -> Iterator[str]:
+    """The COCO document that goes with the images in a zip (coco_zip_write):
+    as coco_chunks, without `coco_url` (file_name is relative to images/)."""
+    return coco_chunks(
+        project=project,
+        progress=progress,
+        predictions=predictions,
+        include_review=include_review,
+    )
 
 
 def _yolo_lines(shapes, labels: dict[str, int], width, height, task: str):
@@ -326,7 +327,21 @@ def export_job_run(*, job_id: int) -> None:
     stored = None
     try:
         with tempfile.TemporaryFile() as tmp:
-            if fmt == "coco":
+            if fmt == "coco" and job.params.get("images"):
+                coco_zip_write(
+                    project=job.project,
+                    fileobj=tmp,
+                    document=coco_images_document(
+                        project=job.project,
+                        progress=lambda v: progress(0.5 * v),
+                        predictions=bool(job.params.get("predictions")),
+                        include_review=bool(job.params.get("include_review")),
+                    ),
+                    progress=progress,
+                    include_review=bool(job.params.get("include_review")),
+                )
+                ext = "zip"
+            elif fmt == "coco":
                 for chunk in coco_chunks(
                     project=job.project,
                     progress=progress,

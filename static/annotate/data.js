@@ -65,7 +65,8 @@ form.addEventListener("submit", async (event) => {
     if (response.status === 202) {
       await follow(await response.json());
     } else if (response.ok) {
-      await saveBlob(response, `export.${params.get("format") === "coco" ? "json" : "zip"}`);
+      const json = params.get("format") === "coco" && !params.get("images");
+      await saveBlob(response, `export.${json ? "json" : "zip"}`);
       say("Export downloaded.");
     } else {
       const body = await response.json().catch(() => ({}));
