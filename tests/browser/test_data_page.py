@@ -1,10 +1,12 @@
-"""The data page in Chromium: a small export downloads at once; a large one runs
+"""The data page in Chromium: a small export downloads at once (COCO also with
+its images, as a zip); a large one runs
 in the background, the bar follows it and the file downloads when it is ready;
 an import shows its report. No request of the page fails."""
 
 import json
 import os
 import shutil
+import zipfile
 
 import pytest
 
@@ -53,6 +55,18 @@ def test_export_downloads_small_and_background_exports_and_import_reports(
         path = tmp_path / "small.json"
         small.value.save_as(path)
         assert len(json.loads(path.read_text())["images"]) == 6
+
+        page.get_by_test_id("export-images").check()
+        with page.expect_download() as with_images:
+            page.get_by_test_id("export-submit").click()
+        assert with_images.value.suggested_filename == f"project-{project.pk}-coco.zip"
+        with zipfile.ZipFile(with_images.value.path()) as zf:
+            names = zf.namelist()
+            doc = json.loads(zf.read("annotations.json"))
+        assert sorted(names) == sorted(
+            ["annotations.json", *(f"images/{i['file_name']}" for i in doc["images"])]
+        )
+        page.get_by_test_id("export-images").uncheck()
 
         settings.ALWEB_EXPORT_SYNC_MAX_ITEMS = 2
         page.get_by_test_id("export-format").select_option("voc")
