@@ -1,7 +1,7 @@
 """The data page in Chromium: a small export downloads at once (COCO also with
-its images, as a zip); a large one runs
-in the background, the bar follows it and the file downloads when it is ready;
-an import shows its report. No request of the page fails."""
+its images, as a zip); a large one runs in the background, the bar follows it
+and the file downloads when it is ready; an import shows its report. No request
+of the page fails."""
 
 import json
 import os
