@@ -19,7 +19,11 @@ from annotate.models import (
     TaskKind,
     TaskStatus,
 )
-from annotate.services.annotations import annotations_replace, shapes_validate
+from annotate.services.annotations import (
+    annotations_replace,
+    model_shapes_kept,
+    shapes_validate,
+)
 from annotate.services.events import event_log
 from annotate.services.queue import lease_end, task_require_active
 from ml.splits import assign_splits
@@ -76,7 +80,9 @@ def task_submit(*, task: Task, shapes) -> Item:
     _lock_task(task, TaskKind.LABEL)
     item = task.item
     cleaned = shapes_validate(item=item, shapes=shapes)
-    _finish(task, TaskStatus.SUBMITTED, draft=cleaned)
+    # Stored for the Work page: shapes submitted, model pre-annotations kept.
+    counts = model_shapes_kept(item=item, shapes=cleaned)
+    _finish(task, TaskStatus.SUBMITTED, draft=cleaned, **counts)
     annotations_replace(item=item, shapes=cleaned, author=task.assignee)
     Item.objects.filter(pk=item.pk).update(
         status=ItemStatus.REVIEW, last_annotator=task.assignee, rejected_at=None
