@@ -51,8 +51,12 @@ def _box(project, x, ident=None):
 
 @pytest.fixture
 def seeded(project_roles):
-    """Items a..i (see the asserts for what each one went through)."""
     project, users, _ = project_roles
+    return project, users, seed_work(project, users)
+
+
+def seed_work(project, users) -> dict:
+    """Items a..i (see the asserts for what each one went through)."""
     ann, rev = users[Role.ANNOTATOR], users[Role.REVIEWER]
     now = timezone.now()
     a, b, c, e, f, g, h, i = make_items(project, 8)
@@ -100,7 +104,7 @@ def seeded(project_roles):
         )
     Project.objects.filter(pk=project.pk).update(goal=8)
     project.refresh_from_db()
-    return project, users, dict(a=a, b=b, c=c, e=e, f=f, g=g, h=h, i=i)
+    return dict(a=a, b=b, c=c, e=e, f=f, g=g, h=h, i=i)
 
 
 def test_figures_over_seven_days_match_the_hand_count(seeded):
