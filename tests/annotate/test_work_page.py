@@ -1,6 +1,7 @@
 """The Work page and its API: every figure against values computed by hand on
 a small seeded project, the links behind the figures, and bad windows."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -176,6 +177,9 @@ def test_every_figure_links_to_the_items_behind_it(client, seeded):
     body = client.get(
         reverse("annotate:project-work", args=[project.pk]) + "?window=7d"
     ).content.decode()
+    figures = re.findall(r'<(\w+)[^>]*data-testid="(fig-[\w-]+)"', body)
+    assert len(figures) >= 20
+    assert {tag for tag, _ in figures} == {"a"}, "every figure is a link"
     assert f"?labelled_by={ann}&amp;window=7d" in body
     assert f"?reviewed_by={rev}&amp;verdict=rejected&amp;window=7d" in body
     ids = {k: v.pk for k, v in it.items()}
