@@ -325,7 +325,7 @@ def item_filter_work(
     if tag:
         tags = ItemTag.objects.filter(project=project, name=tag)
         if not tags.exists():
-            raise ValueError(f"no item of this project carries the tag “{tag}”")
+            raise ValueError(f"tag “{tag}” is on no item of this project")
         qs = qs.filter(pk__in=tags.values("item_id"))
     since = _since(window, now) if window else None
     if verdict and verdict not in VERDICTS:

@@ -149,6 +149,10 @@ class ItemSerializer(serializers.Serializer):
 
 class ItemDetailSerializer(ItemSerializer):
     annotations = serializers.SerializerMethodField()
+    tags = serializers.SerializerMethodField()
+
+    def get_tags(self, item) -> list[str]:
+        return list(item.tags.order_by("name").values_list("name", flat=True))
 
     @extend_schema_field(AnnotationSerializer(many=True))
     def get_annotations(self, item) -> list[dict]:

@@ -91,9 +91,7 @@ def test_filter_by_an_unknown_tag_says_so(client, project_roles):
     client.force_login(users[Role.OWNER])
     url = reverse("annotate:project-items", args=[project.pk])
     response = client.get(url + "?tag=nothing")
-    assert "no item of this project carries the tag “nothing”" in (
-        response.content.decode()
-    )
+    assert "tag “nothing” is on no item of this project" in (response.content.decode())
     assert len(response.context["page"]) == 2  # the filter dropped, not an error
 
 
@@ -124,3 +122,17 @@ def test_tags_through_the_api(project_roles):
         url, {"items": [a.pk], "tag": "x"}, format="json"
     )
     assert r.status_code == 403
+
+
+def test_api_item_list_filters_by_tag_and_detail_shows_tags(project_roles):
+    project, users, _ = project_roles
+    a, b = make_items(project, 2)
+    api = client_for(users[Role.OWNER])
+    url = f"/api/v1/projects/{project.pk}/items/tags/"
+    api.post(url, {"items": [b.pk], "tag": "rare"}, format="json")
+    r = api.get(f"/api/v1/projects/{project.pk}/items/?tag=rare")
+    assert [i["id"] for i in r.json()["results"]] == [b.pk]
+    r = api.get(f"/api/v1/projects/{project.pk}/items/?tag=nope")
+    assert r.status_code == 400 and "tag" in r.json()
+    assert api.get(f"/api/v1/items/{b.pk}/").json()["tags"] == ["rare"]
+    assert api.get(f"/api/v1/items/{a.pk}/").json()["tags"] == []
