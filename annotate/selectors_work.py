@@ -158,7 +158,7 @@ def _reviewed_annotator(column: str = "assignee_id"):
 
 def work_summary(*, project: Project, window: str = "7d", now=None) -> WorkSummary:
     """Every figure of the Work page over `window` (ValueError when unknown).
-    About ten queries, whatever the number of items and tasks."""
+    Eight queries, whatever the number of items and tasks."""
     window = work_window(window)
     since = _since(window, now)
     statuses = {s.value: 0 for s in ItemStatus}

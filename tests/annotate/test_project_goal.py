@@ -27,7 +27,9 @@ def test_goal_is_set_and_cleared_on_the_settings_page(client, project_roles):
     assert _post(client, project, "1,200").status_code == 302
     assert _goal(project) == 1200
     page = client.get(reverse("models_mgmt:project-settings", args=[project.pk]))
-    assert 'value="1200"' in page.content.decode()
+    body = page.content.decode()
+    assert 'value="1200"' in body and body.count('data-testid="goal-form"') == 1
+    assert "<title>Settings · Alpha" in body
     assert _post(client, project, "").status_code == 302
     assert _goal(project) is None
 
