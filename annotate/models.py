@@ -23,6 +23,8 @@ class Project(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # How many ground-truth items the team wants (the Work page's progress bar).
+    goal = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -348,6 +350,12 @@ class Task(models.Model):
     # again gets the same answer instead of a 409 (idempotent submit).
     submit_client_id = models.CharField(max_length=64, blank=True, default="")
     comment = models.TextField(blank=True, max_length=5000)
+    # Set on submit of a label task (NULL before these were stored): the shapes
+    # submitted, the model pre-annotations the item carried, and how many of
+    # those were submitted unchanged.
+    shape_count = models.PositiveIntegerField(null=True, blank=True)
+    model_shapes = models.PositiveIntegerField(null=True, blank=True)
+    model_kept = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
@@ -375,6 +383,32 @@ class Task(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} task {self.pk} on item {self.item_id}"
+
+
+TAG_MAX_LENGTH = 64
+
+
+class ItemTag(models.Model):
+    """A free-form tag a manager puts on an item (the item browser filters by it)."""
+
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="tags")
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="item_tags"
+    )
+    name = models.CharField(max_length=TAG_MAX_LENGTH)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["item", "name"], name="item_tag_unique"),
+        ]
+        indexes = [
+            models.Index(fields=["project", "name"], name="item_tag_project_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} on item {self.item_id}"
 
 
 class Event(models.Model):

@@ -24,6 +24,7 @@ from annotate.models import (
     TaskKind,
     TaskStatus,
 )
+from annotate.selectors_work import item_filter_work
 
 
 def project_list_for_user(*, user) -> QuerySet[Project]:
@@ -185,8 +186,10 @@ def item_list(
     label: str = "",
     annotator=None,
     assignee=None,
+    **work,
 ) -> QuerySet[Item]:
     """Items of a project with optional filters; unknown values raise ValueError.
+    `work`: the tag and work filters of selectors_work.item_filter_work.
     `held_by`: only the items that user holds or held a task on; `name`: file
     names containing it; `label`: items with a shape of that label; `annotator`:
     items last submitted by that user id; `assignee`: items assigned to that user
@@ -229,6 +232,7 @@ def item_list(
             raise ValueError(f"split must be one of {', '.join(Split.values)}, none")
         else:
             qs = qs.filter(split=split)
+    qs = item_filter_work(qs, project=project, **work) if work else qs
     if ordering not in ITEM_ORDERINGS:
         raise ValueError(f"ordering must be one of {', '.join(ITEM_ORDERINGS)}")
     return qs.order_by(*ITEM_ORDERINGS[ordering]).defer("embedding")

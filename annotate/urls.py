@@ -10,6 +10,7 @@ from annotate import (
     views_label,
     views_members,
     views_upload,
+    views_work,
 )
 
 app_name = "annotate"
@@ -36,6 +37,9 @@ urlpatterns = [
         "projects/<int:project_id>/items/<int:item_id>/reopen/",
         views_items.item_reopen,
         name="project-item-reopen",
+    ),
+    path(
+        "projects/<int:project_id>/work/", views_work.project_work, name="project-work"
     ),
     path(
         "projects/<int:project_id>/upload/",

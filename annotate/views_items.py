@@ -16,7 +16,8 @@ from alweb.roles import Perm
 from annotate import selectors
 from annotate.explain import COMPONENT_NAMES, priority_explanation
 from annotate.models import ItemStatus, Split
-from annotate.services import curation
+from annotate.selectors_work import WINDOW_NAMES, item_tag_names, project_tag_names
+from annotate.services import curation, tags
 from annotate.shapes import shape_geometry
 
 # The browser's filters: query parameter -> item_list keyword.
@@ -27,6 +28,11 @@ FILTERS = {
     "label": "label",
     "annotator": "annotator",
     "assignee": "assignee",
+    "tag": "tag",
+    "labelled_by": "labelled_by",
+    "reviewed_by": "reviewed_by",
+    "verdict": "verdict",
+    "window": "window",
 }
 BULK_CHOICES = [
     ("label", "Send to labelling"),
@@ -37,7 +43,12 @@ BULK_CHOICES = [
     ("unpin", "Unpin"),
     ("assign", "Assign to…"),
     ("unassign", "Unassign"),
+    ("tag", "Tag with…"),
+    ("untag", "Remove the tag…"),
 ]
+TAG_ACTIONS = ("tag", "untag")
+# Filters the Work page's links set (no box of their own: kept as hidden inputs).
+WORK_KEYS = ("labelled_by", "reviewed_by", "verdict", "window")
 
 
 def _filters(source) -> dict[str, str]:
@@ -70,6 +81,9 @@ def _items_page(request, project, params: dict, *, status=200, selected=(), type
         orderings=list(selectors.ITEM_ORDERINGS),
         members=members,
         labellers=selectors.member_users_who_label(project=project),
+        tags=project_tag_names(project=project),
+        work_hidden=[(k, params[k]) for k in WORK_KEYS if params[k]],
+        work_filter=_work_filter_text(params, members),
         bulk_choices=BULK_CHOICES,
         selected={str(i) for i in selected},
         typed=typed or {},
@@ -77,6 +91,21 @@ def _items_page(request, project, params: dict, *, status=200, selected=(), type
     if request.htmx and request.method == "GET":
         return render(request, "annotate/project_items.html#item-grid", context)
     return render(request, "annotate/project_items.html", context, status=status)
+
+
+def _work_filter_text(params: dict, members) -> str:
+    if not any(params[k] for k in WORK_KEYS):
+        return ""
+    names = {str(m.user_id): m.user.username for m in members}
+    parts = []
+    for key, text in (("labelled_by", "labelled by"), ("reviewed_by", "reviewed by")):
+        if params[key]:
+            parts.append(f"{text} {names.get(params[key], params[key])}")
+    if params["verdict"]:
+        parts.append(params["verdict"] + " in review")
+    if params["window"]:
+        parts.append(WINDOW_NAMES.get(params["window"], params["window"]))
+    return " · ".join(parts)
 
 
 @require_GET
@@ -107,17 +136,29 @@ def items_bulk(request, project_id):
         except Http404:  # not a member: the service reports it as bad input
             assignee = None
     try:
-        count = curation.items_bulk_apply(
-            project=project,
-            actor=request.user,
-            action=action,
-            item_ids=ids,
-            assignee=assignee,
-        )
+        if action in TAG_ACTIONS:
+            count = tags.items_tag(
+                project=project,
+                actor=request.user,
+                item_ids=ids,
+                tag=request.POST.get("tag_name", ""),
+                remove=action == "untag",
+            )
+        else:
+            count = curation.items_bulk_apply(
+                project=project,
+                actor=request.user,
+                action=action,
+                item_ids=ids,
+                assignee=assignee,
+            )
     except ValidationError as exc:
         reasons = "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())
         messages.error(request, f"Nothing was changed: {reasons}")
-        typed = {k: request.POST.get(k, "") for k in ("action", "assign_to")}
+        typed = {
+            k: request.POST.get(k, "")[:255]
+            for k in ("action", "assign_to", "tag_name")
+        }
         return _items_page(
             request, project, params, status=400, selected=ids, typed=typed
         )
@@ -204,6 +245,7 @@ def _item_context(request, item):
     context.update(
         item=item,
         shapes=shapes,
+        tags=item_tag_names(item=item),
         overlay=_overlay(
             [(a.label, a.geometry, a.source == "model") for a in shapes], labels
         ),

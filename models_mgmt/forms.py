@@ -124,6 +124,21 @@ class LabelsForm(forms.Form):
         return [x.strip() for x in raw.split(",") if x.strip()]
 
 
+class GoalForm(forms.Form):
+    """`action=goal`: how many ground-truth items the team wants (blank: none).
+    The bounds are project_update's (it raises for anything else)."""
+
+    goal = forms.CharField(max_length=20, required=False)
+
+    def clean_goal(self) -> int | None:
+        raw = self.cleaned_data["goal"].strip().replace(",", "").replace("_", "")
+        if not raw:
+            return None
+        if not raw.isdigit():
+            raise forms.ValidationError("the goal is a whole number of items")
+        return int(raw)
+
+
 class BacktestForm(forms.Form):
     """A backtest request: which strategies (random is always the control) and
     the sizes (checked against the ground truth by backtest_clean)."""

@@ -11,9 +11,10 @@ from alweb.pages import project_context
 from alweb.roles import Perm
 from annotate.selectors import project_get_for_user
 from annotate.services.pipeline import project_labels_update
+from annotate.services.projects import project_update
 from ml import config as ml_config
 from ml.selection import STRATEGIES, param_reference
-from models_mgmt.forms import LabelsForm, PipelineSettingsForm
+from models_mgmt.forms import GoalForm, LabelsForm, PipelineSettingsForm
 from models_mgmt.selectors import pipeline_settings_get
 from models_mgmt.services.pipeline import pipeline_update
 from models_mgmt.validators import cron_preview
@@ -31,11 +32,20 @@ def project_settings(request, project_id):
     saved = pipeline_settings_get(project=project)
     form = PipelineSettingsForm(initial=PipelineSettingsForm.initial_from(saved))
     labels_form = LabelsForm(initial={"labels": ", ".join(project.labels)})
+    goal_form = GoalForm(initial={"goal": project.goal or ""})
     status = 200
     if request.method == "POST":
         if not request.user.has_perm(Perm.EDIT_PIPELINE, project):
             raise PermissionDenied("your role can only view the pipeline settings")
-        if request.POST.get("action") == "labels":
+        if request.POST.get("action") == "goal":
+            goal_form = GoalForm(request.POST)
+            if _save_goal(request, project, goal_form):
+                messages.success(request, "Goal saved.")
+                return redirect("models_mgmt:project-settings", project_id=project.pk)
+            reasons = "; ".join(
+                f"{k}: {' '.join(v)}" for k, v in goal_form.errors.items()
+            )
+        elif request.POST.get("action") == "labels":
             labels_form = LabelsForm(request.POST)
             if _save_labels(request, project, labels_form):
                 messages.success(request, "Labels saved.")
@@ -55,6 +65,7 @@ def project_settings(request, project_id):
     context.update(
         form=form,
         labels_form=labels_form,
+        goal_form=goal_form,
         **_references(form["strategy"].value(), form["trigger_cron"].value()),
     )
     return render(request, "models_mgmt/project_settings.html", context, status=status)
@@ -107,6 +118,20 @@ def _save_labels(request, project, form: LabelsForm) -> bool:
     try:
         project_labels_update(
             project=project, actor=request.user, labels=form.cleaned_data["labels"]
+        )
+    except ValidationError as exc:
+        for field, reasons in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, reasons)
+        return False
+    return True
+
+
+def _save_goal(request, project, form: GoalForm) -> bool:
+    if not form.is_valid():
+        return False
+    try:
+        project_update(
+            project=project, actor=request.user, goal=form.cleaned_data["goal"]
         )
     except ValidationError as exc:
         for field, reasons in exc.message_dict.items():

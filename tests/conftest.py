@@ -45,6 +45,8 @@ POSTGRES_TESTS = (
     "tests/annotate/test_task_durability.py",
     "tests/annotate/test_label_pages.py",
     "tests/annotate/test_item_browser.py",
+    "tests/annotate/test_work_page.py",
+    "tests/annotate/test_item_tags.py",
     "tests/annotate/test_predictions.py",
     "tests/api/test_io.py",
     "tests/api/test_io_coco.py",

@@ -17,6 +17,7 @@ HTML_ROUTES = {
     "models_mgmt:project-settings": (Perm.VIEW_PIPELINE, 403),
     "annotate:project-members": (Perm.VIEW_MEMBERS, 403),
     "annotate:project-events": (Perm.VIEW_DASHBOARD, 403),
+    "annotate:project-work": (Perm.VIEW_DASHBOARD, 403),
     "annotate:project-upload": (Perm.UPLOAD_ITEMS, 403),
     "annotate:project-data": (Perm.EXPORT, 403),
     "annotate:label": (Perm.LABEL, 403),
@@ -205,6 +206,7 @@ def test_navigation_shows_only_what_the_role_allows(client, project_roles, role)
         "tab-settings": Perm.VIEW_PIPELINE,
         "tab-members": Perm.VIEW_MEMBERS,
         "tab-events": Perm.VIEW_DASHBOARD,
+        "tab-work": Perm.VIEW_DASHBOARD,
     }
     for testid, perm in tabs.items():
         assert (f'data-testid="{testid}"' in body) == role_allows(role, perm), testid

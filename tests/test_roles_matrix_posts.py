@@ -39,6 +39,7 @@ from tests.roles_posts.actions import (
     TrainNow,
     Upload,
 )
+from tests.roles_posts.work import BulkTag, GoalEdit
 
 # route -> (permission, or None for any signed-in user; its actions)
 FORM_POSTS = {
@@ -60,7 +61,7 @@ FORM_POSTS = {
     "account-token": (None, {"create": TokenCreate(), "revoke": TokenRevoke()}),
     "models_mgmt:project-settings": (
         Perm.EDIT_PIPELINE,
-        {"pipeline": PipelineEdit(), "labels": LabelsEdit()},
+        {"pipeline": PipelineEdit(), "labels": LabelsEdit(), "goal": GoalEdit()},
     ),
     "models_mgmt:train": (Perm.TRAIN, {"train": TrainNow()}),
     "models_mgmt:promote": (Perm.PROMOTE, {"promote": Promote()}),
@@ -76,7 +77,7 @@ FORM_POSTS = {
     "annotate:task-release": (Perm.ASSIGN_TASKS, {"release": ReleaseClaim()}),
     "annotate:project-items-bulk": (
         Perm.ASSIGN_TASKS,
-        {"skip": BulkSkip(), "assign": BulkAssign()},
+        {"skip": BulkSkip(), "assign": BulkAssign(), "tag": BulkTag()},
     ),
     "annotate:project-item-reopen": (Perm.ASSIGN_TASKS, {"reopen": Reopen()}),
     "models_mgmt:backtests": (Perm.BACKTEST, {"start": BacktestStart()}),

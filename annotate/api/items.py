@@ -69,6 +69,7 @@ class ItemListApi(APIView):
             OpenApiParameter("status", enum=list(ItemStatus.values)),
             OpenApiParameter("split", enum=[*Split.values, "none"]),
             OpenApiParameter("ordering", enum=list(selectors.ITEM_ORDERINGS)),
+            OpenApiParameter("tag", str, description="items carrying this tag"),
             OpenApiParameter("page", int),
         ],
         responses={200: page_of(ItemSerializer)},
@@ -82,6 +83,7 @@ class ItemListApi(APIView):
                 status=params.get("status") or None,
                 split=params.get("split") or None,
                 ordering=params.get("ordering") or "-priority",
+                **({"tag": params["tag"][:255]} if params.get("tag") else {}),
                 held_by=None
                 if request.user.has_perm(Perm.VIEW_DASHBOARD, project)
                 else request.user,

@@ -149,6 +149,10 @@ class ItemSerializer(serializers.Serializer):
 
 class ItemDetailSerializer(ItemSerializer):
     annotations = serializers.SerializerMethodField()
+    tags = serializers.SerializerMethodField()
+
+    def get_tags(self, item) -> list[str]:
+        return list(item.tags.order_by("name").values_list("name", flat=True))
 
     @extend_schema_field(AnnotationSerializer(many=True))
     def get_annotations(self, item) -> list[dict]:
@@ -307,3 +311,66 @@ class ExportJobSerializer(serializers.Serializer):
         url = reverse(name, args=[job.project_id, job.pk])
         request = self.context.get("request")
         return request.build_absolute_uri(url) if request else url
+
+
+class WorkerSerializer(serializers.Serializer):
+    """One annotator's or reviewer's figures over the window (rates per active
+    hour; null where there is nothing to divide by)."""
+
+    user_id = serializers.IntegerField()
+    username = serializers.CharField()
+    items = serializers.IntegerField()
+    shapes = serializers.IntegerField()
+    active_seconds = serializers.SerializerMethodField()
+    items_per_hour = serializers.FloatField(allow_null=True)
+    shapes_per_hour = serializers.FloatField(allow_null=True)
+    reviewed = serializers.IntegerField()
+    rejected = serializers.IntegerField()
+    rejection_rate = serializers.FloatField(allow_null=True)
+    model_shapes = serializers.IntegerField()
+    model_kept = serializers.IntegerField()
+    model_kept_rate = serializers.FloatField(allow_null=True)
+
+    def get_active_seconds(self, row) -> float:
+        return row.active.total_seconds()
+
+
+class WorkSerializer(serializers.Serializer):
+    """The Work page's figures (annotate.selectors_work.work_summary)."""
+
+    window = serializers.CharField()
+    since = serializers.DateTimeField(allow_null=True)
+    statuses = serializers.DictField(child=serializers.IntegerField())
+    splits = serializers.DictField(child=serializers.IntegerField())
+    ground_truth = serializers.IntegerField()
+    goal = serializers.IntegerField(allow_null=True)
+    goal_percent = serializers.FloatField(allow_null=True)
+    queue = serializers.DictField(child=serializers.IntegerField())
+    annotators = WorkerSerializer(many=True)
+    reviewers = WorkerSerializer(many=True)
+    to_ground_truth = serializers.SerializerMethodField()
+
+    @extend_schema_field(
+        {
+            "type": "object",
+            "properties": {
+                "count": {"type": "integer"},
+                "median_seconds": {"type": "number", "nullable": True},
+                "p90_seconds": {"type": "number", "nullable": True},
+            },
+        }
+    )
+    def get_to_ground_truth(self, work) -> dict:
+        figures = work.to_ground_truth
+        return {
+            "count": figures["count"],
+            **{
+                f"{key}_seconds": None if value is None else value.total_seconds()
+                for key, value in figures.items()
+                if key != "count"
+            },
+        }
+
+
+class ItemsTaggedSerializer(serializers.Serializer):
+    changed = serializers.IntegerField()

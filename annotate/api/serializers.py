@@ -358,3 +358,15 @@ class ExportQuerySerializer(serializers.Serializer):
 
     def validate_format(self, value: str) -> str:
         return value or "coco"
+
+
+class ItemsTagSerializer(serializers.Serializer):
+    """Put a tag on items or take it off (the name is checked by the service)."""
+
+    items = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=INT64_MAX),
+        min_length=1,
+        max_length=500,
+    )
+    tag = serializers.CharField(max_length=255, trim_whitespace=False)
+    action = serializers.ChoiceField(choices=["tag", "untag"], default="tag")

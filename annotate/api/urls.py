@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from annotate.api import io, items, projects
+from annotate.api import io, items, projects, work
 
 P = "projects/<int:project_id>/"
 
@@ -17,6 +17,8 @@ urlpatterns = [
     ),
     path(P + "invites/", projects.InviteCreateApi.as_view(), name="api-invite-create"),
     path(P + "items/", items.ItemListApi.as_view(), name="api-item-list"),
+    path(P + "items/tags/", work.ItemsTagApi.as_view(), name="api-items-tag"),
+    path(P + "work/", work.WorkApi.as_view(), name="api-work"),
     path("items/<int:item_id>/", items.ItemDetailApi.as_view(), name="api-item-detail"),
     path(
         "items/<int:item_id>/image", items.ItemImageApi.as_view(), name="api-item-image"

@@ -42,6 +42,32 @@ def shapes_validate(*, item: Item, shapes) -> list[dict]:
     return cleaned
 
 
+def model_shapes_kept(*, item: Item, shapes: list[dict]) -> dict[str, int]:
+    """What a submit of validated `shapes` does to the item's model
+    pre-annotations: {"shape_count", "model_shapes" (those the item carries
+    now), "model_kept" (those submitted unchanged, by id, as
+    annotations_replace keeps them)}. Read before the annotations are replaced."""
+    models_ = {
+        a.pk: a
+        for a in Annotation.objects.filter(item=item, source=AnnotationSource.MODEL)
+    }
+    kept = 0
+    for shape in shapes:
+        previous = models_.pop(shape.get("id"), None)
+        if (
+            previous is not None
+            and previous.label == shape["label"]
+            and previous.kind == shape["kind"]
+            and previous.geometry == shape_geometry(shape)
+        ):
+            kept += 1
+    return {
+        "shape_count": len(shapes),
+        "model_shapes": kept + len(models_),
+        "model_kept": kept,
+    }
+
+
 @transaction.atomic
 def annotations_replace(*, item: Item, shapes: list[dict], author) -> int:
     """Make `shapes` (already validated) the item's annotation set; bump its version.

@@ -63,7 +63,7 @@ BULK_ACTIONS = {
 }
 
 
-def _parse_ids(item_ids) -> list[int]:
+def parse_item_ids(item_ids) -> list[int]:
     try:
         ids = sorted({int(i) for i in item_ids})
     except (TypeError, ValueError, OverflowError):
@@ -90,7 +90,7 @@ def items_bulk_apply(
         raise ValidationError(
             {"action": f"action must be one of {', '.join(BULK_ACTIONS)}"}
         )
-    ids = _parse_ids(item_ids)
+    ids = parse_item_ids(item_ids)
     project_lock(project_id=project.pk)
     statuses, values = BULK_ACTIONS[action]
     values = dict(values)

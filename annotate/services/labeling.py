@@ -19,7 +19,11 @@ from annotate.models import (
     TaskKind,
     TaskStatus,
 )
-from annotate.services.annotations import annotations_replace, shapes_validate
+from annotate.services.annotations import (
+    annotations_replace,
+    model_shapes_kept,
+    shapes_validate,
+)
 from annotate.services.events import event_log
 from annotate.services.queue import lease_end, task_require_active
 from ml.splits import assign_splits
@@ -114,6 +118,8 @@ def task_submit(
         return item
     _lock_task(task, TaskKind.LABEL)
     cleaned = shapes_validate(item=item, shapes=shapes)
+    # Stored for the Work page: shapes submitted, model pre-annotations kept.
+    counts = model_shapes_kept(item=item, shapes=cleaned)
     filters = {"pk": task.pk, "status": TaskStatus.ACTIVE}
     if client_version is not None:
         filters["draft_version"] = client_version
@@ -122,6 +128,7 @@ def task_submit(
         finished_at=timezone.now(),
         draft=cleaned,
         submit_client_id=client_id or "",
+        **counts,
     ):
         # A concurrent retry with the same client id may have won the UPDATE.
         if _replayed(task, client_id):

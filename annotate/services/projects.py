@@ -14,6 +14,8 @@ from annotate.models import Membership, Pipeline, Project
 from annotate.services.events import event_log
 
 audit = logging.getLogger("alweb.audit")
+UNSET = object()  # project_update: "goal not given" (None clears the goal)
+MAX_GOAL = 100_000_000
 
 
 def project_lock(*, project_id: int) -> None:
@@ -63,16 +65,23 @@ def project_update(
     name: str | None = None,
     description: str | None = None,
     labels: list[str] | None = None,
+    goal=UNSET,
 ) -> Project:
-    """Change what is given of name, description and labels, together or not at
-    all; logs project_updated (labels: labels_updated). Raises ValidationError
-    naming the field (a label still in use cannot be removed)."""
+    """Change what is given of name, description, labels and goal (None clears
+    it), together or not at all; logs project_updated (labels: labels_updated).
+    Raises ValidationError naming the field (a label still in use cannot be
+    removed; a goal is a whole number from 1 to MAX_GOAL)."""
     from annotate.services.pipeline import project_labels_update
 
+    if goal is not UNSET:
+        goal = _goal_clean(goal)
     if labels is not None:
         project = project_labels_update(project=project, actor=actor, labels=labels)
     values = {"name": name, "description": description}
     fields = [f for f, v in values.items() if v is not None]
+    if goal is not UNSET:
+        values["goal"] = goal
+        fields.append("goal")
     for field in fields:
         setattr(project, field, values[field])
     if fields:
@@ -82,6 +91,16 @@ def project_update(
             project_id=project.pk, actor=actor, verb="project_updated", fields=fields
         )
     return project
+
+
+def _goal_clean(goal) -> int | None:
+    if goal is None:
+        return None
+    if isinstance(goal, bool) or not isinstance(goal, int):
+        raise ValidationError({"goal": "the goal is a whole number of items"})
+    if not 1 <= goal <= MAX_GOAL:
+        raise ValidationError({"goal": f"the goal lies between 1 and {MAX_GOAL:,}"})
+    return goal
 
 
 @transaction.atomic

@@ -68,6 +68,20 @@ PAGES = [
     ),
     ("events (htmx)", "owner", "/projects/{p}/events/?user=system", True),
     ("data", "owner", "/projects/{p}/data/", False),
+    ("work", "owner", "/projects/{p}/work/?window=all", False),
+    ("work, manager, 7 days", "annotation_manager", "/projects/{p}/work/", False),
+    (
+        "items, work filters",
+        "owner",
+        "/projects/{p}/items/?labelled_by={annotator}&verdict=rejected&window=all",
+        False,
+    ),
+    (
+        "items, reviewed by",
+        "annotation_manager",
+        "/projects/{p}/items/?reviewed_by={reviewer}&window=30d&status=done",
+        False,
+    ),
 ]
 ENDPOINTS = [
     ("projects", "owner", "/api/v1/projects/"),
@@ -86,6 +100,7 @@ ENDPOINTS = [
     ("comparisons", "owner", "/api/v1/projects/{p}/comparisons/"),
     ("active claims", "owner", "/api/v1/projects/{p}/tasks/"),
     ("peek", "annotator", "/api/v1/projects/{p}/tasks/peek/?kind=label"),
+    ("work", "owner", "/api/v1/projects/{p}/work/?window=all"),
 ]
 
 
