@@ -275,6 +275,8 @@ class Annotation(models.Model):
         max_length=8, choices=AnnotationSource.choices, default=AnnotationSource.HUMAN
     )
     model_version_id = models.PositiveBigIntegerField(null=True, blank=True)
+    # The version's name as users know it ("v3"), as the loop wrote it.
+    model_name = models.CharField(max_length=100, blank=True, default="")
     confidence = models.FloatField(null=True, blank=True)
     class_scores = models.JSONField(null=True, blank=True)
     author = models.ForeignKey(

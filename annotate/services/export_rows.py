@@ -42,8 +42,8 @@ def ground_truth_item_chunks(
 
 
 def annotations_of(item_ids, source=AnnotationSource.HUMAN) -> list[tuple]:
-    """(item_id, kind, label, geometry, area, id, model version, confidence) of
-    these items' annotations of `source`, in (item, id) order."""
+    """(item_id, kind, label, geometry, area, id, model version, confidence,
+    model name) of these items' annotations of `source`, in (item, id) order."""
     return list(
         Annotation.objects.filter(item_id__in=list(item_ids), source=source)
         .order_by("item_id", "id")
@@ -56,6 +56,7 @@ def annotations_of(item_ids, source=AnnotationSource.HUMAN) -> list[tuple]:
             "id",
             "model_version_id",
             "confidence",
+            "model_name",
         )
     )
 

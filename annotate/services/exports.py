@@ -59,7 +59,7 @@ def export_sync_limit() -> int:
 
 
 def _coco_annotation(row, category: int) -> dict:
-    item_id, kind, _label, geometry, area, pk, version, confidence = row
+    item_id, kind, _label, geometry, area, pk, version, confidence, name = row
     if kind == "polygon":
         points = geometry.get("points") or []
         bbox = list(polygon_bbox(points)) if points else [0, 0, 0, 0]
@@ -81,6 +81,8 @@ def _coco_annotation(row, category: int) -> dict:
         record["score"] = confidence if confidence is not None else 1.0
         record["model_version"] = version
         record["source"] = f"model:{version}"
+        if name:
+            record["model_name"] = name
     return record
 
 
@@ -105,7 +107,8 @@ def coco_chunks(
     corner polygon as segmentation and `"shape": "box"` (polygons
     `"shape": "polygon"`, one ring each). Images carry split, status ("done", or
     "review" with `include_review`) and size. `predictions` adds a top-level
-    "predictions" list in COCO results format (score, model_version, source)
+    "predictions" list in COCO results format (score, model_version, source,
+    and model_name, the version as users know it, where the loop wrote it)
     holding the model annotations of the images listed. `image_url` (a URL
     with "{id}") gives each image its `coco_url`. `progress` is called
     between chunks, never while a read is open.

@@ -52,9 +52,11 @@ def item_predictions_replace(
     model_version_id: int,
     predictions: Sequence[ItemPredictions],
     only_unlabeled: bool,
+    model_name: str = "",
 ) -> set[int]:
     """Make `predictions` the model annotations of their items (source
-    "model:<model_version_id>"); human annotations stay. Where a prediction
+    "model:<model_version_id>", and the version's `model_name` as users know
+    it); human annotations stay. Where a prediction
     carries a score, the item's uncertainty, embedding, scored_by and scored_at
     are set too.
 
@@ -78,6 +80,7 @@ def item_predictions_replace(
             area=shape.get("area", 0.0),
             source=AnnotationSource.MODEL,
             model_version_id=model_version_id,
+            model_name=model_name[:100],
             confidence=shape.get("confidence"),
             class_scores=shape.get("class_scores"),
         )

@@ -245,6 +245,7 @@ def _store_scores(
         lambda: item_predictions_replace(
             project=project,
             model_version_id=model.pk,
+            model_name=model.name,
             predictions=rows,
             only_unlabeled=True,
         )

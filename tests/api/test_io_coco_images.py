@@ -1,7 +1,8 @@
-"""COCO with its images (issue 13): `images=true` answers a zip of
-annotations.json and every image under images/ at its file_name, at once or in
-the background; pycocotools reads it from disk and each image matches its
-record; the document imports back."""
+"""COCO with its images and named predictions (issue 13): `images=true`
+answers a zip of annotations.json and every image under images/ at its
+file_name, at once or in the background; pycocotools reads it from disk and
+each image matches its record; the document imports back. Predictions carry
+the version's name as users know it."""
 
 import contextlib
 import io
@@ -102,3 +103,31 @@ def test_images_is_ignored_by_the_dataset_formats_and_refuses_junk(gt):
     yolo = client.get(url, {"format": "yolo", "images": "true"})
     assert yolo.status_code == 200 and yolo["Content-Type"] == "application/zip"
     assert Item.objects.filter(project=project).count() == 6
+
+
+def test_predictions_carry_the_version_name_users_know(gt):
+    from annotate.models import Annotation, ItemStatus
+    from annotate.services.predictions import ItemPredictions, item_predictions_replace
+
+    project, client, _ = gt
+    done = list(Item.objects.filter(project=project, status=ItemStatus.DONE))
+    shape = {"kind": "box", "label": project.labels[0], "bbox": [1, 2, 30, 40]}
+    item_predictions_replace(
+        project=project,
+        model_version_id=41,
+        model_name="v3",
+        predictions=[ItemPredictions(done[0].pk, [{**shape, "confidence": 0.8}])],
+        only_unlabeled=False,
+    )
+    assert Annotation.objects.get(source="model").model_name == "v3"
+    r = client.get(
+        reverse("api-export", args=[project.pk]),
+        {"format": "coco", "predictions": "true"},
+    )
+    (pred,) = json.loads(b"".join(r.streaming_content))["predictions"]
+    assert (pred["model_version"], pred["model_name"], pred["source"]) == (
+        41,
+        "v3",
+        "model:41",
+    )
+    assert pred["score"] == 0.8 and pred["image_id"] == done[0].pk

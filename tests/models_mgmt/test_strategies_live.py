@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from annotate.models import Item, ItemStatus
+from annotate.models import Annotation, Item, ItemStatus
 from ml.selection import Candidate
 from models_mgmt.models import Comparison, ModelVersion
 from models_mgmt.services import backend as backend_service
@@ -61,6 +61,9 @@ def test_every_priority_keeps_its_reason_and_the_batch_holds_its_control_share(v
         assert "rare" in r["components"] and "uncertainty" in r["components"]
     batch = [r for r in reasons if r["in_batch"]]
     assert len(batch) == 10 and sorted(r["rank"] for r in batch) == list(range(10))
+    # Pre-annotations carry the version as users know it.
+    names = Annotation.objects.filter(item__in=pool, source="model")
+    assert names.exists() and set(names.values_list("model_name", flat=True)) == {"v1"}
     assert sum(r["control"] for r in batch) == 2
     # The batch is the head of the queue.
     top = pool.order_by("-priority", "id")[:10]
