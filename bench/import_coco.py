@@ -30,6 +30,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--items", type=int, default=50_000)
     parser.add_argument("--shapes", type=int, default=500_000)
+    parser.add_argument(
+        "--profile", metavar="PATH", help="write a cProfile of the import to PATH"
+    )
     args = parser.parse_args()
 
     var = setup_django("import")
@@ -87,12 +90,21 @@ def main() -> None:
         fh.write("]}")
     size = path.stat().st_size
     before = rss_mb()
+    profile = None
+    if args.profile:
+        import cProfile
+
+        profile = cProfile.Profile()
+        profile.enable()
     t0 = time.perf_counter()
     with open(path, "rb") as fh:
         result = file_import(
             project=project, fmt="coco", handle=fh, as_="ground_truth", actor=owner
         )
     elapsed = time.perf_counter() - t0
+    if profile:
+        profile.disable()
+        profile.dump_stats(args.profile)
     assert result["annotations"] == Annotation.objects.count() == n, result
     print(
         f"COCO import: {args.items} items / {n} shapes ({size / 1e6:.0f} MB) in "
