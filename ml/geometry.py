@@ -139,7 +139,18 @@ def _short(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def _number(value: Any, what: str) -> float:
+def _number(value: Any, what: str, *index: int) -> float:
+    """`value` as a float; `what` and `index` name it in the error
+    ("points", 3, 0 -> "points[3][0]"), formatted only when there is one."""
+    # The common case first, without building the name (a file import checks
+    # millions of coordinates): a plain int or float in range. NaN fails the
+    # comparison; bool is not `int` by type.
+    kind = type(value)
+    if (kind is float or kind is int) and -MAX_ABS_COORDINATE < value < (
+        MAX_ABS_COORDINATE
+    ):
+        return float(value)
+    what += "".join(f"[{i}]" for i in index)
     # bool is an int subclass and a JSON true must never become 1 px.
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise GeometryError(f"{what} must be a number, got {_short(value)}")
@@ -154,7 +165,7 @@ def _number(value: Any, what: str) -> float:
 def _validate_box(raw: Any, width: int, height: int) -> tuple[BBox, float]:
     if not isinstance(raw, list | tuple) or len(raw) != 4:
         raise GeometryError("bbox must be a list [x, y, w, h]")
-    x, y, w, h = (_number(v, f"bbox[{i}]") for i, v in enumerate(raw))
+    x, y, w, h = (_number(v, "bbox", i) for i, v in enumerate(raw))
     if w <= 0 or h <= 0:
         raise GeometryError("box width and height must be positive")
     if x >= width or y >= height or x + w <= 0 or y + h <= 0:
@@ -178,7 +189,7 @@ def _parse_points(raw: Any, max_points: int) -> list[Point]:
     for i, pair in enumerate(raw):
         if not isinstance(pair, list | tuple) or len(pair) != 2:
             raise GeometryError(f"points[{i}] must be a pair [x, y]")
-        p = (_number(pair[0], f"points[{i}][0]"), _number(pair[1], f"points[{i}][1]"))
+        p = (_number(pair[0], "points", i, 0), _number(pair[1], "points", i, 1))
         if not points or p != points[-1]:
             points.append(p)
     while len(points) > 1 and points[-1] == points[0]:

@@ -14,7 +14,8 @@ from annotate import coco
 from annotate.models import Project, Split
 from annotate.selectors import item_sizes
 from annotate.services.imports_match import match_items
-from ml.geometry import GeometryError, validate_shape
+from ml.geometry import GeometryError
+from ml.geometry_batch import validate_shapes_batch
 
 MAX_ERRORS = 200
 IMAGE_STATUSES = ("done", "review")
@@ -257,25 +258,22 @@ class CocoCheck:
 
     def _validated(self, pending) -> Iterator[tuple[int, dict]]:
         """Validate shapes (the first bad shape of an image is its error)."""
-        kinds, labels = self.project.kinds, self.labels
         bad = self._geometry_errors
-        for image_id, where, score, shape in pending:
+        pending = [p for p in pending if p[0] not in bad]
+        results = validate_shapes_batch(
+            [shape for _, _, _, shape in pending],
+            [(self.items[i].width, self.items[i].height) for i, _, _, _ in pending],
+            labels=self.labels,
+            kinds=self.project.kinds,
+        )
+        for (image_id, where, score, _), cleaned in zip(pending, results, strict=True):
             if image_id in bad:
                 continue
-            item = self.items[image_id]
-            try:
-                cleaned = validate_shape(
-                    shape,
-                    width=item.width,
-                    height=item.height,
-                    labels=labels,
-                    kinds=kinds,
-                )
-            except GeometryError as exc:
-                bad[image_id] = (where, exc.reason)
+            if isinstance(cleaned, GeometryError):
+                bad[image_id] = (where, cleaned.reason)
                 continue
             cleaned["confidence"] = score
-            yield item.pk, cleaned
+            yield self.items[image_id].pk, cleaned
 
     def _coco_shapes(self, ann, label, where, item) -> list[dict]:
         """The alweb shapes of one COCO annotation (none after an error)."""
