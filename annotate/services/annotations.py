@@ -148,62 +148,64 @@ class AnnotationRows:
     model instances and per-value SQL compilation cost ten times the insert
     (bench/import_coco.py). Values are prepared by the fields themselves
     (get_db_prep_save: JSON, datetimes), so every engine gets what the ORM would
-    send. Call `add` per shape and `flush` at the end, inside the transaction;
-    sends no signals (as bulk_create)."""
+    send; each shape becomes its row tuple at once (no dict or list of it stays
+    alive for the garbage collector to walk). Call `add` per shape and `flush`
+    at the end, inside the transaction; sends no signals (as bulk_create)."""
 
     def __init__(
         self, *, source: str, author=None, model_version_id=None, batch: int = 5000
     ):
         meta = Annotation._meta
-        self._fields = [meta.get_field(name) for name in _ROW_FIELDS]
+        fields = [meta.get_field(name) for name in _ROW_FIELDS]
+        self._connection = connection = connections[router.db_for_write(Annotation)]
+        quote = connection.ops.quote_name
+        self._sql = (
+            f"INSERT INTO {quote(meta.db_table)} "
+            f"({', '.join(quote(f.column) for f in fields)}) "
+            f"VALUES ({', '.join(['%s'] * len(fields))})"
+        )
         self._geometry = meta.get_field("geometry")
-        self._source = source
-        self._author_id = getattr(author, "pk", None)
-        self._model_version_id = model_version_id
+        stamp = meta.get_field("created_at").get_db_prep_save(
+            timezone.now(), connection
+        )
+        # The values every row shares, after kind, label, geometry, area and
+        # confidence: source, model version, class scores, author, timestamps.
+        self._shared = (
+            meta.get_field("source").get_db_prep_save(source, connection),
+            model_version_id,
+        )
+        self._tail = (
+            meta.get_field("class_scores").get_db_prep_save(None, connection),
+            getattr(author, "pk", None),
+            stamp,
+            stamp,
+        )
+        self._model = source == AnnotationSource.MODEL
         self._batch = batch
         self._rows: list[tuple] = []
         self.written = 0
 
     def add(self, item_id: int, shape: dict) -> None:
-        self._rows.append((item_id, shape))
-        if len(self._rows) >= self._batch:
-            self.flush()
-
-    def flush(self) -> None:
-        if not self._rows:
-            return
-        connection = connections[router.db_for_write(Annotation)]
-        quote = connection.ops.quote_name
-        columns = ", ".join(quote(f.column) for f in self._fields)
-        sql = (
-            f"INSERT INTO {quote(Annotation._meta.db_table)} ({columns}) "
-            f"VALUES ({', '.join(['%s'] * len(self._fields))})"
-        )
-        fields = {f.name: f for f in self._fields}
-        now = timezone.now()
-        stamp = fields["created_at"].get_db_prep_save(now, connection)
-        source = fields["source"].get_db_prep_save(self._source, connection)
-        scores = fields["class_scores"].get_db_prep_save(None, connection)
-        geometry = self._geometry
-        model = self._source == AnnotationSource.MODEL
-        rows = [
+        self._rows.append(
             (
                 item_id,
                 shape["kind"],
                 shape["label"],
-                geometry.get_db_prep_save(shape_geometry(shape), connection),
+                self._geometry.get_db_prep_save(
+                    shape_geometry(shape), self._connection
+                ),
                 float(shape.get("area", 0.0)),
-                source,
-                self._model_version_id,
-                shape.get("confidence") if model else None,
-                scores,
-                self._author_id,
-                stamp,
-                stamp,
+                *self._shared,
+                shape.get("confidence") if self._model else None,
+                *self._tail,
             )
-            for item_id, shape in self._rows
-        ]
-        with connection.cursor() as cursor:
-            cursor.executemany(sql, rows)
-        self.written += len(rows)
-        self._rows = []
+        )
+        if len(self._rows) >= self._batch:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._rows:
+            with self._connection.cursor() as cursor:
+                cursor.executemany(self._sql, self._rows)
+            self.written += len(self._rows)
+            self._rows = []

@@ -22,7 +22,7 @@ IMAGE_STATUSES = ("done", "review")
 MAX_SHAPES_PER_IMAGE = 10_000
 # Shapes validated together, and item ids per query: memory stays bounded by
 # these, not by the file.
-SHAPE_BATCH = 5_000
+SHAPE_BATCH = 100
 ID_CHUNK = 5_000
 
 
@@ -44,6 +44,33 @@ class ImportErrors(list):
             self.append(f"{where}: {reason}")
         elif len(self) == MAX_ERRORS:
             self.append("... more errors left out")
+
+
+class _SeenIds:
+    """The annotation ids met so far: one bit each for 0 .. 2**26 (COCO ids are
+    dense small integers; 8 MiB at most), a set for any other. A set of
+    500,000 ids would take 30 MB."""
+
+    LIMIT = 1 << 26
+
+    def __init__(self):
+        self._bits = bytearray()
+        self._others: set[int] = set()
+
+    def add(self, value: int) -> bool:
+        """Record `value`; False if it was already there."""
+        if not 0 <= value < self.LIMIT:
+            if value in self._others:
+                return False
+            self._others.add(value)
+            return True
+        byte, bit = value >> 3, 1 << (value & 7)
+        if byte >= len(self._bits):
+            self._bits.extend(bytes(max(byte + 1 - len(self._bits), len(self._bits))))
+        if self._bits[byte] & bit:
+            return False
+        self._bits[byte] |= bit
+        return True
 
 
 @dataclass(frozen=True)
@@ -216,7 +243,7 @@ class CocoCheck:
     def shapes(self) -> Iterator[tuple[int, dict]]:
         errors, images, items = self.errors, self.images, self.items
         categories = self.categories
-        seen_ids: set[int] = set()
+        seen_ids = _SeenIds()
         pending: list[tuple[int, str, float | None, dict]] = []
         for i, ann in enumerate(self.source.annotations()):
             where = f"annotations[{i}]"
@@ -226,10 +253,8 @@ class CocoCheck:
             aid = ann.get("id")
             if not _is_int(aid):
                 errors.add(where, "id must be an integer")
-            elif aid in seen_ids:
+            elif not seen_ids.add(aid):
                 errors.add(where, f"duplicate id {aid}")
-            else:
-                seen_ids.add(aid)
             image_id, category_id = ann.get("image_id"), ann.get("category_id")
             if not _is_int(image_id) or image_id not in images:
                 errors.add(where, "image_id points to no image")
