@@ -67,7 +67,7 @@ def validate_shape(
     exception, whatever ``data`` holds), and ValueError when the image size
     itself is not a pair of positive integers.
     """
-    _check_image_size(width, height)
+    check_image_size(width, height)
     if not isinstance(data, dict):
         raise GeometryError("shape must be an object")
     kind = data.get("kind")
@@ -128,7 +128,8 @@ def validate_shapes(
     return result
 
 
-def _check_image_size(width: Any, height: Any) -> None:
+def check_image_size(width: Any, height: Any) -> None:
+    """ValueError unless `width` and `height` are positive integers."""
     for name, v in (("width", width), ("height", height)):
         if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
             raise ValueError(f"image {name} must be a positive integer, got {v!r}")
@@ -179,7 +180,9 @@ def _validate_box(raw: Any, width: int, height: int) -> tuple[BBox, float]:
     return (x1, y1, cw, ch), round(area, DECIMALS)
 
 
-def _parse_points(raw: Any, max_points: int) -> list[Point]:
+def parse_points(raw: Any, max_points: int) -> list[Point]:
+    """A polygon's points checked as numbers, repeats dropped (validate_shape's
+    first step); GeometryError naming the first bad one."""
     if not isinstance(raw, list | tuple):
         raise GeometryError("points must be a list of [x, y] pairs")
     # Cheap bound before the per-point work; duplicates may legitimately pad it.
@@ -204,7 +207,7 @@ def _parse_points(raw: Any, max_points: int) -> list[Point]:
 def _validate_polygon(
     raw: Any, width: int, height: int, max_points: int
 ) -> tuple[tuple[Point, ...], float]:
-    points = _parse_points(raw, max_points)
+    points = parse_points(raw, max_points)
     # Checked before is_valid: a collinear ring is also invalid, but "zero
     # area" is the more useful thing to tell the person who drew it.
     if MultiPoint(points).convex_hull.area == 0.0:

@@ -24,8 +24,8 @@ import shapely
 from ml.geometry import (
     DECIMALS,
     GeometryError,
-    _check_image_size,
-    _parse_points,
+    check_image_size,
+    parse_points,
     polygon_bbox,
     validate_shape,
 )
@@ -45,7 +45,7 @@ def validate_shapes_batch(
     results: list[dict[str, Any] | GeometryError | None] = [None] * len(shapes)
     fast: list[tuple[int, list[tuple[float, float]]]] = []
     for i, data in enumerate(shapes):
-        _check_image_size(*sizes[i])
+        check_image_size(*sizes[i])
         points = _fast_points(data, labels, kinds, max_points)
         if points is None:
             results[i] = _one(data, sizes[i], labels, kinds, max_points)
@@ -93,7 +93,7 @@ def _fast_points(data, labels, kinds, max_points):
     ):
         return None
     try:
-        return _parse_points(data.get("points"), max_points)
+        return parse_points(data.get("points"), max_points)
     except GeometryError:
         return None
 

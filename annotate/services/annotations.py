@@ -84,37 +84,6 @@ def annotations_replace(*, item: Item, shapes: list[dict], author) -> int:
     return item.version
 
 
-@transaction.atomic
-def annotations_replace_many(
-    *, shapes_of: dict[int, list[dict]], author, chunk: int = 500
-) -> None:
-    """Make each item's validated `shapes` its whole annotation set (human shapes
-    by `author`), for many items at once: what annotations_replace does for a
-    shape list without client ids, in a few queries per `chunk` items (a file
-    import of 50,000 items). Bumps each item's version."""
-    item_ids = list(shapes_of)
-    for start in range(0, len(item_ids), chunk):
-        ids = item_ids[start : start + chunk]
-        Annotation.objects.filter(item_id__in=ids).delete()
-        Annotation.objects.bulk_create(
-            [
-                Annotation(
-                    item_id=item_id,
-                    kind=shape["kind"],
-                    label=shape["label"],
-                    geometry=shape_geometry(shape),
-                    area=shape.get("area", 0.0),
-                    source=AnnotationSource.HUMAN,
-                    author=author,
-                )
-                for item_id in ids
-                for shape in shapes_of[item_id]
-            ],
-            batch_size=2000,
-        )
-        Item.objects.filter(pk__in=ids).update(version=F("version") + 1)
-
-
 def annotations_clear(*, item_ids, source: str | None = None, chunk: int = 5000):
     """Delete the annotations of these items (only those of `source` when given),
     `chunk` ids per query. The caller's transaction makes it all or nothing."""
