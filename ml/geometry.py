@@ -67,7 +67,7 @@ def validate_shape(
     exception, whatever ``data`` holds), and ValueError when the image size
     itself is not a pair of positive integers.
     """
-    _check_image_size(width, height)
+    check_image_size(width, height)
     if not isinstance(data, dict):
         raise GeometryError("shape must be an object")
     kind = data.get("kind")
@@ -128,7 +128,8 @@ def validate_shapes(
     return result
 
 
-def _check_image_size(width: Any, height: Any) -> None:
+def check_image_size(width: Any, height: Any) -> None:
+    """ValueError unless `width` and `height` are positive integers."""
     for name, v in (("width", width), ("height", height)):
         if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
             raise ValueError(f"image {name} must be a positive integer, got {v!r}")
@@ -139,7 +140,18 @@ def _short(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def _number(value: Any, what: str) -> float:
+def _number(value: Any, what: str, *index: int) -> float:
+    """`value` as a float; `what` and `index` name it in the error
+    ("points", 3, 0 -> "points[3][0]"), formatted only when there is one."""
+    # The common case first, without building the name (a file import checks
+    # millions of coordinates): a plain int or float in range. NaN fails the
+    # comparison; bool is not `int` by type.
+    kind = type(value)
+    if (kind is float or kind is int) and -MAX_ABS_COORDINATE < value < (
+        MAX_ABS_COORDINATE
+    ):
+        return float(value)
+    what += "".join(f"[{i}]" for i in index)
     # bool is an int subclass and a JSON true must never become 1 px.
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise GeometryError(f"{what} must be a number, got {_short(value)}")
@@ -154,7 +166,7 @@ def _number(value: Any, what: str) -> float:
 def _validate_box(raw: Any, width: int, height: int) -> tuple[BBox, float]:
     if not isinstance(raw, list | tuple) or len(raw) != 4:
         raise GeometryError("bbox must be a list [x, y, w, h]")
-    x, y, w, h = (_number(v, f"bbox[{i}]") for i, v in enumerate(raw))
+    x, y, w, h = (_number(v, "bbox", i) for i, v in enumerate(raw))
     if w <= 0 or h <= 0:
         raise GeometryError("box width and height must be positive")
     if x >= width or y >= height or x + w <= 0 or y + h <= 0:
@@ -168,7 +180,9 @@ def _validate_box(raw: Any, width: int, height: int) -> tuple[BBox, float]:
     return (x1, y1, cw, ch), round(area, DECIMALS)
 
 
-def _parse_points(raw: Any, max_points: int) -> list[Point]:
+def parse_points(raw: Any, max_points: int) -> list[Point]:
+    """A polygon's points checked as numbers, repeats dropped (validate_shape's
+    first step); GeometryError naming the first bad one."""
     if not isinstance(raw, list | tuple):
         raise GeometryError("points must be a list of [x, y] pairs")
     # Cheap bound before the per-point work; duplicates may legitimately pad it.
@@ -178,7 +192,7 @@ def _parse_points(raw: Any, max_points: int) -> list[Point]:
     for i, pair in enumerate(raw):
         if not isinstance(pair, list | tuple) or len(pair) != 2:
             raise GeometryError(f"points[{i}] must be a pair [x, y]")
-        p = (_number(pair[0], f"points[{i}][0]"), _number(pair[1], f"points[{i}][1]"))
+        p = (_number(pair[0], "points", i, 0), _number(pair[1], "points", i, 1))
         if not points or p != points[-1]:
             points.append(p)
     while len(points) > 1 and points[-1] == points[0]:
@@ -193,7 +207,7 @@ def _parse_points(raw: Any, max_points: int) -> list[Point]:
 def _validate_polygon(
     raw: Any, width: int, height: int, max_points: int
 ) -> tuple[tuple[Point, ...], float]:
-    points = _parse_points(raw, max_points)
+    points = parse_points(raw, max_points)
     # Checked before is_valid: a collinear ring is also invalid, but "zero
     # area" is the more useful thing to tell the person who drew it.
     if MultiPoint(points).convex_hull.area == 0.0:

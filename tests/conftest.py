@@ -55,6 +55,7 @@ POSTGRES_TESTS = (
     "tests/api/test_io_label_studio.py",
     "tests/annotate/test_data_page.py",
     "tests/api/test_import_folder.py",
+    "tests/annotate/test_import_stream.py",
     "tests/api/test_projects_api.py",
     "tests/api/test_bad_input_families.py",
     "tests/api/test_bad_input_limits.py",

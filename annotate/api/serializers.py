@@ -216,7 +216,8 @@ class CocoDocumentField(serializers.JSONField):
 
 class ImportInputSerializer(serializers.Serializer):
     """A COCO import: `as` and the document, as JSON `coco` or (multipart, for
-    curl) a `file` holding it. validated_data: {"as", "document", "split",
+    curl) a `file` holding it (then "archive": the import streams it).
+    validated_data: {"as", "document", "archive", "split",
     "categories", "category_map"}."""
 
     coco = CocoDocumentField(required=False)
@@ -304,10 +305,9 @@ class ImportInputSerializer(serializers.Serializer):
                 )
             archive = upload
         elif hasattr(upload, "read"):
-            try:
-                document = json.loads(upload.read())
-            except (ValueError, RecursionError, UnicodeDecodeError):
-                raise serializers.ValidationError({"file": "not valid JSON"}) from None
+            # Streamed by the import (annotate.services.coco_source), which
+            # answers {"file": ["not valid JSON"]} itself.
+            archive = upload
         elif "coco" in attrs:
             document = attrs["coco"]
         else:

@@ -2,8 +2,9 @@
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connections, router, transaction
 from django.db.models import F
+from django.utils import timezone
 
 from annotate.models import Annotation, AnnotationSource, Item
 from annotate.shapes import shape_geometry
@@ -109,32 +110,97 @@ def annotations_replace(*, item: Item, shapes: list[dict], author) -> int:
     return item.version
 
 
-@transaction.atomic
-def annotations_replace_many(
-    *, shapes_of: dict[int, list[dict]], author, chunk: int = 500
-) -> None:
-    """Make each item's validated `shapes` its whole annotation set (human shapes
-    by `author`), for many items at once: what annotations_replace does for a
-    shape list without client ids, in a few queries per `chunk` items (a file
-    import of 50,000 items). Bumps each item's version."""
-    item_ids = list(shapes_of)
+def annotations_clear(*, item_ids, source: str | None = None, chunk: int = 5000):
+    """Delete the annotations of these items (only those of `source` when given),
+    `chunk` ids per query. The caller's transaction makes it all or nothing."""
+    item_ids = list(item_ids)
     for start in range(0, len(item_ids), chunk):
-        ids = item_ids[start : start + chunk]
-        Annotation.objects.filter(item_id__in=ids).delete()
-        Annotation.objects.bulk_create(
-            [
-                Annotation(
-                    item_id=item_id,
-                    kind=shape["kind"],
-                    label=shape["label"],
-                    geometry=shape_geometry(shape),
-                    area=shape.get("area", 0.0),
-                    source=AnnotationSource.HUMAN,
-                    author=author,
-                )
-                for item_id in ids
-                for shape in shapes_of[item_id]
-            ],
-            batch_size=2000,
+        rows = Annotation.objects.filter(item_id__in=item_ids[start : start + chunk])
+        if source is not None:
+            rows = rows.filter(source=source)
+        rows.delete()
+
+
+_ROW_FIELDS = (
+    "item",
+    "kind",
+    "label",
+    "geometry",
+    "area",
+    "source",
+    "model_version_id",
+    "confidence",
+    "class_scores",
+    "author",
+    "created_at",
+    "updated_at",
+)
+
+
+class AnnotationRows:
+    """Validated shapes written as Annotation rows, `batch` rows per executemany:
+    the bulk path of a file import (500,000 shapes), where bulk_create's per-row
+    model instances and per-value SQL compilation cost ten times the insert
+    (bench/import_coco.py). Values are prepared by the fields themselves
+    (get_db_prep_save: JSON, datetimes), so every engine gets what the ORM would
+    send; each shape becomes its row tuple at once (no dict or list of it stays
+    alive for the garbage collector to walk). Call `add` per shape and `flush`
+    at the end, inside the transaction; sends no signals (as bulk_create)."""
+
+    def __init__(
+        self, *, source: str, author=None, model_version_id=None, batch: int = 5000
+    ):
+        meta = Annotation._meta
+        fields = [meta.get_field(name) for name in _ROW_FIELDS]
+        self._connection = connection = connections[router.db_for_write(Annotation)]
+        quote = connection.ops.quote_name
+        self._sql = (
+            f"INSERT INTO {quote(meta.db_table)} "
+            f"({', '.join(quote(f.column) for f in fields)}) "
+            f"VALUES ({', '.join(['%s'] * len(fields))})"
         )
-        Item.objects.filter(pk__in=ids).update(version=F("version") + 1)
+        self._geometry = meta.get_field("geometry")
+        stamp = meta.get_field("created_at").get_db_prep_save(
+            timezone.now(), connection
+        )
+        # The values every row shares, after kind, label, geometry, area and
+        # confidence: source, model version, class scores, author, timestamps.
+        self._shared = (
+            meta.get_field("source").get_db_prep_save(source, connection),
+            model_version_id,
+        )
+        self._tail = (
+            meta.get_field("class_scores").get_db_prep_save(None, connection),
+            getattr(author, "pk", None),
+            stamp,
+            stamp,
+        )
+        self._model = source == AnnotationSource.MODEL
+        self._batch = batch
+        self._rows: list[tuple] = []
+        self.written = 0
+
+    def add(self, item_id: int, shape: dict) -> None:
+        self._rows.append(
+            (
+                item_id,
+                shape["kind"],
+                shape["label"],
+                self._geometry.get_db_prep_save(
+                    shape_geometry(shape), self._connection
+                ),
+                float(shape.get("area", 0.0)),
+                *self._shared,
+                shape.get("confidence") if self._model else None,
+                *self._tail,
+            )
+        )
+        if len(self._rows) >= self._batch:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._rows:
+            with self._connection.cursor() as cursor:
+                cursor.executemany(self._sql, self._rows)
+            self.written += len(self._rows)
+            self._rows = []

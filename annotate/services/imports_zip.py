@@ -23,6 +23,7 @@ from xml.etree import ElementTree
 from django.core.exceptions import ValidationError
 
 from annotate.models import Split
+from annotate.services.coco_source import FileSource
 from annotate.services.imports import ImportErrors, coco_import, match_items
 from annotate.services.imports_ls import label_studio_import
 
@@ -337,13 +338,15 @@ def file_import(*, project, fmt: str, handle=None, document=None, **options) -> 
         if handle is None:
             raise ValidationError({"file": [f"send the {fmt} dataset as a zip"]})
         return dataset_import(project=project, handle=handle, fmt=fmt, **options)
+    if document is None and handle is None:
+        raise ValidationError({"file": ["send a JSON file"]})
+    if fmt == "coco":
+        # A file is streamed (annotate.services.coco_source), never parsed whole.
+        source = None if document is not None else FileSource(handle)
+        return coco_import(project=project, document=document, source=source, **options)
     if document is None:
-        if handle is None:
-            raise ValidationError({"file": ["send a JSON file"]})
         try:
             document = json.loads(handle.read())
         except (ValueError, RecursionError, UnicodeDecodeError):
             raise ValidationError({"file": ["not valid JSON"]}) from None
-    if fmt == "label_studio":
-        return label_studio_import(project=project, tasks=document, **options)
-    return coco_import(project=project, document=document, **options)
+    return label_studio_import(project=project, tasks=document, **options)

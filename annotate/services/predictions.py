@@ -1,8 +1,9 @@
 """Writes that the model loop makes to labelling data: an item's model
 pre-annotations and scores, embeddings, and queue priorities with their reason.
 
-models_mgmt's scoring and the COCO predictions import both store predictions
-through item_predictions_replace; nothing else writes model annotations.
+models_mgmt's scoring stores predictions through item_predictions_replace, a
+file import of predictions through item_predictions_writer; nothing else
+writes model annotations.
 """
 
 from collections.abc import Mapping, Sequence
@@ -12,6 +13,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from annotate.models import Annotation, AnnotationSource, Item, ItemStatus, Project
+from annotate.services.annotations import AnnotationRows, annotations_clear
 from annotate.shapes import shape_geometry
 
 
@@ -198,3 +200,15 @@ def pipeline_selection_batch(*, project: Project, model_version_id: int | None) 
         pipeline.selection_model_id = model_version_id
         pipeline.save(update_fields=["selection_batches", "selection_model_id"])
     return pipeline.selection_batches
+
+
+def item_predictions_writer(*, item_ids, model_version_id: int) -> AnnotationRows:
+    """Begin replacing the model annotations of these items (of one project, as
+    the caller checked) with shapes streamed from a file: deletes their model
+    annotations now and returns the writer each new shape is added to (source
+    "model:<model_version_id>", its `confidence` kept); the caller flushes it.
+    Human annotations stay. Inside the caller's transaction."""
+    annotations_clear(item_ids=item_ids, source=AnnotationSource.MODEL)
+    return AnnotationRows(
+        source=AnnotationSource.MODEL, model_version_id=model_version_id
+    )

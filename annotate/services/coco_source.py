@@ -1,0 +1,147 @@
+"""A COCO document's three lists, from a parsed document or streamed from a file.
+
+A file is read in passes with ijson (yajl2_c) rather than parsed whole: its
+categories and images are held (they are per image), its annotations are
+yielded one at a time, so an import of 500,000 shapes never holds them all.
+
+Streaming must read a file exactly as json.loads does. Where yajl and the json
+module disagree — NaN / Infinity tokens, integers beyond 64 bits, floats that
+overflow, surrogate escapes, form feed or vertical tab between tokens, a
+UTF-8 BOM or another encoding — and where the document is not one object whose
+top-level keys appear once each without dots (ijson's prefixes would blur
+them), the file is parsed whole by json.loads instead, as before streaming:
+such files are rare and get the old behaviour, memory included.
+"""
+
+import json
+import re
+from collections.abc import Iterable, Iterator
+
+import ijson
+from django.core.exceptions import ValidationError
+
+KEYS = ("images", "annotations", "categories")
+CHUNK = 1 << 20
+# ijson parses a buffer at a time and holds its items until they are taken:
+# small buffers let each annotation die young (the garbage collector walks
+# every object that outlives a collection; 64 KiB, the default, cost 40 %).
+BUF_SIZE = 4096
+# What yajl reads differently from json.loads (see the module docstring).
+_ODD_BYTES = re.compile(rb"[\x0b\x0c]|\\u[dD][89a-fA-F]")
+_NOT_JSON = ValidationError({"file": ["not valid JSON"]})
+
+
+class DocumentSource:
+    """The lists of a parsed COCO document (the API's JSON body, the YOLO, VOC
+    and Label Studio readers)."""
+
+    def __init__(self, document):
+        if not isinstance(document, dict):
+            raise ValidationError({"file": ["the COCO file must be a JSON object"]})
+        self.document = document
+        self.problems = [
+            f"{key}: missing or not a list"
+            for key in KEYS
+            if not isinstance(document.get(key), list)
+        ]
+
+    def categories(self) -> list:
+        return self.document["categories"]
+
+    def images(self) -> list:
+        return self.document["images"]
+
+    def annotations(self) -> Iterable:
+        return self.document["annotations"]
+
+
+class FileSource:
+    """The lists of a COCO JSON file (binary, seekable), streamed."""
+
+    def __init__(self, handle):
+        self.handle = handle
+        self.problems = []
+        top = self._top_level()
+        if top is None:
+            # Parsed whole, as before streaming (see the module docstring).
+            handle.seek(0)
+            try:
+                document = json.loads(handle.read())
+            except (ValueError, RecursionError, UnicodeDecodeError):
+                raise _NOT_JSON from None
+            source = DocumentSource(document)
+            self.problems = source.problems
+            self._whole = source
+            return
+        self._whole = None
+        self.problems = [
+            f"{key}: missing or not a list" for key in KEYS if top.get(key) != "list"
+        ]
+
+    def _top_level(self) -> dict[str, str] | None:
+        """{top-level key: "list" or "other"}, or None where this file must be
+        parsed whole. Reads the whole file once: a syntax error anywhere is
+        found before anything is written."""
+        if self._odd_bytes():
+            return None
+        self.handle.seek(0)
+        kinds: dict[str, str] = {}
+        key = None
+        first = True
+        try:
+            for prefix, event, value in ijson.parse(self.handle, use_float=True):
+                if key is not None:
+                    kinds[key] = "list" if event == "start_array" else "other"
+                    key = None
+                elif first:
+                    if event != "start_map":
+                        return None
+                    first = False
+                elif event == "map_key" and prefix == "":
+                    if value in kinds or "." in value:
+                        return None
+                    key = value
+        except (ijson.JSONError, ValueError, UnicodeDecodeError, RecursionError):
+            return None
+        return kinds
+
+    def _odd_bytes(self) -> bool:
+        self.handle.seek(0)
+        if self.handle.read(3) == b"\xef\xbb\xbf":
+            return True
+        self.handle.seek(0)
+        tail = b""
+        while chunk := self.handle.read(CHUNK):
+            if _ODD_BYTES.search(tail + chunk):
+                return True
+            tail = chunk[-5:]
+        return False
+
+    def _items(self, key: str) -> Iterator:
+        if self._whole is not None:
+            yield from getattr(self._whole, key)()
+            return
+        self.handle.seek(0)
+        yield from ijson.items(
+            self.handle, f"{key}.item", use_float=True, buf_size=BUF_SIZE
+        )
+
+    def categories(self) -> list:
+        return list(self._items("categories"))
+
+    def images(self) -> list:
+        return list(self._items("images"))
+
+    def annotations(self) -> Iterable:
+        return self._items("annotations")
+
+
+def coco_source(*, document=None, handle=None):
+    """The source of a COCO import: a parsed `document`, or a JSON file `handle`
+    (streamed). Raises ValidationError({"file": [...]}) for a file that is not
+    JSON or a document that is not an object."""
+    if document is not None:
+        return DocumentSource(document)
+    if handle is None:
+        raise ValidationError({"file": ["send a JSON file"]})
+    return FileSource(handle)
