@@ -131,6 +131,7 @@ _ROW_FIELDS = (
     "model_version_id",
     "confidence",
     "class_scores",
+    "model_name",
     "author",
     "created_at",
     "updated_at",
@@ -148,7 +149,13 @@ class AnnotationRows:
     at the end, inside the transaction; sends no signals (as bulk_create)."""
 
     def __init__(
-        self, *, source: str, author=None, model_version_id=None, batch: int = 5000
+        self,
+        *,
+        source: str,
+        author=None,
+        model_version_id=None,
+        model_name: str = "",
+        batch: int = 5000,
     ):
         meta = Annotation._meta
         fields = [meta.get_field(name) for name in _ROW_FIELDS]
@@ -164,13 +171,15 @@ class AnnotationRows:
             timezone.now(), connection
         )
         # The values every row shares, after kind, label, geometry, area and
-        # confidence: source, model version, class scores, author, timestamps.
+        # confidence: source, model version, class scores, model name, author,
+        # timestamps.
         self._shared = (
             meta.get_field("source").get_db_prep_save(source, connection),
             model_version_id,
         )
         self._tail = (
             meta.get_field("class_scores").get_db_prep_save(None, connection),
+            model_name[:100],
             getattr(author, "pk", None),
             stamp,
             stamp,

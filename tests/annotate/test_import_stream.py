@@ -8,6 +8,7 @@ import tracemalloc
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db.models import NOT_PROVIDED
 from django.utils import timezone
 
 from annotate.models import Annotation, Item
@@ -184,3 +185,16 @@ def test_import_memory_does_not_grow_with_the_file(owner):
     peak_large = _peak_bytes(project, owner, large)
     assert Annotation.objects.count() == 16_000
     assert peak_large < 1.5 * peak_small, (peak_small, peak_large, len(large))
+
+
+def test_the_bulk_writer_fills_every_column_the_database_requires():
+    """AnnotationRows writes raw INSERTs: a new field without a database default
+    that it leaves out fails every import (seen: Annotation.model_name)."""
+    from annotate.services.annotations import _ROW_FIELDS
+
+    required = {
+        f.name
+        for f in Annotation._meta.concrete_fields
+        if not f.primary_key and not f.null and f.db_default is NOT_PROVIDED
+    }
+    assert required <= set(_ROW_FIELDS), required - set(_ROW_FIELDS)
