@@ -24,6 +24,7 @@ from annotate.models import (
     TaskKind,
     TaskStatus,
 )
+from annotate.selectors_mining import OOD_THRESHOLD
 
 
 def project_list_for_user(*, user) -> QuerySet[Project]:
@@ -185,12 +186,13 @@ def item_list(
     label: str = "",
     annotator=None,
     assignee=None,
+    ood: str = "",
 ) -> QuerySet[Item]:
     """Items of a project with optional filters; unknown values raise ValueError.
     `held_by`: only the items that user holds or held a task on; `name`: file
     names containing it; `label`: items with a shape of that label; `annotator`:
     items last submitted by that user id; `assignee`: items assigned to that user
-    id (the last two must be members)."""
+    id (the last two must be members); `ood` "1": out-of-distribution items."""
     qs = Item.objects.filter(project=project)
     if name:
         qs = qs.filter(original_name__icontains=name[:255])
@@ -213,6 +215,8 @@ def item_list(
         if not Membership.objects.filter(project=project, user_id=user_id).exists():
             raise ValueError("annotator must be a member of this project")
         qs = qs.filter(**{field: user_id})
+    if ood:
+        qs = qs.filter(score_components__ood__gt=OOD_THRESHOLD)
     if held_by is not None:
         # A subquery, not a join: the join repeats an item per task and so needs
         # DISTINCT, which makes the page's COUNT walk every matching item.

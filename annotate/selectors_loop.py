@@ -99,3 +99,39 @@ def item_embeddings_done(*, project: Project, limit: int = 5000) -> list[list]:
 def ground_truth_count(*, project: Project) -> int:
     """How many items of `project` are ground truth (done)."""
     return Item.objects.filter(project=project, status=ItemStatus.DONE).count()
+
+
+def train_items_to_embed(
+    *, project: Project, model_version_id: int, limit: int
+) -> list[Item]:
+    """Of the first `limit` train items by id (the OOD reference set), those
+    whose embedding `model_version_id` has not stored yet, in id order."""
+    first = (
+        Item.objects.filter(project=project, status=ItemStatus.DONE, split="train")
+        .order_by("id")
+        .values("pk")[:limit]
+    )
+    return list(
+        Item.objects.filter(pk__in=first)
+        .exclude(scored_by=model_version_id)
+        .defer("embedding", "priority_reason", "score_components")
+        .order_by("id")
+    )
+
+
+def train_embeddings_by_model(
+    *, project: Project, model_version_id: int, limit: int
+) -> list[list]:
+    """The embeddings that `model_version_id` stored on train items (up to
+    `limit`, first by id): the training set OOD scores measure against."""
+    return list(
+        Item.objects.filter(
+            project=project,
+            status=ItemStatus.DONE,
+            split="train",
+            scored_by=model_version_id,
+            embedding__isnull=False,
+        )
+        .order_by("id")
+        .values_list("embedding", flat=True)[:limit]
+    )

@@ -27,6 +27,7 @@ FILTERS = {
     "label": "label",
     "annotator": "annotator",
     "assignee": "assignee",
+    "ood": "ood",
 }
 BULK_CHOICES = [
     ("label", "Send to labelling"),
@@ -37,6 +38,7 @@ BULK_CHOICES = [
     ("unpin", "Unpin"),
     ("assign", "Assign to…"),
     ("unassign", "Unassign"),
+    ("similar", "Find similar (as a bucket)"),
 ]
 
 
@@ -97,6 +99,13 @@ def items_bulk(request, project_id):
     params = _filters(request.POST)
     ids = request.POST.getlist("items")
     action = request.POST.get("action", "")
+    if action == "similar":  # a search, not a change: the results page
+        url = reverse("annotate:project-items-similar", args=[project.pk])
+        if ids:
+            return redirect(f"{url}?{urlencode([('items', i) for i in ids[:500]])}")
+        messages.error(request, "Nothing was searched: items: select at least one")
+        typed = {"action": action}
+        return _items_page(request, project, params, status=400, typed=typed)
     assignee = None
     # "assign_to", not "assignee": that name is the assigned-to filter.
     if action == "assign" and request.POST.get("assign_to"):

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from annotate.api import io, items, projects
+from annotate.api import io, items, mining, projects
 
 P = "projects/<int:project_id>/"
 
@@ -17,6 +17,19 @@ urlpatterns = [
     ),
     path(P + "invites/", projects.InviteCreateApi.as_view(), name="api-invite-create"),
     path(P + "items/", items.ItemListApi.as_view(), name="api-item-list"),
+    path(
+        P + "items/<int:item_id>/similar/",
+        mining.ItemSimilarApi.as_view(),
+        name="api-item-similar",
+    ),
+    path(
+        P + "items/similar/", mining.ItemsSimilarApi.as_view(), name="api-items-similar"
+    ),
+    path(
+        P + "items/similar/prioritise/",
+        mining.ItemsSimilarPrioritiseApi.as_view(),
+        name="api-items-similar-prioritise",
+    ),
     path("items/<int:item_id>/", items.ItemDetailApi.as_view(), name="api-item-detail"),
     path(
         "items/<int:item_id>/image", items.ItemImageApi.as_view(), name="api-item-image"

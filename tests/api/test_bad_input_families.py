@@ -102,6 +102,7 @@ VALID_BODIES = {
     "tasks_submit": {"annotations": []},
     "tasks_approve": {"annotations": []},
     "backtests_start": {"strategies": ["hybrid"]},
+    "items_similar_prioritise": {"similar_to": [1], "items": [1]},
     "pipeline_update": {
         "split": {"train": 0.8, "val": 0.1, "test": 0.1, "seed": 7},
         "triggers": {
