@@ -101,37 +101,11 @@ def ground_truth_count(*, project: Project) -> int:
     return Item.objects.filter(project=project, status=ItemStatus.DONE).count()
 
 
-def train_items_to_embed(
-    *, project: Project, model_version_id: int, limit: int
-) -> list[Item]:
-    """Of the first `limit` train items by id (the OOD reference set), those
-    whose embedding `model_version_id` has not stored yet, in id order."""
-    first = (
+def train_items_for_reference(*, project: Project, limit: int) -> list[Item]:
+    """The first `limit` train items by id (only their files): the training set
+    that OOD scores measure against."""
+    return list(
         Item.objects.filter(project=project, status=ItemStatus.DONE, split="train")
         .order_by("id")
-        .values("pk")[:limit]
-    )
-    return list(
-        Item.objects.filter(pk__in=first)
-        .exclude(scored_by=model_version_id)
-        .defer("embedding", "priority_reason", "score_components")
-        .order_by("id")
-    )
-
-
-def train_embeddings_by_model(
-    *, project: Project, model_version_id: int, limit: int
-) -> list[list]:
-    """The embeddings that `model_version_id` stored on train items (up to
-    `limit`, first by id): the training set OOD scores measure against."""
-    return list(
-        Item.objects.filter(
-            project=project,
-            status=ItemStatus.DONE,
-            split="train",
-            scored_by=model_version_id,
-            embedding__isnull=False,
-        )
-        .order_by("id")
-        .values_list("embedding", flat=True)[:limit]
+        .only("pk", "file")[:limit]
     )

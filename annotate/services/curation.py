@@ -182,9 +182,6 @@ def item_reopen(*, item: Item, actor, comment: str = "") -> Item:
         approved_at=None,
         review_comment=comment or "reopened for correction",
         rejected_at=None,
-        # Scored again as unlabelled (a model may have embedded it as ground
-        # truth for the OOD reference: that is not a score of the item).
-        scored_by=None,
     )
     event_log(
         project_id=item.project_id,

@@ -139,37 +139,22 @@ def _update_items(fields: Sequence[str], rows) -> int:
 
 @transaction.atomic
 def item_embeddings_store(
-    *,
-    project: Project,
-    embeddings: Mapping[int, Sequence[float] | None],
-    model_version_id: int | None = None,
+    *, project: Project, embeddings: Mapping[int, Sequence[float] | None]
 ) -> int:
-    """Store image embeddings on items of `project` (any status): before any
-    model the diversity cold start's pixel embeddings; with `model_version_id`
-    a model's embeddings of ground truth (the OOD reference), which sets
-    scored_by and scored_at too. Returns the count written."""
+    """Store image embeddings (before any model: the diversity cold start's pixel
+    embeddings) on items of `project`. Returns the count written."""
     ids = set(
         Item.objects.filter(project=project, pk__in=list(embeddings)).values_list(
             "pk", flat=True
         )
     )
-    if model_version_id is None:
-        rows = [
-            Item(pk=pk, embedding=list(emb) if emb else None)
-            for pk, emb in embeddings.items()
-            if pk in ids
-        ]
-        Item.objects.bulk_update(rows, ["embedding"])
-        return len(rows)
-    now = timezone.now()
-    return _update_items(
-        ("embedding", "scored_by", "scored_at"),
-        (
-            (pk, list(emb) if emb else None, model_version_id, now)
-            for pk, emb in embeddings.items()
-            if pk in ids
-        ),
-    )
+    rows = [
+        Item(pk=pk, embedding=list(emb) if emb else None)
+        for pk, emb in embeddings.items()
+        if pk in ids
+    ]
+    Item.objects.bulk_update(rows, ["embedding"])
+    return len(rows)
 
 
 @transaction.atomic

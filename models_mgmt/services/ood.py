@@ -1,79 +1,60 @@
-"""OOD scores for scoring runs: the best model's embeddings of the train split
-as ml.ood's reference, and each scored item's OOD score against it."""
+"""OOD scores for scoring runs: each scored item's distance to the train split
+(ml.ood), on pixel embeddings (ml.embeddings).
 
-from collections.abc import Callable, Iterable, Sequence
+Pixel embeddings, not the detector's: on generated scenes (bench/RESULTS.md,
+#14) they flagged 99.7 % of another generator's images and 4.6 % of held-out
+ones, the detector's pooled embedding only 56 % of the other generator's. They
+need no model either, so the reference is the same whichever model scores.
+"""
+
+from collections.abc import Sequence
 
 import numpy as np
 
-from annotate.selectors_loop import train_embeddings_by_model, train_items_to_embed
-from annotate.services.predictions import item_embeddings_store
+from annotate.selectors_loop import train_items_for_reference
 from ml import ood
-from runs.db import retry_busy
+from ml.embeddings import pixel_embedding
 
-# The train items (first by id) whose embeddings make the reference: each is
-# embedded once per model (stored on the item with scored_by), and the fit is
-# O(n^2 d) (1,000 x 256: well under a second).
-OOD_REFERENCE_MAX = 1000
+# The train items (first by id) whose pixel embeddings make the reference,
+# computed once per scoring run (about 3-10 ms an image; the fit is O(n^2 d)).
+OOD_REFERENCE_MAX = 500
 
 
-def ood_reference_prepare(
-    *,
-    project,
-    model_version_id: int,
-    embed: Callable[[list], Iterable],
-    batch: int,
-    heartbeat: Callable[[int], None] = lambda n: None,
-) -> ood.OODReference | None:
-    """Embed the reference train items that `model_version_id` has not embedded
-    yet (`embed(items)` yields one prediction with `.embedding` per item, in
-    order), store those embeddings on the items, and fit ml.ood's reference on
-    all of them. None with fewer than two train embeddings. `heartbeat(done)`
-    runs after each stored batch (it may raise to stop the run)."""
-    todo = train_items_to_embed(
-        project=project, model_version_id=model_version_id, limit=OOD_REFERENCE_MAX
-    )
-    done = 0
-    stream = iter(embed(todo)) if todo else iter(())  # one model load for all
-    for start in range(0, len(todo), batch):
-        items = todo[start : start + batch]
-        found = {}
-        for item in items:
-            emb = next(stream).embedding
-            found[item.pk] = list(emb) if emb else None
-        retry_busy(
-            lambda found=found: item_embeddings_store(
-                project=project, embeddings=found, model_version_id=model_version_id
-            )
-        )
-        done += len(items)
-        heartbeat(done)
-    rows = train_embeddings_by_model(
-        project=project, model_version_id=model_version_id, limit=OOD_REFERENCE_MAX
-    )
-    sizes = {len(r) for r in rows if isinstance(r, list)}
-    if len(sizes) != 1:
+def _embedding(path: str) -> tuple[float, ...] | None:
+    try:
+        return pixel_embedding(path)
+    except (OSError, ValueError):  # a file gone or unreadable: no score
         return None
-    rows = [r for r in rows if isinstance(r, list) and r]
+
+
+def ood_reference(*, project) -> ood.OODReference | None:
+    """ml.ood's reference over the pixel embeddings of the project's first
+    OOD_REFERENCE_MAX train items; None with fewer than two readable ones."""
+    rows = [
+        e
+        for item in train_items_for_reference(project=project, limit=OOD_REFERENCE_MAX)
+        if (e := _embedding(item.file.path)) is not None
+    ]
     if len(rows) < 2:
         return None
     return ood.fit_reference(np.asarray(rows, dtype=np.float64))
 
 
 def ood_percentiles(
-    reference: ood.OODReference | None, embeddings: Sequence
+    reference: ood.OODReference | None, paths: Sequence[str]
 ) -> list[float | None]:
-    """Each embedding's OOD score in [0, 1]: ml.ood's percentile, the share of
-    train items whose own leave-one-out kNN distance is at most the item's
-    (about 5 % of items drawn like the training set score above 0.95). None
-    without a reference, an embedding, or for one of another size."""
-    out: list[float | None] = [None] * len(embeddings)
+    """Each image's OOD score in [0, 1]: ml.ood's percentile, the share of
+    train items whose own leave-one-out kNN distance is at most the image's
+    (about 5 % of images drawn like the training set score above 0.95). None
+    without a reference or for an unreadable file."""
+    out: list[float | None] = [None] * len(paths)
     if reference is None:
         return out
-    dim = reference.train.shape[1]
-    rows = [i for i, e in enumerate(embeddings) if e and len(e) == dim]
-    if not rows:
+    embedded = [(i, _embedding(p)) for i, p in enumerate(paths)]
+    embedded = [(i, e) for i, e in embedded if e is not None]
+    if not embedded:
         return out
-    found = ood.ood_scores(reference, np.asarray([embeddings[i] for i in rows]))
-    for i, value in zip(rows, found.percentile, strict=True):
+    found = ood.ood_scores(reference, np.asarray([e for _, e in embedded]))
+    for (i, _), value in zip(embedded, found.percentile, strict=True):
         out[i] = round(float(value), 6)
     return out

@@ -34,7 +34,7 @@ from ml.geometry import GeometryError, validate_shape
 from models_mgmt.models import ModelVersion
 from models_mgmt.selectors import best_model
 from models_mgmt.services.backend import get_backend
-from models_mgmt.services.ood import ood_percentiles, ood_reference_prepare
+from models_mgmt.services.ood import ood_percentiles, ood_reference
 from runs import queues
 from runs.db import retry_busy
 from runs.errors import RunStopped
@@ -110,7 +110,8 @@ def _score_project(job: Job) -> int:
     project = job.project
     batch = settings.ALWEB_SCORING_BATCH
     done = 0
-    # The OOD reference of each model this run scores with, fitted once.
+    # The OOD reference (pixel embeddings of the train split), fitted once per
+    # run, when the first page is scored with a model.
     references: dict = {}
     while True:
         # The best model of now, every page: one promoted while this run goes on
@@ -122,16 +123,8 @@ def _score_project(job: Job) -> int:
         if not pending:
             return done
         total = done + _pending_items(project, model).count()
-        if model is not None and model.pk not in references:
-            references[model.pk] = ood_reference_prepare(
-                project=project,
-                model_version_id=model.pk,
-                embed=lambda items, m=model: _stream(m, items, batch, embed=True),
-                batch=batch,
-                heartbeat=lambda n: run_heartbeat_or_stop(
-                    job.pk, message=f"OOD reference: {n} train items embedded"
-                ),
-            )
+        if model is not None and "ood" not in references:
+            references["ood"] = ood_reference(project=project)
         if model is None:
             chunks = (
                 (pending[i : i + batch], None) for i in range(0, len(pending), batch)
@@ -142,9 +135,7 @@ def _score_project(job: Job) -> int:
             if model is None:
                 _embed_cold(project, chunk)
             else:
-                _store_scores(
-                    project, model, chunk, predictions, references.get(model.pk)
-                )
+                _store_scores(project, model, chunk, predictions, references.get("ood"))
             done += len(chunk)
             run_heartbeat_or_stop(
                 job.pk,
@@ -235,7 +226,7 @@ def _store_scores(
         project.labels, label_counts_ground_truth(project=project)
     )
     rows = []
-    oods = ood_percentiles(reference, [pred.embedding for pred, _, _ in predictions])
+    oods = ood_percentiles(reference, [item.file.path for item in items])
     for item, (pred, previous, mirrored), ood_score in zip(
         items, predictions, oods, strict=True
     ):
