@@ -215,6 +215,8 @@ def item_list(
         if not Membership.objects.filter(project=project, user_id=user_id).exists():
             raise ValueError("annotator must be a member of this project")
         qs = qs.filter(**{field: user_id})
+    if ood not in ("", "1"):
+        raise ValueError("ood must be 1 (only out-of-distribution items) or empty")
     if ood:
         qs = qs.filter(score_components__ood__gt=OOD_THRESHOLD)
     if held_by is not None:

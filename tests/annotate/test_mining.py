@@ -205,3 +205,40 @@ def test_prioritise_pins_nearest_first_with_the_reason_and_an_event():
         snapshot
     )
     assert Event.objects.filter(verb="item_similar_prioritised").count() == 2
+
+
+def test_the_pool_is_bounded_and_read_in_chunks(monkeypatch):
+    """At most MAX_POOL unlabelled items (the first by id) are searched,
+    read POOL_CHUNK rows at a time; rows of another size are skipped."""
+    from annotate import selectors_mining
+
+    monkeypatch.setattr(selectors_mining, "MAX_POOL", 7)
+    monkeypatch.setattr(selectors_mining, "POOL_CHUNK", 3)
+    project = make_project()
+    (query,) = bulk_items(project, [[1.0, 0.0]], status="done", tag="q")
+    pool = bulk_items(project, [[1.0, 0.01 * n] for n in range(12)], tag="pool")
+    Item.objects.filter(pk=pool[2].pk).update(embedding=[1.0, 0.0, 0.0])
+    index = selectors_mining.pool_index(project=project, dim=2)
+    assert len(index) == 6  # the first 7 by id, less the one of another size
+    found = item_similar(project=project, item_ids=[query.pk], k=50)
+    assert [r.item.pk for r in found] == [pool[n].pk for n in (0, 1, 3, 4, 5, 6)]
+
+
+def test_odd_stored_embeddings_are_skipped_or_refused_never_a_500():
+    project = make_project()
+    (query,) = bulk_items(project, [[1.0, 0.0]], status="done", tag="q")
+    good = bulk_items(project, [[1.0, 0.5], [2, 1]], tag="good")
+    odd = bulk_items(project, [[1.0, 0.0]] * 5, tag="odd")
+    for item, value in zip(
+        odd,
+        [[1.0, None], [[1.0], [0.0]], ["1", "2"], [{}, 1.0], [1.0, 2, 3]],
+        strict=True,
+    ):
+        Item.objects.filter(pk=item.pk).update(embedding=value)
+    found = item_similar(project=project, item_ids=[query.pk], k=50)
+    assert [r.item.pk for r in found] == [good[0].pk, good[1].pk]
+    assert found[0].distance == pytest.approx(found[1].distance)  # same direction
+    with pytest.raises(Conflict, match="not a list of finite numbers"):
+        item_similar(project=project, item_ids=[odd[3].pk])
+    with pytest.raises(Conflict):
+        item_similar(project=project, item_ids=[odd[0].pk])

@@ -180,3 +180,11 @@ def test_the_drift_panel_counts_out_of_distribution_items_per_week(
     assert b"3 items" in items.content
     # Weeks before the window are left out.
     assert drift_weeks(project=project, today=date(2027, 6, 1)) == []
+
+
+def test_an_unknown_ood_filter_value_says_why(client, project_roles):
+    project, users, _ = project_roles
+    client.force_login(users[Role.OWNER])
+    url = reverse("annotate:project-items", args=[project.pk])
+    page = client.get(f"{url}?ood=yes")
+    assert b"ood must be 1" in page.content
