@@ -59,7 +59,7 @@ class ItemsSimilarApi(APIView):
         description=SIMILAR_DOC,
         parameters=[
             OpenApiParameter(
-                "items", {"type": "array", "items": {"type": "integer"}}, many=True
+                "items", int, many=True, description="the bucket's item ids"
             ),
             K_PARAM,
             MODE_PARAM,

@@ -117,6 +117,8 @@ def test_the_api_lists_similar_items_and_prioritises_them(mined):
         assert response.status_code == 400 and "k" in response.json()
     assert api.get(f"{base}similar/?items={source.pk}&mode=x").status_code == 400
     assert api.get(f"{base}similar/").status_code == 400
+    huge = api.get(f"{base}similar/?items={2**64}")
+    assert huge.status_code == 400 and "items" in huge.json()
     response = api.get(f"{base}{bare.pk}/similar/")
     assert response.status_code == 409
     assert "no embedding yet" in response.json()["detail"]
