@@ -46,6 +46,8 @@ POSTGRES_TESTS = (
     "tests/annotate/test_label_pages.py",
     "tests/annotate/test_item_browser.py",
     "tests/annotate/test_predictions.py",
+    "tests/annotate/test_mining.py",
+    "tests/annotate/test_mining_pages.py",
     "tests/api/test_io.py",
     "tests/api/test_io_coco.py",
     "tests/api/test_io_datasets.py",
