@@ -10,7 +10,17 @@ COMPONENT_NAMES = {
     "instability": "box instability",
     "distance": "distance to labelled",
     "typicality": "typicality",
+    "ood": "out of distribution",
 }
+
+
+def _similar_words(reason: dict) -> str:
+    ids = [str(i) for i in reason.get("similar_to") or []]
+    shown = ", ".join(ids[:5]) + (f" and {len(ids) - 5} more" if len(ids) > 5 else "")
+    words = f"similar to item{'s' if len(ids) > 1 else ''} {shown}"
+    if isinstance(reason.get("distance"), int | float):
+        words += f" (distance {reason['distance']:.3f})"
+    return words + ": sent to the front of the queue by a manager"
 
 
 def priority_explanation(item) -> str:
@@ -18,6 +28,8 @@ def priority_explanation(item) -> str:
     the item, its rank in the batch or whether it is a random control pick, the
     model version, and the scores behind it. Empty before any prioritisation."""
     reason = item.priority_reason or {}
+    if reason.get("similar_to"):
+        return _similar_words(reason)
     if reason.get("pin") == "pinned":
         return "pinned to the front of the queue by a manager"
     if reason.get("pin") == "demoted":
@@ -54,6 +66,9 @@ def priority_explanation(item) -> str:
     ]
     if shown:
         parts.append(", ".join(shown))
+    if isinstance(reason.get("ood"), int | float):
+        flagged = " (above the drift threshold)" if reason.get("ood_flagged") else ""
+        parts.append(f"out of distribution {reason['ood']:.2f}{flagged}")
     return "; ".join(parts)
 
 

@@ -24,7 +24,6 @@ from annotate.models import (
     TaskKind,
     TaskStatus,
 )
-from annotate.selectors_work import item_filter_work
 
 
 def project_list_for_user(*, user) -> QuerySet[Project]:
@@ -165,77 +164,6 @@ def event_list(*, project: Project, limit: int = 20) -> list[Event]:
     return list(
         Event.objects.filter(project=project).select_related("actor", "item")[:limit]
     )
-
-
-ITEM_ORDERINGS = {
-    "-priority": ("-priority", "id"),
-    "priority": ("priority", "id"),
-    "created": ("created_at", "id"),
-    "-created": ("-created_at", "-id"),
-}
-
-
-def item_list(
-    *,
-    project: Project,
-    status: str | None = None,
-    split: str | None = None,
-    ordering: str = "-priority",
-    held_by=None,
-    name: str = "",
-    label: str = "",
-    annotator=None,
-    assignee=None,
-    **work,
-) -> QuerySet[Item]:
-    """Items of a project with optional filters; unknown values raise ValueError.
-    `work`: the tag and work filters of selectors_work.item_filter_work.
-    `held_by`: only the items that user holds or held a task on; `name`: file
-    names containing it; `label`: items with a shape of that label; `annotator`:
-    items last submitted by that user id; `assignee`: items assigned to that user
-    id (the last two must be members)."""
-    qs = Item.objects.filter(project=project)
-    if name:
-        qs = qs.filter(original_name__icontains=name[:255])
-    if label:
-        if label not in project.labels:
-            raise ValueError(f"label must be one of {', '.join(project.labels)}")
-        # A subquery, not a join (see held_by below).
-        shapes = Annotation.objects.filter(item__project=project, label=label)
-        qs = qs.filter(pk__in=shapes.values("item_id"))
-    for field, user_id in (
-        ("last_annotator_id", annotator),
-        ("assigned_to_id", assignee),
-    ):
-        if user_id in (None, ""):
-            continue
-        try:
-            user_id = int(user_id)
-        except (TypeError, ValueError, OverflowError):
-            raise ValueError("annotator must be a member of this project") from None
-        if not Membership.objects.filter(project=project, user_id=user_id).exists():
-            raise ValueError("annotator must be a member of this project")
-        qs = qs.filter(**{field: user_id})
-    if held_by is not None:
-        # A subquery, not a join: the join repeats an item per task and so needs
-        # DISTINCT, which makes the page's COUNT walk every matching item.
-        tasks = Task.objects.filter(project=project, assignee=held_by)
-        qs = qs.filter(pk__in=tasks.values("item_id"))
-    if status:
-        if status not in ItemStatus.values:
-            raise ValueError(f"status must be one of {', '.join(ItemStatus.values)}")
-        qs = qs.filter(status=status)
-    if split:
-        if split == "none":
-            qs = qs.filter(split__isnull=True)
-        elif split not in Split.values:
-            raise ValueError(f"split must be one of {', '.join(Split.values)}, none")
-        else:
-            qs = qs.filter(split=split)
-    qs = item_filter_work(qs, project=project, **work) if work else qs
-    if ordering not in ITEM_ORDERINGS:
-        raise ValueError(f"ordering must be one of {', '.join(ITEM_ORDERINGS)}")
-    return qs.order_by(*ITEM_ORDERINGS[ordering]).defer("embedding")
 
 
 def item_get_for_user(*, user, item_id) -> Item:

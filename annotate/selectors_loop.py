@@ -99,3 +99,13 @@ def item_embeddings_done(*, project: Project, limit: int = 5000) -> list[list]:
 def ground_truth_count(*, project: Project) -> int:
     """How many items of `project` are ground truth (done)."""
     return Item.objects.filter(project=project, status=ItemStatus.DONE).count()
+
+
+def train_items_for_reference(*, project: Project, limit: int) -> list[Item]:
+    """The first `limit` train items by id (only their files): the training set
+    that OOD scores measure against."""
+    return list(
+        Item.objects.filter(project=project, status=ItemStatus.DONE, split="train")
+        .order_by("id")
+        .only("pk", "file")[:limit]
+    )

@@ -9,6 +9,7 @@ from annotate import (
     views_items,
     views_label,
     views_members,
+    views_mining,
     views_upload,
     views_work,
 )
@@ -27,6 +28,16 @@ urlpatterns = [
         "projects/<int:project_id>/items/bulk/",
         views_items.items_bulk,
         name="project-items-bulk",
+    ),
+    path(
+        "projects/<int:project_id>/items/similar/",
+        views_mining.items_similar,
+        name="project-items-similar",
+    ),
+    path(
+        "projects/<int:project_id>/items/similar/send/",
+        views_mining.items_similar_send,
+        name="project-items-similar-send",
     ),
     path(
         "projects/<int:project_id>/items/<int:item_id>/",

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from alweb.auth import may_create_projects
 from alweb.pages import project_context
-from annotate import selectors
+from annotate import selectors, selectors_mining
 from annotate.forms import ProjectCreateForm
 from annotate.responses import item_image_response
 from annotate.services import projects as project_services
@@ -56,6 +56,9 @@ def project_detail(request, project_id):
     if context["can"].get("view_dashboard"):
         context["events"] = selectors.event_list(project=project)
         context["active_jobs"] = list(run_list_active(project=project))
+        context["drift"] = selectors_mining.drift_weeks(project=project)
+        context["ood_threshold"] = selectors_mining.OOD_THRESHOLD
+        context["drift_warn"] = selectors_mining.DRIFT_WARN_SHARE
     if context["can"].get("assign_tasks"):
         claims = selectors.task_list_active(project=project)
         context["claims"], context["claims_count"] = claims[:50], claims.count()

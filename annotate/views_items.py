@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from alweb.pages import project_context
 from alweb.roles import Perm
-from annotate import selectors
+from annotate import selectors, selectors_items
 from annotate.explain import COMPONENT_NAMES, priority_explanation
 from annotate.models import ItemStatus, Split
 from annotate.selectors_work import WINDOW_NAMES, item_tag_names, project_tag_names
@@ -33,6 +33,7 @@ FILTERS = {
     "reviewed_by": "reviewed_by",
     "verdict": "verdict",
     "window": "window",
+    "ood": "ood",
 }
 BULK_CHOICES = [
     ("label", "Send to labelling"),
@@ -45,6 +46,7 @@ BULK_CHOICES = [
     ("unassign", "Unassign"),
     ("tag", "Tag with…"),
     ("untag", "Remove the tag…"),
+    ("similar", "Find similar (as a bucket)"),
 ]
 TAG_ACTIONS = ("tag", "untag")
 # Filters the Work page's links set (no box of their own: kept as hidden inputs).
@@ -62,12 +64,12 @@ def _items_page(request, project, params: dict, *, status=200, selected=(), type
     context = project_context(request, project, "items")
     query = {FILTERS[k]: params[k] for k in FILTERS if params[k]}
     try:
-        items = selectors.item_list(
+        items = selectors_items.item_list(
             project=project, ordering=params["ordering"], **query
         )
     except ValueError as exc:
         messages.error(request, str(exc))
-        items = selectors.item_list(project=project)
+        items = selectors_items.item_list(project=project)
         params = {**{k: "" for k in FILTERS}, "ordering": "-priority", "page": ""}
     page = Paginator(items, 48, allow_empty_first_page=True).get_page(params["page"])
     kept = {k: v for k, v in params.items() if v and k != "page"}
@@ -78,7 +80,7 @@ def _items_page(request, project, params: dict, *, status=200, selected=(), type
         query=urlencode(kept),
         statuses=list(ItemStatus.values),
         splits=[*Split.values, "none"],
-        orderings=list(selectors.ITEM_ORDERINGS),
+        orderings=list(selectors_items.ITEM_ORDERINGS),
         members=members,
         labellers=selectors.member_users_who_label(project=project),
         tags=project_tag_names(project=project),
@@ -126,6 +128,13 @@ def items_bulk(request, project_id):
     params = _filters(request.POST)
     ids = request.POST.getlist("items")
     action = request.POST.get("action", "")
+    if action == "similar":  # a search, not a change: the results page
+        url = reverse("annotate:project-items-similar", args=[project.pk])
+        if ids:
+            return redirect(f"{url}?{urlencode([('items', i) for i in ids[:500]])}")
+        messages.error(request, "Nothing was searched: items: select at least one")
+        typed = {"action": action}
+        return _items_page(request, project, params, status=400, typed=typed)
     assignee = None
     # "assign_to", not "assignee": that name is the assigned-to filter.
     if action == "assign" and request.POST.get("assign_to"):

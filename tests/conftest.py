@@ -48,6 +48,8 @@ POSTGRES_TESTS = (
     "tests/annotate/test_work_page.py",
     "tests/annotate/test_item_tags.py",
     "tests/annotate/test_predictions.py",
+    "tests/annotate/test_mining.py",
+    "tests/annotate/test_mining_pages.py",
     "tests/api/test_io.py",
     "tests/api/test_io_coco.py",
     "tests/api/test_io_coco_images.py",

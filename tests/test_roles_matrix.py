@@ -14,6 +14,7 @@ HTML_ROUTES = {
     "annotate:project-detail": (Perm.VIEW_PROJECT, 403),
     "annotate:project-items": (Perm.VIEW_DASHBOARD, 403),
     "annotate:project-item": (Perm.VIEW_DASHBOARD, 403),
+    "annotate:project-items-similar": (Perm.VIEW_DASHBOARD, 403),
     "models_mgmt:project-settings": (Perm.VIEW_PIPELINE, 403),
     "annotate:project-members": (Perm.VIEW_MEMBERS, 403),
     "annotate:project-events": (Perm.VIEW_DASHBOARD, 403),
@@ -135,6 +136,13 @@ def _version(project):
 
 
 def _url(name, project, item):
+    if name == "annotate:project-items-similar":
+        from annotate.models import Item
+
+        # The query item needs an embedding for the page to answer 200.
+        Item.objects.filter(pk=item.pk).update(embedding=[1.0, 0.0])
+        url = reverse(name, kwargs={"project_id": project.pk})
+        return f"{url}?items={item.pk}"
     if name == "annotate:project-item":
         return reverse(name, kwargs={"project_id": project.pk, "item_id": item.pk})
     if name.startswith("annotate:item-"):

@@ -39,6 +39,7 @@ from tests.roles_posts.actions import (
     TrainNow,
     Upload,
 )
+from tests.roles_posts.mining import SimilarSend
 from tests.roles_posts.work import BulkTag, GoalEdit
 
 # route -> (permission, or None for any signed-in user; its actions)
@@ -80,6 +81,10 @@ FORM_POSTS = {
         {"skip": BulkSkip(), "assign": BulkAssign(), "tag": BulkTag()},
     ),
     "annotate:project-item-reopen": (Perm.ASSIGN_TASKS, {"reopen": Reopen()}),
+    "annotate:project-items-similar-send": (
+        Perm.ASSIGN_TASKS,
+        {"send": SimilarSend()},
+    ),
     "models_mgmt:backtests": (Perm.BACKTEST, {"start": BacktestStart()}),
     "models_mgmt:register-base": (Perm.TRAIN, {"upload": RegisterBase()}),
     "models_mgmt:run-cancel": (

@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 from alweb.api import SafeJSONParser, project_for
 from alweb.roles import Perm
 from alweb.schema import TOO_LARGE, page_of
-from annotate import selectors
+from annotate import selectors, selectors_items
 from annotate.api.outputs import (
     ItemDetailSerializer,
     ItemSerializer,
@@ -68,7 +68,7 @@ class ItemListApi(APIView):
         parameters=[
             OpenApiParameter("status", enum=list(ItemStatus.values)),
             OpenApiParameter("split", enum=[*Split.values, "none"]),
-            OpenApiParameter("ordering", enum=list(selectors.ITEM_ORDERINGS)),
+            OpenApiParameter("ordering", enum=list(selectors_items.ITEM_ORDERINGS)),
             OpenApiParameter("tag", str, description="items carrying this tag"),
             OpenApiParameter("page", int),
         ],
@@ -78,7 +78,7 @@ class ItemListApi(APIView):
         project = project_for(request, project_id)
         params = request.query_params
         try:
-            items = selectors.item_list(
+            items = selectors_items.item_list(
                 project=project,
                 status=params.get("status") or None,
                 split=params.get("split") or None,

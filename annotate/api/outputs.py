@@ -374,3 +374,21 @@ class WorkSerializer(serializers.Serializer):
 
 class ItemsTaggedSerializer(serializers.Serializer):
     changed = serializers.IntegerField()
+
+
+class SimilarItemSerializer(serializers.Serializer):
+    item = ItemSerializer()
+    distance = serializers.FloatField(
+        help_text="cosine distance of the embeddings (0 = same direction, 2 = opposite)"
+    )
+
+
+class SimilarResultSerializer(serializers.Serializer):
+    query = serializers.ListField(child=serializers.IntegerField())
+    k = serializers.IntegerField()
+    mode = serializers.CharField()
+    results = SimilarItemSerializer(many=True, help_text="nearest first")
+
+
+class SimilarPrioritisedSerializer(serializers.Serializer):
+    prioritised = serializers.IntegerField(help_text="items pinned to the front")

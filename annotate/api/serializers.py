@@ -370,3 +370,37 @@ class ItemsTagSerializer(serializers.Serializer):
     )
     tag = serializers.CharField(max_length=255, trim_whitespace=False)
     action = serializers.ChoiceField(choices=["tag", "untag"], default="tag")
+
+
+def _item_ids(help_text: str) -> serializers.ListField:
+    return serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=INT64_MAX),
+        min_length=1,
+        max_length=500,
+        help_text=help_text,
+    )
+
+
+class SimilarQueryInputSerializer(serializers.Serializer):
+    k = serializers.IntegerField(
+        min_value=1,
+        max_value=500,
+        default=50,
+        help_text="how many nearest items (1-500, default 50)",
+    )
+    mode = serializers.ChoiceField(
+        choices=["centroid", "union"],
+        default="centroid",
+        help_text="a bucket of several items: by its centroid, or as a union "
+        "(each item's distance to the closest member)",
+    )
+
+
+class SimilarBucketInputSerializer(SimilarQueryInputSerializer):
+    items = _item_ids("the bucket: item ids (repeat the parameter)")
+
+
+class SimilarPrioritiseInputSerializer(serializers.Serializer):
+    similar_to = _item_ids("the item or bucket the items were found similar to")
+    items = _item_ids("unlabelled items to send to the front of the queue")
+    mode = serializers.ChoiceField(choices=["centroid", "union"], default="centroid")

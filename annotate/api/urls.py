@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from annotate.api import io, items, projects, work
+from annotate.api import io, items, mining, projects, work
 
 P = "projects/<int:project_id>/"
 
@@ -19,6 +19,19 @@ urlpatterns = [
     path(P + "items/", items.ItemListApi.as_view(), name="api-item-list"),
     path(P + "items/tags/", work.ItemsTagApi.as_view(), name="api-items-tag"),
     path(P + "work/", work.WorkApi.as_view(), name="api-work"),
+    path(
+        P + "items/<int:item_id>/similar/",
+        mining.ItemSimilarApi.as_view(),
+        name="api-item-similar",
+    ),
+    path(
+        P + "items/similar/", mining.ItemsSimilarApi.as_view(), name="api-items-similar"
+    ),
+    path(
+        P + "items/similar/prioritise/",
+        mining.ItemsSimilarPrioritiseApi.as_view(),
+        name="api-items-similar-prioritise",
+    ),
     path("items/<int:item_id>/", items.ItemDetailApi.as_view(), name="api-item-detail"),
     path(
         "items/<int:item_id>/image", items.ItemImageApi.as_view(), name="api-item-image"

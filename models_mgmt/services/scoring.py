@@ -17,6 +17,7 @@ from annotate.selectors_loop import (
     items_pending_scoring,
     label_counts_ground_truth,
 )
+from annotate.selectors_mining import OOD_THRESHOLD
 from annotate.services.predictions import (
     ItemPredictions,
     ItemScore,
@@ -33,6 +34,7 @@ from ml.geometry import GeometryError, validate_shape
 from models_mgmt.models import ModelVersion
 from models_mgmt.selectors import best_model
 from models_mgmt.services.backend import get_backend
+from models_mgmt.services.ood import ood_percentiles, ood_reference
 from runs import queues
 from runs.db import retry_busy
 from runs.errors import RunStopped
@@ -108,6 +110,9 @@ def _score_project(job: Job) -> int:
     project = job.project
     batch = settings.ALWEB_SCORING_BATCH
     done = 0
+    # The OOD reference (pixel embeddings of the train split), fitted once per
+    # run, when the first page is scored with a model.
+    references: dict = {}
     while True:
         # The best model of now, every page: one promoted while this run goes on
         # gets no run of its own (scoring_request finds this one active), so
@@ -118,6 +123,8 @@ def _score_project(job: Job) -> int:
         if not pending:
             return done
         total = done + _pending_items(project, model).count()
+        if model is not None and "ood" not in references:
+            references["ood"] = ood_reference(project=project)
         if model is None:
             chunks = (
                 (pending[i : i + batch], None) for i in range(0, len(pending), batch)
@@ -128,7 +135,7 @@ def _score_project(job: Job) -> int:
             if model is None:
                 _embed_cold(project, chunk)
             else:
-                _store_scores(project, model, chunk, predictions)
+                _store_scores(project, model, chunk, predictions, references.get("ood"))
             done += len(chunk)
             run_heartbeat_or_stop(
                 job.pk,
@@ -203,7 +210,11 @@ def _predicted_chunks(
 
 
 def _store_scores(
-    project: Project, model: ModelVersion, items: list[Item], predictions
+    project: Project,
+    model: ModelVersion,
+    items: list[Item],
+    predictions,
+    reference=None,
 ) -> None:
     pipeline = pipeline_get(project=project)
     params = selection.validate_strategy_params(
@@ -215,7 +226,10 @@ def _store_scores(
         project.labels, label_counts_ground_truth(project=project)
     )
     rows = []
-    for item, (pred, previous, mirrored) in zip(items, predictions, strict=True):
+    oods = ood_percentiles(reference, [item.file.path for item in items])
+    for item, (pred, previous, mirrored), ood_score in zip(
+        items, predictions, oods, strict=True
+    ):
         components = {
             "rare": round(
                 scores.rare_boost(pred.detections, project.labels, weights), 6
@@ -229,6 +243,8 @@ def _store_scores(
             components["instability"] = round(
                 scores.instability(pred.detections, mirrored.detections, pred.width), 6
             )
+        if ood_score is not None:
+            components["ood"] = ood_score
         rows.append(
             ItemPredictions(
                 item_id=item.pk,
@@ -311,6 +327,11 @@ def prioritise_project(*, project: Project) -> int:
     strategy = pipeline.strategy if model else pipeline.cold_start_strategy
     params = pipeline.strategy_params if model else {}
     rows = item_scores_unlabeled(project=project)
+    ood_of = {
+        pk: comp["ood"]
+        for pk, _, _, comp in rows
+        if isinstance(comp, dict) and isinstance(comp.get("ood"), int | float)
+    }
     candidates = [
         selection.Candidate(pk, unc, tuple(emb) if emb else None, comp or {})
         for pk, unc, emb, comp in rows
@@ -360,6 +381,11 @@ def prioritise_project(*, project: Project) -> int:
                 "in_batch": p.in_batch,
                 "control": p.control,
                 "components": p.components,
+                **(
+                    {"ood": ood_of[pk], "ood_flagged": ood_of[pk] > OOD_THRESHOLD}
+                    if pk in ood_of
+                    else {}
+                ),
             },
         )
         for pk, p in picked.picks.items()

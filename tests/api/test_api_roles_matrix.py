@@ -43,6 +43,9 @@ API_ROUTES: dict[str, dict[str, object]] = {
     "api-items-tag": {"POST": Perm.ASSIGN_TASKS},
     "api-work": {"GET": Perm.VIEW_DASHBOARD},
     "api-item-image": {"GET": (Perm.VIEW_DASHBOARD, 404)},
+    "api-item-similar": {"GET": Perm.VIEW_DASHBOARD},
+    "api-items-similar": {"GET": Perm.VIEW_DASHBOARD},
+    "api-items-similar-prioritise": {"POST": Perm.ASSIGN_TASKS},
     "api-export": {"GET": Perm.EXPORT},
     "api-export-job": {"GET": Perm.EXPORT},
     "api-export-download": {"GET": Perm.EXPORT},
@@ -91,6 +94,8 @@ class Ctx:
 
 def build_ctx(project: Project, users: dict, outsider) -> Ctx:
     (item,) = make_items(project, 1, start_seed=project.pk * 100)
+    # An embedding, so that the similar-item routes answer 200 to those allowed.
+    Item.objects.filter(pk=item.pk).update(embedding=[1.0, 0.0])
     target = add_member(project, Role.ANNOTATOR, UserFactory())
     name = default_storage.save(f"exports/{project.pk}/t.json", ContentFile(b"{}"))
     job = Job.objects.create(
@@ -140,6 +145,7 @@ KWARGS = {
     "task_id": lambda c: c.extra["task"].pk,
 }
 QUERY = {
+    "api-items-similar": lambda c: f"?items={c.item.pk}",
     "api-export": "?format=coco",
     "api-task-peek": "?kind=label",
     "api-task-peek-image": "?kind=label",
@@ -170,6 +176,10 @@ def body_for(name: str, verb: str, c: Ctx) -> tuple[object, str]:
         ),
         ("api-task-next", "POST"): ({"kind": "label"}, "json"),
         ("api-items-tag", "POST"): ({"items": [c.item.pk], "tag": "hard"}, "json"),
+        ("api-items-similar-prioritise", "POST"): (
+            {"similar_to": [c.item.pk], "items": [c.item.pk]},
+            "json",
+        ),
         ("api-task-draft", "PUT"): ({"annotations": []}, "json"),
         ("api-task-submit", "POST"): ({"annotations": []}, "json"),
         ("api-task-reject", "POST"): ({"comment": "no"}, "json"),
@@ -231,7 +241,8 @@ def _url(name: str, c: Ctx) -> str:
     kwargs = {
         k: KWARGS[k](c) for k in KWARGS if f"<int:{k}>" in route or f"<{k}>" in route
     }
-    return reverse(name, kwargs=kwargs) + QUERY.get(name, "")
+    query = QUERY.get(name, "")
+    return reverse(name, kwargs=kwargs) + (query(c) if callable(query) else query)
 
 
 def _call(client, verb: str, url: str, body):

@@ -103,6 +103,7 @@ VALID_BODIES = {
     "tasks_approve": {"annotations": []},
     "backtests_start": {"strategies": ["hybrid"]},
     "items_tag": {"tag": "hard"},
+    "items_similar_prioritise": {"similar_to": [1], "items": [1]},
     "pipeline_update": {
         "split": {"train": 0.8, "val": 0.1, "test": 0.1, "seed": 7},
         "triggers": {

@@ -47,7 +47,15 @@ PAGES = [
         "/projects/{p}/items/?q=seed&label={label}&annotator={annotator}",
         False,
     ),
+    ("items, out of distribution", "owner", "/projects/{p}/items/?ood=1", False),
     ("item page", "owner", "/projects/{p}/items/{item}/", False),
+    ("similar items", "owner", "/projects/{p}/items/similar/?items={item}", False),
+    (
+        "similar to a bucket",
+        "annotation_manager",
+        "/projects/{p}/items/similar/?items={item}&items={done}&k=500&mode=union",
+        False,
+    ),
     ("item page, done", "annotation_manager", "/projects/{p}/items/{done}/", False),
     ("models", "owner", "/projects/{p}/models/", False),
     ("models live (htmx)", "owner", "/projects/{p}/models/", True),
@@ -101,6 +109,12 @@ ENDPOINTS = [
     ("active claims", "owner", "/api/v1/projects/{p}/tasks/"),
     ("peek", "annotator", "/api/v1/projects/{p}/tasks/peek/?kind=label"),
     ("work", "owner", "/api/v1/projects/{p}/work/?window=all"),
+    ("similar items", "owner", "/api/v1/projects/{p}/items/{item}/similar/?k=500"),
+    (
+        "similar to a bucket",
+        "owner",
+        "/api/v1/projects/{p}/items/similar/?items={item}&items={done}",
+    ),
 ]
 
 
@@ -151,6 +165,20 @@ def _grow(project: Project) -> None:
     )
 
 
+def _embed(project: Project, seed: int) -> None:
+    """Seeded embeddings and OOD scores on every item (similar items, drift)."""
+    import numpy as np
+
+    from annotate.models import Item
+
+    rng = np.random.default_rng(seed)
+    items = list(Item.objects.filter(project=project).only("pk"))
+    for item, emb in zip(items, rng.normal(size=(len(items), 16)), strict=True):
+        item.embedding = [round(float(v), 5) for v in emb]
+        item.score_components = {"ood": round(float(rng.random()), 6)}
+    Item.objects.bulk_update(items, ["embedding", "score_components"], batch_size=500)
+
+
 @pytest.fixture(scope="module")
 def projects(django_db_setup, django_db_blocker):
     """{size: (project id, {role: user})}, committed for the module, then removed."""
@@ -164,6 +192,7 @@ def projects(django_db_setup, django_db_blocker):
             project = Project.objects.get(name=name)
             if size == LARGE:
                 _grow(project)
+            _embed(project, seed=size)
             users = {
                 m.role: m.user
                 for m in Membership.objects.filter(project=project)
