@@ -57,9 +57,10 @@ def ground_truth_by_item(
 
 
 def item_slices(*, project: Project, item_ids) -> dict[int, tuple[str, ...]]:
-    """{item id: its slices} for the project's items among `item_ids`: its
-    split ("split:test") and each of its tags ("tag:<name>"), two queries."""
-    ids = list(item_ids)
+    """{item id: its slices} for the project's items among `item_ids` (ids,
+    or a query of them: a subquery, never a long list): its split
+    ("split:test") and each of its tags ("tag:<name>"), two queries."""
+    ids = item_ids if isinstance(item_ids, QuerySet) else list(item_ids)
     out: dict[int, list[str]] = {
         pk: [f"split:{split}"] if split else []
         for pk, split in Item.objects.filter(project=project, pk__in=ids).values_list(

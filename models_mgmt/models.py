@@ -212,7 +212,9 @@ class EvaluationError(models.Model):
             models.Index(
                 fields=["evaluation", "kind", "cls"], name="evaluation_error_bucket"
             ),
-            models.Index(fields=["evaluation", "item_id"], name="evaluation_error_item"),
+            models.Index(
+                fields=["evaluation", "item_id"], name="evaluation_error_item"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -129,7 +129,12 @@ def error_summary(*, evaluation: Evaluation | None, project) -> ErrorSummary:
         for n, counts in _table(buckets, names)
     ]
     totals = tuple(sum(c.counts[i] for c in classes) for i in range(len(ERROR_KINDS)))
-    slices = item_slices(project=project, item_ids={g[0] for g in groups})
+    slices = item_slices(
+        project=project,
+        item_ids=EvaluationError.objects.filter(evaluation=evaluation).values(
+            "item_id"
+        ),
+    )
     sliced = [
         (item_id, kind, s, n)
         for item_id, kind, _cls, n in groups
@@ -189,7 +194,7 @@ def error_bucket_page(
     counts = list(
         rows.values_list("item_id").annotate(n=Count("id")).order_by("-n", "item_id")
     )
-    slices = item_slices(project=project, item_ids=[i for i, _ in counts])
+    slices = item_slices(project=project, item_ids=rows.values("item_id"))
     ids = [i for i, _ in counts if i in slices and (not slice or slice in slices[i])]
     pages = max(1, -(-len(ids) // BUCKET_PAGE))
     number = _page_number(page, pages)

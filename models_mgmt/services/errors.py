@@ -145,7 +145,9 @@ def _flush(evaluation_id: int, pending: list) -> int:
     rows = list(pending)
     pending.clear()
     if rows:
-        retry_busy(lambda: evaluation_errors_store(evaluation_id=evaluation_id, rows=rows))
+        retry_busy(
+            lambda: evaluation_errors_store(evaluation_id=evaluation_id, rows=rows)
+        )
     return len(rows)
 
 
@@ -157,4 +159,3 @@ def _failed(evaluation: Evaluation, exc: Exception) -> dict:
     )
     evaluation.error_stats = stats
     return stats
-

@@ -171,7 +171,9 @@ def test_fixed_and_introduced_between_two_versions(client, scripted):
     assert diff.items == len(test) and diff.note == ""
     kinds = dict(zip(diff.kinds, diff.fixed, strict=True))
     assert {k: n for (k, _), n in kinds.items() if n} == {"missed": len(triangles)}
-    introduced = {k: n for (k, _), n in zip(diff.kinds, diff.introduced) if n}
+    introduced = {
+        k: n for (k, _), n in zip(diff.kinds, diff.introduced, strict=True) if n
+    }
     # Each circle now a rectangle: a confusion, and the circle missed.
     assert introduced == {"missed": len(circles), "confusion": len(circles)}
     per_class = {r.name: (r.fixed, r.introduced) for r in diff.per_class}
@@ -247,3 +249,47 @@ def test_a_bucket_of_an_unknown_kind_is_400_with_the_reason(client, scripted):
     body = response.content.decode()
     assert "kind must be one of" in body and "<nope>" not in body
     assert client.get(url, {"kind": "missed", "page": "999"}).status_code == 200
+
+
+def test_rows_are_written_in_batches_and_all_arrive(scripted, monkeypatch):
+    from models_mgmt.services import errors as errors_service
+
+    project, test, shapes_of = scripted
+    monkeypatch.setattr(errors_service, "ROWS_PER_INSERT", 1)
+    inserts = []
+    store = errors_service.evaluation_errors_store
+    monkeypatch.setattr(
+        errors_service,
+        "evaluation_errors_store",
+        lambda **kw: inserts.append(len(kw["rows"])) or store(**kw),
+    )
+    v1 = training_start(project=project, actor=project.owner)
+    triangles = _with(shapes_of, "triangle")
+    assert inserts == [1] * len(triangles)  # never more than a batch held
+    evaluation = Evaluation.objects.get(model_version=v1)
+    assert evaluation.errors.count() == evaluation.error_stats["errors"]
+
+
+def test_a_failed_analysis_is_said_and_the_metrics_stand(client, scripted):
+    project, test, shapes_of = scripted
+    broken = test[-1].file.path
+    script = fake_backend.DETECT
+
+    def detect(content, path):
+        if path == broken:
+            raise OSError("cannot read the image")
+        return script(content, path)
+
+    fake_backend.DETECT = detect
+    v1 = training_start(project=project, actor=project.owner)
+    v1.refresh_from_db()
+    assert v1.status == "done" and v1.is_best  # evaluated, compared, promoted
+    evaluation = Evaluation.objects.get(model_version=v1)
+    assert evaluation.metrics["map50"] == fake_backend.METRICS["map50"]
+    assert evaluation.error_stats == {"error": "OSError: cannot read the image"}
+    assert not evaluation.errors.exists()  # no half analysis is kept
+    client.force_login(project.owner)
+    body = client.get(
+        reverse("models_mgmt:version", args=[project.pk, v1.number])
+    ).content.decode()
+    assert 'data-testid="errors-failed"' in body and "cannot read the image" in body
