@@ -10,6 +10,7 @@ from django.db import transaction
 
 from ml import config as ml_config
 from ml.errors import BACKGROUND_IOU, MATCH_IOU, TRUE_POSITIVE, match_image
+from ml.training import TrainingCancelled
 from ml.types import GroundTruthImage
 from models_mgmt.models import Evaluation, EvaluationError, ModelVersion
 from models_mgmt.services.backend import get_backend
@@ -89,8 +90,8 @@ def evaluation_errors_analyse(
 
     Memory stays bounded: the backend streams its predictions and rows are
     written ROWS_PER_INSERT at a time. `beat` is called every
-    IMAGES_PER_BATCH images (it may raise to stop: the exception propagates,
-    the evaluation keeps empty error_stats). Any other failure of the pass is
+    IMAGES_PER_BATCH images; TrainingCancelled from it propagates (the
+    evaluation keeps empty error_stats). Any other failure of the pass is
     logged and stored as error_stats {"error": ...}: the metrics stand.
     Returns the stats stored."""
     ids = list(images)
@@ -121,9 +122,9 @@ def evaluation_errors_analyse(
             if beat is not None and n % IMAGES_PER_BATCH == 0:
                 beat()
         errors += _flush(evaluation.pk, pending)
-    except ValueError as exc:  # zip(strict=True): the backend skipped images
-        return _failed(evaluation, exc)
-    except (OSError, RuntimeError) as exc:  # an unreadable image, the model
+    except TrainingCancelled:  # from `beat`: the run stops here
+        raise
+    except Exception as exc:  # an unreadable image, the model, a short stream
         return _failed(evaluation, exc)
     stats = {
         "min_confidence": ERROR_MIN_CONFIDENCE,

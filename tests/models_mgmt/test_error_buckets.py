@@ -293,3 +293,28 @@ def test_a_failed_analysis_is_said_and_the_metrics_stand(client, scripted):
         reverse("models_mgmt:version", args=[project.pk, v1.number])
     ).content.decode()
     assert 'data-testid="errors-failed"' in body and "cannot read the image" in body
+
+
+def test_a_run_cancelled_during_the_analysis_stops_there(scripted, monkeypatch):
+    from models_mgmt.services import errors as errors_service
+    from models_mgmt.services import training as training_service
+    from runs.models import Job
+    from runs.services import run_cancel
+
+    project, test, shapes_of = scripted
+    monkeypatch.setattr(training_service, "CANCEL_POLL_SECONDS", 0.0)
+    monkeypatch.setattr(errors_service, "IMAGES_PER_BATCH", 1)
+    script = fake_backend.DETECT
+
+    def detect(content, path):
+        job = Job.objects.get(project=project, kind="train")
+        if job.status == "running":
+            run_cancel(job=job)
+        return script(content, path)
+
+    fake_backend.DETECT = detect
+    v1 = training_start(project=project, actor=project.owner)
+    v1.refresh_from_db()
+    assert v1.status == "failed" and not v1.is_best
+    assert Job.objects.get(project=project, kind="train").status == "cancelled"
+    assert Evaluation.objects.get(model_version=v1).error_stats == {}
