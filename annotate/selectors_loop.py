@@ -3,7 +3,7 @@ as ml/ types, the frozen splits, items waiting to be scored, their scores."""
 
 from django.db.models import Count, QuerySet
 
-from annotate.models import Annotation, Item, ItemStatus, Project
+from annotate.models import Annotation, Item, ItemStatus, ItemTag, Project
 from ml.types import BoxShape, GroundTruthImage, PolygonShape
 
 
@@ -28,6 +28,14 @@ def ground_truth_images(
     *, item_ids: list[int], split_of: dict[int, str]
 ) -> list[GroundTruthImage]:
     """GroundTruthImage for each item id (annotations as stored), in id order."""
+    return list(ground_truth_by_item(item_ids=item_ids, split_of=split_of).values())
+
+
+def ground_truth_by_item(
+    *, item_ids: list[int], split_of: dict[int, str]
+) -> dict[int, GroundTruthImage]:
+    """{item id: GroundTruthImage} of the items that exist, in id order; the
+    shapes in annotation id order (the order error records index)."""
     shapes: dict[int, list] = {i: [] for i in item_ids}
     for ann in Annotation.objects.filter(item_id__in=item_ids).order_by("id"):
         geo = ann.geometry
@@ -36,8 +44,8 @@ def ground_truth_images(
         else:
             points = tuple(tuple(p) for p in geo["points"])
             shapes[ann.item_id].append(PolygonShape(ann.label, points))
-    return [
-        GroundTruthImage(
+    return {
+        item.pk: GroundTruthImage(
             path=item.file.path,
             width=item.width,
             height=item.height,
@@ -45,7 +53,25 @@ def ground_truth_images(
             split=split_of[item.pk],
         )
         for item in Item.objects.filter(pk__in=item_ids).order_by("id")
-    ]
+    }
+
+
+def item_slices(*, project: Project, item_ids) -> dict[int, tuple[str, ...]]:
+    """{item id: its slices} for the project's items among `item_ids` (ids,
+    or a query of them: a subquery, never a long list): its split
+    ("split:test") and each of its tags ("tag:<name>"), two queries."""
+    ids = item_ids if isinstance(item_ids, QuerySet) else list(item_ids)
+    out: dict[int, list[str]] = {
+        pk: [f"split:{split}"] if split else []
+        for pk, split in Item.objects.filter(project=project, pk__in=ids).values_list(
+            "pk", "split"
+        )
+    }
+    tags = ItemTag.objects.filter(project=project, item_id__in=ids).order_by("name")
+    for item_id, name in tags.values_list("item_id", "name"):
+        if item_id in out:
+            out[item_id].append(f"tag:{name}")
+    return {pk: tuple(v) for pk, v in out.items()}
 
 
 def items_pending_scoring(

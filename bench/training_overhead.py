@@ -173,6 +173,13 @@ def main() -> None:
             else "DB: ground-truth rows"
         ),
     )
+    wrap(training, "ground_truth_by_item", times, "eval: DB ground-truth rows")
+    wrap(
+        training,
+        "evaluation_errors_analyse",
+        times,
+        "eval: error analysis (predictions, rows)",
+    )
     wrap(
         training,
         "write_yolo_dataset",

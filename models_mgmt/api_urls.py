@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from models_mgmt.api import backtests, pipeline, versions
+from models_mgmt.api import backtests, errors, pipeline, versions
 
 urlpatterns = [
     path(
@@ -29,6 +29,11 @@ urlpatterns = [
         "models/<int:model_id>/",
         versions.ModelDetailApi.as_view(),
         name="api-model-detail",
+    ),
+    path(
+        "models/<int:model_id>/errors/",
+        errors.ModelErrorsApi.as_view(),
+        name="api-model-errors",
     ),
     path(
         "models/<int:model_id>/promote/",

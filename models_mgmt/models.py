@@ -165,6 +165,11 @@ class Evaluation(models.Model):
     # A test item it used was reopened for correction after it ran: its figures
     # describe labels that are no longer the ground truth.
     stale = models.BooleanField(default=False)
+    # The error analysis (ml.errors) once its EvaluationError rows are all
+    # stored: {"min_confidence", "iou", "background_iou", "items",
+    # "true_positive": {class: n}, "shapes": {class: n}}; empty before (an
+    # evaluation made before error analysis, or one whose pass did not finish).
+    error_stats = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -172,6 +177,48 @@ class Evaluation(models.Model):
 
     def __str__(self) -> str:
         return f"evaluation of {self.model_version} on {len(self.test_item_ids)} items"
+
+
+class EvaluationError(models.Model):
+    """One error of a version on one test item (ml.errors.ErrorRecord, true
+    positives left out: they are counted in Evaluation.error_stats).
+
+    ``item_id`` is the annotate item (a plain id, like test_item_ids: the
+    record outlives nothing but its evaluation). ``cls`` is the class the
+    error is counted under (the shape's, else the predicted one); ``label``
+    the shape's class ("" for a background false positive), ``predicted``
+    the prediction's ("" for a miss no prediction explains). ``gt_index`` and
+    ``pred_index`` index the item's shapes (annotation id order) and the
+    model's detections; ``bbox`` is the prediction's [x, y, w, h] in pixels.
+    """
+
+    evaluation = models.ForeignKey(
+        Evaluation, on_delete=models.CASCADE, related_name="errors"
+    )
+    item_id = models.PositiveBigIntegerField()
+    kind = models.CharField(max_length=12)
+    cls = models.CharField(max_length=100)
+    label = models.CharField(max_length=100, blank=True)
+    predicted = models.CharField(max_length=100, blank=True)
+    gt_index = models.PositiveIntegerField(null=True, blank=True)
+    pred_index = models.PositiveIntegerField(null=True, blank=True)
+    iou = models.FloatField(default=0.0)
+    confidence = models.FloatField(null=True, blank=True)
+    bbox = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["evaluation", "item_id", "id"]
+        indexes = [
+            models.Index(
+                fields=["evaluation", "kind", "cls"], name="evaluation_error_bucket"
+            ),
+            models.Index(
+                fields=["evaluation", "item_id"], name="evaluation_error_item"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.cls} on item {self.item_id}"
 
 
 class Comparison(models.Model):

@@ -13,7 +13,13 @@ from django.utils import timezone
 from alweb.roles import Role
 from annotate.models import Split
 from annotate.selectors_loop import item_ids_in_split
-from models_mgmt.models import Comparison, Evaluation, ModelStatus, ModelVersion
+from models_mgmt.models import (
+    Comparison,
+    Evaluation,
+    EvaluationError,
+    ModelStatus,
+    ModelVersion,
+)
 from runs.models import JobKind, JobStatus
 from runs.services import jobs_seed
 
@@ -149,6 +155,7 @@ def _history(project, versions, users, now) -> dict[str, int]:
         job.update(params={"format": fmt}, result={"items": len(split_ids["train"])})
         jobs.append(job)
     Evaluation.objects.bulk_create(evaluations)
+    errors = _errors_seed(evaluations, split_ids["test"], list(project.labels))
     Comparison.objects.bulk_create(comparisons)
     jobs_seed(rows=jobs)
     return {
@@ -156,7 +163,58 @@ def _history(project, versions, users, now) -> dict[str, int]:
         "evaluations": len(evaluations),
         "comparisons": len(comparisons),
         "runs": len(jobs),
+        "error records": errors,
     }
+
+
+# Error kinds seeded per test item: (kind, every how many items; shifted per
+# version so that versions fix and introduce some of them); every item has
+# at least one.
+_SEEDED_ERRORS = (("missed", 1), ("background", 2), ("confusion", 3))
+
+
+def _errors_seed(evaluations, test_ids: list[int], labels: list[str]) -> int:
+    """Error records of each evaluation (as services.errors stores them), a
+    few per test item, different per version, and the stats saying they are
+    whole: the error pages have something to count at every size."""
+    rows = []
+    for n, evaluation in enumerate(evaluations):
+        stats = {
+            "min_confidence": 0.25,
+            "iou": 0.5,
+            "background_iou": 0.1,
+            "items": len(test_ids),
+            "true_positive": {},
+            "shapes": {},
+        }
+        for i, item_id in enumerate(test_ids):
+            label = labels[i % len(labels)]
+            other = labels[(i + 1) % len(labels)]
+            for kind, every in _SEEDED_ERRORS:
+                if (i + n) % every:
+                    continue
+                rows.append(
+                    EvaluationError(
+                        evaluation=evaluation,
+                        item_id=item_id,
+                        kind=kind,
+                        cls=label,
+                        label="" if kind == "background" else label,
+                        predicted="" if kind == "missed" else other,
+                        gt_index=None if kind == "background" else 0,
+                        pred_index=None if kind == "missed" else 0,
+                        iou=0.0 if kind != "confusion" else 0.8,
+                        confidence=None if kind == "missed" else 0.6,
+                        bbox=None if kind == "missed" else [10.0, 10.0, 30.0, 30.0],
+                    )
+                )
+            stats["true_positive"][label] = stats["true_positive"].get(label, 0) + 1
+            stats["shapes"][label] = stats["shapes"].get(label, 0) + 1
+        stats["errors"] = sum(1 for r in rows if r.evaluation is evaluation)
+        evaluation.error_stats = stats
+    Evaluation.objects.bulk_update(evaluations, ["error_stats"])
+    EvaluationError.objects.bulk_create(rows, batch_size=2000)
+    return len(rows)
 
 
 def _job(project, kind, version, actor, now) -> dict:

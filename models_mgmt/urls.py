@@ -66,6 +66,11 @@ urlpatterns = [
         name="version-weights",
     ),
     path(
+        "projects/<int:project_id>/models/v<int:number>/errors/",
+        views_versions.version_errors,
+        name="version-errors",
+    ),
+    path(
         "projects/<int:project_id>/models/<int:model_id>/promote/",
         views.promote,
         name="promote",

@@ -13,6 +13,13 @@ from alweb.pages import project_context
 from alweb.roles import Perm
 from annotate.selectors import project_get_for_user
 from models_mgmt import selectors, version_charts
+from models_mgmt.selectors_errors import (
+    KIND_NAMES,
+    BadBucket,
+    error_bucket_page,
+    error_summary,
+    errors_compare,
+)
 from models_mgmt.selectors_versions import (
     BadComparison,
     evaluation_latest,
@@ -25,6 +32,7 @@ from models_mgmt.selectors_versions import (
 from models_mgmt.services.versions import model_version_roll_back
 from runs import selectors as run_selectors
 
+BUCKET_KEYS = ("kind", "cls", "slice")
 LIST_PREVIEW = 48  # thumbnails shown per frozen list; the count says the rest
 
 
@@ -62,8 +70,41 @@ def version_page(request, project_id, number):
             project=project, model_version_id=version.pk
         ),
         others=[v for v in version_choices(project=project) if v.pk != version.pk],
+        errors=error_summary(evaluation=evaluation, project=project),
     )
     return render(request, "models_mgmt/version.html", context)
+
+
+@require_GET
+def version_errors(request, project_id, number):
+    """The items behind one error bucket of the version's newest evaluation:
+    ?kind=<error kind>&cls=<class>&slice=<split:… or tag:…>&page=n, each
+    optional; a kind that is none of the error kinds: 400 with the reason."""
+    project = project_get_for_user(
+        user=request.user, project_id=project_id, perm=Perm.VIEW_DASHBOARD
+    )
+    version = model_version_by_number(project=project, number=number)
+    evaluation = evaluation_latest(version=version)
+    context = project_context(request, project, "models")
+    params = {k: (request.GET.get(k) or "").strip()[:200] for k in BUCKET_KEYS}
+    context.update(
+        version=version,
+        evaluation=evaluation,
+        f=params,
+        kind_name=KIND_NAMES.get(params["kind"], ""),
+    )
+    status = 200
+    if evaluation is not None and "items" in (evaluation.error_stats or {}):
+        try:
+            context["bucket"] = error_bucket_page(
+                evaluation=evaluation,
+                project=project,
+                page=request.GET.get("page"),
+                **params,
+            )
+        except BadBucket as exc:
+            context["error"], status = str(exc), 400
+    return render(request, "models_mgmt/version_errors.html", context, status=status)
 
 
 @require_GET
@@ -114,6 +155,7 @@ def compare_page(request, project_id):
             context["error"], status = str(exc), 400
         else:
             context["cmp"] = cmp
+            context["error_diff"] = errors_compare(project=project, a=cmp.a, b=cmp.b)
             context["charts"] = version_charts.comparison_charts(
                 cmp, version_metrics(cmp.a), version_metrics(cmp.b)
             )

@@ -69,6 +69,7 @@ POSTGRES_TESTS = (
     "tests/runs/test_runs_api.py",
     "tests/runs/test_queues.py",
     "tests/models_mgmt/test_triggers_and_promotion.py",
+    "tests/models_mgmt/test_error_buckets.py",
     "tests/test_roles_matrix.py",
     "tests/test_roles_matrix_posts.py",
     "tests/test_pages.py",

@@ -28,6 +28,7 @@ HTML_ROUTES = {
     "models_mgmt:models": (Perm.VIEW_DASHBOARD, 403),
     "models_mgmt:version": (Perm.VIEW_DASHBOARD, 403),
     "models_mgmt:version-weights": (Perm.EXPORT, 403),
+    "models_mgmt:version-errors": (Perm.VIEW_DASHBOARD, 403),
     "models_mgmt:compare": (Perm.VIEW_DASHBOARD, 403),
     "models_mgmt:pipeline": (Perm.VIEW_DASHBOARD, 403),
     "models_mgmt:backtests": (Perm.VIEW_DASHBOARD, 403),
@@ -152,7 +153,11 @@ def _url(name, project, item):
         if name.endswith("-file"):
             kwargs["name"] = "curves.csv"
         return reverse(name, kwargs=kwargs)
-    if name in ("models_mgmt:version", "models_mgmt:version-weights"):
+    if name in (
+        "models_mgmt:version",
+        "models_mgmt:version-weights",
+        "models_mgmt:version-errors",
+    ):
         number = _version(project).number
         return reverse(name, kwargs={"project_id": project.pk, "number": number})
     return reverse(name, kwargs={"project_id": project.pk})

@@ -13,7 +13,11 @@ from django.utils import timezone
 from alweb.exceptions import Conflict
 from alweb.files import files_delete_on_commit
 from annotate.models import Project
-from annotate.selectors_loop import ground_truth_images, item_ids_in_split
+from annotate.selectors_loop import (
+    ground_truth_by_item,
+    ground_truth_images,
+    item_ids_in_split,
+)
 from annotate.services.events import event_log
 from annotate.services.projects import project_lock
 from ml import config as ml_config
@@ -37,6 +41,7 @@ from models_mgmt.selectors import (
 )
 from models_mgmt.services.backend import get_backend
 from models_mgmt.services.data import run_dir
+from models_mgmt.services.errors import evaluation_errors_analyse
 from models_mgmt.services.versions import model_version_promote
 from runs import queues
 from runs.db import retry_busy
@@ -328,15 +333,20 @@ def _train_and_evaluate(job: Job, version: ModelVersion) -> None:
     _evaluate_compare_promote(job, version)
 
 
-def evaluate_on_test(version: ModelVersion, test_ids: list[int]) -> Evaluation:
-    """Score `version` on the given frozen test items and store the Evaluation."""
+def evaluate_on_test(
+    version: ModelVersion, test_ids: list[int], *, job_id: int | None = None
+) -> Evaluation:
+    """Score `version` on the given frozen test items and store the Evaluation,
+    then its error analysis (services.errors: the version's predictions on the
+    items matched to their ground truth). With `job_id`, the analysis beats
+    that run's heartbeat and stops (TrainingCancelled) when it was cancelled."""
     backend = get_backend()
     workdir = run_dir("eval", version.pk)
-    images = ground_truth_images(
+    by_item = ground_truth_by_item(
         item_ids=test_ids, split_of={i: "test" for i in test_ids}
     )
     data_yaml = write_yolo_dataset(
-        images,
+        list(by_item.values()),
         version.class_names,
         workdir / "dataset",
         task=version.task,
@@ -349,12 +359,33 @@ def evaluate_on_test(version: ModelVersion, test_ids: list[int]) -> Evaluation:
         imgsz=version.config.get("imgsz", 320),
         device=version.config.get("device", "cpu"),
     )
-    return Evaluation.objects.create(
+    evaluation = Evaluation.objects.create(
         project=version.project,
         model_version=version,
         test_item_ids=test_ids,
         metrics=metrics,
     )
+    evaluation_errors_analyse(
+        evaluation=evaluation,
+        version=version,
+        images=by_item,
+        beat=_beat(job_id) if job_id is not None else None,
+    )
+    return evaluation
+
+
+def _beat(job_id: int):
+    last = [time.monotonic()]
+
+    def beat() -> None:
+        now = time.monotonic()
+        if now - last[0] < CANCEL_POLL_SECONDS:
+            return
+        last[0] = now
+        if not run_heartbeat(job_id):
+            raise TrainingCancelled()
+
+    return beat
 
 
 def _evaluate_compare_promote(job: Job, version: ModelVersion) -> None:
@@ -364,10 +395,12 @@ def _evaluate_compare_promote(job: Job, version: ModelVersion) -> None:
     if not test_ids:  # too few approved items for a test split yet
         test_ids, basis = list(version.val_item_ids or version.train_item_ids), "val"
     incumbent = best_model(project=project)
-    cand_eval = evaluate_on_test(version, test_ids)
+    cand_eval = evaluate_on_test(version, test_ids, job_id=job.pk)
     if not run_heartbeat(job.pk, progress=0.95, message="evaluating the incumbent"):
         raise TrainingCancelled()
-    inc_eval = evaluate_on_test(incumbent, test_ids) if incumbent else None
+    inc_eval = (
+        evaluate_on_test(incumbent, test_ids, job_id=job.pk) if incumbent else None
+    )
     training = training_settings_get(project=project)
     cfg = ml_config.validate_comparison_config(training.comparison_config or {})
     decision = compare(

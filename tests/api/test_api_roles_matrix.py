@@ -66,6 +66,7 @@ API_ROUTES: dict[str, dict[str, object]] = {
     "api-project-train": {"POST": Perm.TRAIN},
     "api-project-backtests": {"POST": Perm.BACKTEST},
     "api-model-detail": {"GET": Perm.VIEW_DASHBOARD},
+    "api-model-errors": {"GET": Perm.VIEW_DASHBOARD},
     "api-model-promote": {"POST": Perm.PROMOTE},
     "api-project-evaluations": {"GET": Perm.VIEW_DASHBOARD},
     "api-project-comparisons": {"GET": Perm.VIEW_DASHBOARD},

@@ -15,6 +15,9 @@ METRICS = {"map50": 0.5, "map50_95": 0.3, "precision": 0.5, "recall": 0.5}
 # weights file content -> metrics it scores on validation (stored copies keep it)
 SCORES: dict[bytes, dict] = {}
 ON_SCORE = None  # in-process tests: called when a scoring stream starts
+# When set, DETECT(weights content, image path) -> the image's detections: a
+# scripted model per trained version (the error-bucket tests plant failures).
+DETECT = None
 
 
 def train(data_yaml, base, out_dir, config, progress=None, cancel=None):
@@ -49,6 +52,12 @@ def score_images(
 ):
     if ON_SCORE is not None:
         ON_SCORE()
+    if DETECT is not None:
+        content = Path(weights).read_bytes()
+        for path in image_paths:
+            dets = tuple(DETECT(content, str(path)))
+            yield ImagePrediction(str(path), 96, 72, dets, None)
+        return
     for path in image_paths:
         det = Detection("circle", 0.6, (0.6, 0.2, 0.1), (1.0, 1.0, 10.0, 10.0))
         yield ImagePrediction(str(path), 96, 72, (det,), (0.1, 0.2, 0.3))

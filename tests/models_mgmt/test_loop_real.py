@@ -8,7 +8,13 @@ from annotate.models import Annotation, AnnotationSource, Item, ItemStatus
 from annotate.services.annotations import annotations_replace, shapes_validate
 from annotate.services.labeling import items_make_ground_truth
 from ml.comparison import compare
-from models_mgmt.models import Comparison, Evaluation, ModelStatus, ModelVersion
+from models_mgmt.models import (
+    Comparison,
+    Evaluation,
+    EvaluationError,
+    ModelStatus,
+    ModelVersion,
+)
 from models_mgmt.services.pipeline import pipeline_update
 from models_mgmt.services.training import training_start
 from runs.models import Job
@@ -84,6 +90,14 @@ def test_train_promote_fine_tune_against_the_incumbent_and_rescore(settings):
     assert {"map50", "map50_95", "precision", "recall", "per_class"} <= set(
         evaluation.metrics
     )
+    # The evaluation stored its matched detections (real predictions): every
+    # test shape is found or missed, each miss a stored record.
+    stats = evaluation.error_stats
+    assert stats["items"] == len(evaluation.test_item_ids) > 0
+    shapes = Annotation.objects.filter(item_id__in=evaluation.test_item_ids)
+    assert sum(stats["shapes"].values()) == shapes.count() > 0
+    missed = EvaluationError.objects.filter(evaluation=evaluation, kind="missed")
+    assert sum(stats["true_positive"].values()) + missed.count() == shapes.count()
     first = Comparison.objects.get(candidate=v1)
     # No incumbent: the first trained version wins and becomes best.
     assert first.incumbent is None and first.winner == "candidate" and first.promoted

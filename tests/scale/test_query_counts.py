@@ -62,6 +62,14 @@ PAGES = [
     ("model version", "owner", "/projects/{p}/models/v4/", False),
     ("model version, manager", "annotation_manager", "/projects/{p}/models/v5/", False),
     ("compare versions", "owner", "/projects/{p}/models/compare/?a=3&b=4", False),
+    ("version errors", "owner", "/projects/{p}/models/v4/errors/", False),
+    (
+        "version errors, one bucket, page 2",
+        "annotation_manager",
+        "/projects/{p}/models/v4/errors/?kind=missed&cls={label}&slice=split:test"
+        "&page=2",
+        False,
+    ),
     ("pipeline", "owner", "/projects/{p}/pipeline/", False),
     ("pipeline live (htmx)", "annotation_manager", "/projects/{p}/pipeline/", True),
     ("label page", "annotator", "/projects/{p}/label/", False),
@@ -106,6 +114,7 @@ ENDPOINTS = [
     ("models", "owner", "/api/v1/projects/{p}/models/"),
     ("evaluations", "owner", "/api/v1/projects/{p}/evaluations/"),
     ("comparisons", "owner", "/api/v1/projects/{p}/comparisons/"),
+    ("model errors", "owner", "/api/v1/models/{v4}/errors/"),
     ("active claims", "owner", "/api/v1/projects/{p}/tasks/"),
     ("peek", "annotator", "/api/v1/projects/{p}/tasks/peek/?kind=label"),
     ("work", "owner", "/api/v1/projects/{p}/work/?window=all"),
@@ -235,6 +244,7 @@ def _slots(pk: int, users: dict) -> dict:
         "annotator": users["annotator"].pk,
         "reviewer": users["reviewer"].pk,
         "event": _middle_event(Event.objects.filter(project=project)),
+        "v4": ModelVersion.objects.get(project=project, number=4).pk,
     }
 
 
