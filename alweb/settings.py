@@ -291,9 +291,10 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Background work (django-q2) ---------------------------------------------------
-# Three clusters (queues), one `qcluster` process each (Q_CLUSTER_NAME selects):
+# Four clusters (queues), one `qcluster` process each (Q_CLUSTER_NAME selects):
 # the default one ("alweb") does housekeeping: the reaper and every schedule, so
-# no long task can delay them; "training" runs training; "work" runs scoring,
+# no long task can delay them; "training" runs training on the CPU, "gpu" on an
+# accelerator (only GPU hosts serve it); "work" runs scoring,
 # exports, imports and KPI checks (runs/queues.py). For each, `retry` must exceed
 # `timeout` (asserted at start-up): otherwise a long task is handed to a second
 # worker while the first still runs it.
@@ -334,6 +335,8 @@ Q_CLUSTER = {
         "work": _queue_settings(
             "work", workers=max(2, Q_WORKERS), timeout=Q_TIMEOUT, retry=Q_RETRY
         ),
+        # Training on an accelerator: served only by hosts with a GPU.
+        "gpu": _queue_settings("gpu", workers=1, timeout=Q_TIMEOUT, retry=Q_RETRY),
     },
 }
 _redis_url = env_str("REDIS_URL")

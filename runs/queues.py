@@ -2,13 +2,23 @@
 
 Housekeeping (the reaper and every schedule) runs on the default cluster
 (Q_CLUSTER["name"]), so no long task can delay it; training has a cluster of its
-own; scoring, exports, imports and KPI checks share the "work" cluster. Each name
-here must be a key of Q_CLUSTER["ALT_CLUSTERS"] (checked at start-up).
+own, and training on an accelerator ("device" other than "cpu") the "gpu"
+cluster, which only hosts with a GPU serve (a gpu qcluster refuses to start
+without one); scoring, exports, imports and KPI checks share the "work"
+cluster. Each name here must be a key of Q_CLUSTER["ALT_CLUSTERS"] (checked at
+start-up).
 """
 
 TRAINING = "training"
 WORK = "work"
-NAMED = (TRAINING, WORK)
+GPU = "gpu"
+NAMED = (TRAINING, WORK, GPU)
+
+
+def training_queue(device: str) -> str:
+    """The cluster a training on `device` (a model configuration's "device":
+    cpu, mps, cuda, cuda:N or GPU indices) goes to."""
+    return TRAINING if str(device).strip().lower() == "cpu" else GPU
 
 
 def enqueue_on_commit(

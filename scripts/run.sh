@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # Prepare the database and start gunicorn (web) and one qcluster per queue:
 # housekeeping (the default cluster: reaper and schedules), training, and work
-# (scoring, exports, imports, KPI checks). Ctrl-C stops them all.
+# (scoring, exports, imports, KPI checks), and gpu (training on an accelerator)
+# when torch sees one on this machine. Ctrl-C stops them all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
 HOST="${ALWEB_HOST:-127.0.0.1}"
 PORT="${ALWEB_PORT:-8000}"
 QUEUES=(alweb training work) # Q_CLUSTER_NAME of each qcluster (alweb/settings.py)
+if $PY -c "from ml.backends.ultralytics.devices import accelerator as a; raise SystemExit(a() is None)" 2>/dev/null; then
+  QUEUES+=(gpu)
+fi
 
 $PY manage.py migrate --noinput -v0
 $PY manage.py createcachetable

@@ -68,6 +68,7 @@ POSTGRES_TESTS = (
     "tests/runs/test_lifecycle.py",
     "tests/runs/test_runs_api.py",
     "tests/runs/test_queues.py",
+    "tests/runs/test_gpu_queue.py",
     "tests/models_mgmt/test_triggers_and_promotion.py",
     "tests/models_mgmt/test_error_buckets.py",
     "tests/test_roles_matrix.py",

@@ -18,3 +18,23 @@ def get_backend():
         settings.YOLO_CONFIG_DIR.mkdir(parents=True, exist_ok=True)
         setup(settings.YOLO_CONFIG_DIR)
     return module
+
+
+def gpu_worker_problem(cluster: str, accelerator=None) -> str | None:
+    """Why a qcluster of `cluster` must not start on this host, or None: the
+    GPU queue's worker needs an accelerator that torch can use (`accelerator`:
+    a function returning "cuda", "mps" or None; the ultralytics backend's by
+    default)."""
+    from runs import queues
+
+    if cluster != queues.GPU:
+        return None
+    if accelerator is None:
+        from ml.backends.ultralytics.devices import accelerator
+    if accelerator() is None:
+        return (
+            "the gpu queue trains on an accelerator, and torch sees none on this "
+            "host (torch.cuda.is_available() is false): run this qcluster on a "
+            "GPU host, or give the project's model configuration device cpu"
+        )
+    return None

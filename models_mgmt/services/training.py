@@ -120,7 +120,7 @@ def training_start(
         project=project,
         kind=JobKind.TRAIN,
         task="models_mgmt.tasks.run_training",
-        queue=queues.TRAINING,
+        queue=queues.training_queue(cfg["device"]),
         actor=actor,
         params={"trigger": trigger},
         model_version_id=version.pk,

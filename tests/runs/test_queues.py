@@ -33,7 +33,7 @@ def result_clusters(names: list[str]) -> dict[str, str] | None:
 def test_every_cluster_checks_retry_against_its_own_timeout(settings):
     assert q_cluster_problems() == []
     alt = settings.Q_CLUSTER["ALT_CLUSTERS"]
-    assert set(alt) == {"training", "work"}
+    assert set(alt) == {"training", "work", "gpu"}
     for conf in (settings.Q_CLUSTER, *alt.values()):
         assert conf["retry"] > conf["timeout"]
     settings.Q_CLUSTER = {
@@ -44,7 +44,7 @@ def test_every_cluster_checks_retry_against_its_own_timeout(settings):
         "Q_CLUSTER cluster 'training' retry (600) must exceed timeout (900)"
     ]
     settings.Q_CLUSTER = {**settings.Q_CLUSTER, "sync": False, "ALT_CLUSTERS": {}}
-    assert "lacks the queues training, work" in q_cluster_problems()[0]
+    assert "lacks the queues training, work, gpu" in q_cluster_problems()[0]
 
 
 @pytest.mark.slow
