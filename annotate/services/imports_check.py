@@ -209,7 +209,9 @@ class CocoCheck:
         for name, n in counts.items():
             if n > 1:
                 errors.add("images", f"file_name {name[:80]!r} appears {n} times")
-        matches = match_items(self.project, list(counts))
+        known = getattr(self.source, "item_of", None) or {}
+        matches = match_items(self.project, [n for n in counts if n not in known])
+        matches.update((name, [pk]) for name, pk in known.items() if name in counts)
         item_of: dict[int, int] = {}
         for iid, img in images.items():
             ids = matches.get(img["name"], [])

@@ -10,6 +10,7 @@ from annotate.services.coco_source import FileSource
 from annotate.services.dataset_sources import VocSource, YoloSource, open_zip
 from annotate.services.imports import coco_import
 from annotate.services.imports_ls import label_studio_import
+from annotate.services.imports_ls_zip import label_studio_zip_import
 
 DATASET_FORMATS = ("yolo", "voc")
 
@@ -33,11 +34,18 @@ def dataset_import(*, project, handle, fmt: str, **options) -> dict:
 FILE_FORMATS = ("coco", "yolo", "voc", "label_studio")
 
 
+def _is_zip(handle) -> bool:
+    head = handle.read(4)
+    handle.seek(0)
+    return head[:4] in (b"PK\x03\x04", b"PK\x05\x06")
+
+
 def file_import(*, project, fmt: str, handle=None, document=None, **options) -> dict:
     """Import one file of any supported format (the API's and the data page's
     one entry): coco and label_studio take a parsed `document` or a JSON file
-    `handle`, yolo and voc a zip `handle`. All or nothing; ValidationError
-    lists every problem under `file`."""
+    `handle`, yolo and voc a zip `handle`; label_studio also a zip of its
+    export and images (annotate.services.imports_ls_zip). All or nothing;
+    ValidationError lists every problem under `file`."""
     if fmt not in FILE_FORMATS:
         raise ValidationError({"format": f"must be one of {', '.join(FILE_FORMATS)}"})
     if fmt in DATASET_FORMATS:
@@ -50,6 +58,8 @@ def file_import(*, project, fmt: str, handle=None, document=None, **options) -> 
         # A file is streamed (annotate.services.coco_source), never parsed whole.
         source = None if document is not None else FileSource(handle)
         return coco_import(project=project, document=document, source=source, **options)
+    if document is None and _is_zip(handle):
+        return label_studio_zip_import(project=project, handle=handle, **options)
     if document is None:
         try:
             document = json.loads(handle.read())
