@@ -275,6 +275,9 @@ class ImportResultSerializer(serializers.Serializer):
                 help_text="items put in the review queue (status review in the file)"
             ),
             "labels_added": serializers.ListField(child=serializers.CharField()),
+            "items_created": serializers.IntegerField(
+                help_text="items made from the images of a Label Studio zip"
+            ),
             "converted": serializers.DictField(
                 child=serializers.IntegerField(),
                 help_text="rle_to_polygons, rle_to_boxes, polygons_to_boxes, "

@@ -214,6 +214,12 @@ class CocoDocumentField(serializers.JSONField):
     """The COCO document as sent; annotate.services.imports checks its content."""
 
 
+def _is_zip(upload) -> bool:
+    head = upload.read(4)
+    upload.seek(0)
+    return head in (b"PK\x03\x04", b"PK\x05\x06")
+
+
 class ImportInputSerializer(serializers.Serializer):
     """A COCO import: `as` and the document, as JSON `coco` or (multipart, for
     curl) a `file` holding it (then "archive": the import streams it).
@@ -226,7 +232,8 @@ class ImportInputSerializer(serializers.Serializer):
         required=False,
         default="coco",
         help_text="coco (JSON `coco` or `file`), yolo or voc (a zip as `file`), "
-        "label_studio (its JSON export as `label_studio` or `file`)",
+        "label_studio (its JSON export as `label_studio` or `file`, or a zip of "
+        "the export and its images as `file`: missing images become items)",
     )
     label_studio = serializers.JSONField(
         required=False, help_text="Label Studio's JSON export: a list of tasks"
@@ -285,7 +292,10 @@ class ImportInputSerializer(serializers.Serializer):
         fmt = attrs.get("format", "coco")
         document = archive = None
         if fmt == "label_studio":
-            if hasattr(upload, "read"):
+            if hasattr(upload, "read") and _is_zip(upload):
+                # Its export with the images (annotate.services.imports_ls_zip).
+                archive = upload
+            elif hasattr(upload, "read"):
                 try:
                     document = json.loads(upload.read())
                 except (ValueError, RecursionError, UnicodeDecodeError):

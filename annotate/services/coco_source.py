@@ -35,10 +35,13 @@ class DocumentSource:
     """The lists of a parsed COCO document (the API's JSON body, the YOLO, VOC
     and Label Studio readers)."""
 
-    def __init__(self, document):
+    def __init__(self, document, *, item_of: dict[str, int] | None = None):
         if not isinstance(document, dict):
             raise ValidationError({"file": ["the COCO file must be a JSON object"]})
         self.document = document
+        # {file_name: item id}: images whose item is known outright (the
+        # images of a Label Studio zip), not looked up by name.
+        self.item_of = item_of or {}
         self.problems = [
             f"{key}: missing or not a list"
             for key in KEYS

@@ -8,7 +8,6 @@ annotate.services.imports_zip reads them back to the same [x, y, w, h].
 
 import shutil
 import zipfile
-from xml.etree import ElementTree
 
 from annotate import formats
 from annotate.models import Item, Project
@@ -27,35 +26,42 @@ def _num(value: float) -> str:
     return "0" if text in ("-0", "") else text
 
 
+def _text(tag: str, value: str, indent: str) -> str:
+    if not value:
+        return f"{indent}<{tag} />\n"
+    value = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return f"{indent}<{tag}>{value}</{tag}>\n"
+
+
 def voc_xml(*, file_name: str, width: int, height: int, shapes) -> bytes:
-    """One VOC annotation document; `shapes` are (kind, label, geometry)."""
-    root = ElementTree.Element("annotation")
-    ElementTree.SubElement(root, "folder").text = "JPEGImages"
-    ElementTree.SubElement(root, "filename").text = file_name
-    size = ElementTree.SubElement(root, "size")
-    for key, value in (("width", width), ("height", height), ("depth", 3)):
-        ElementTree.SubElement(size, key).text = str(value)
-    ElementTree.SubElement(root, "segmented").text = "0"
+    """One VOC annotation document; `shapes` are (kind, label, geometry).
+
+    Written as text, byte for byte what ElementTree's indent and tostring give
+    (tests/annotate/test_voc_xml.py): building the tree cost 200 us a
+    document, 10 s of a 50,000-image export's CPU."""
+    parts = [
+        "<?xml version='1.0' encoding='utf-8'?>\n<annotation>\n",
+        "  <folder>JPEGImages</folder>\n",
+        _text("filename", file_name, "  "),
+        f"  <size>\n    <width>{width}</width>\n    <height>{height}</height>\n"
+        "    <depth>3</depth>\n  </size>\n  <segmented>0</segmented>\n",
+    ]
     for kind, label, geometry in shapes:
         if kind == "box":
             x, y, w, h = geometry["bbox"]
         else:
             x, y, w, h = polygon_bbox(geometry["points"])
-        obj = ElementTree.SubElement(root, "object")
-        ElementTree.SubElement(obj, "name").text = label
-        ElementTree.SubElement(obj, "pose").text = "Unspecified"
-        ElementTree.SubElement(obj, "truncated").text = "0"
-        ElementTree.SubElement(obj, "difficult").text = "0"
-        box = ElementTree.SubElement(obj, "bndbox")
-        for key, value in (
-            ("xmin", x + 1),
-            ("ymin", y + 1),
-            ("xmax", x + w),
-            ("ymax", y + h),
-        ):
-            ElementTree.SubElement(box, key).text = _num(value)
-    ElementTree.indent(root)
-    return ElementTree.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
+        parts.append("  <object>\n")
+        parts.append(_text("name", label, "    "))
+        parts.append(
+            "    <pose>Unspecified</pose>\n    <truncated>0</truncated>\n"
+            "    <difficult>0</difficult>\n    <bndbox>\n"
+            f"      <xmin>{_num(x + 1)}</xmin>\n      <ymin>{_num(y + 1)}</ymin>\n"
+            f"      <xmax>{_num(x + w)}</xmax>\n      <ymax>{_num(y + h)}</ymax>\n"
+            "    </bndbox>\n  </object>\n"
+        )
+    parts.append("</annotation>\n")
+    return "".join(parts).encode()
 
 
 def voc_write(*, project: Project, fileobj, progress: Progress | None = None) -> int:

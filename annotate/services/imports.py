@@ -156,6 +156,8 @@ def coco_import(
         "review": len(review) if as_ == "ground_truth" else 0,
         "labels_added": check.labels_added,
         "converted": dict(sorted(check.converted.items())),
+        # Items made from a Label Studio zip's images (imports_ls_zip).
+        "items_created": 0,
     }
 
 

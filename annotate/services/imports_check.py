@@ -153,7 +153,10 @@ class CocoCheck:
     rings becomes one polygon per ring; a polygon in a box-only project becomes
     its bounding box. After `shapes()` is exhausted, `raise_errors()` raises
     ValidationError({"file": [...]}) listing every problem (up to MAX_ERRORS).
-    While `failed`, what was yielded must not be kept.
+    While `failed`, what was yielded must not be kept. A source that reads
+    another format (annotate.services.dataset_sources) gathers its own
+    problems in `source.errors` as it yields; those, if any, are the ones
+    raised, as when the file was converted whole before the check.
     """
 
     def __init__(self, *, project: Project, source, category_map, add_labels):
@@ -168,12 +171,15 @@ class CocoCheck:
         self.images: dict[int, dict] = {}
         self._geometry_errors: dict[int, tuple[str, str]] = {}
         self._counts: Counter = Counter()
+        self._source_errors = getattr(source, "errors", ())
 
     @property
     def failed(self) -> bool:
-        return bool(self.errors or self._geometry_errors)
+        return bool(self.errors or self._geometry_errors or self._source_errors)
 
     def raise_errors(self) -> None:
+        if self._source_errors:
+            raise ValidationError({"file": list(self._source_errors)})
         for iid in self.items:
             if self._counts[iid] > MAX_SHAPES_PER_IMAGE:
                 self.errors.add(
@@ -203,7 +209,9 @@ class CocoCheck:
         for name, n in counts.items():
             if n > 1:
                 errors.add("images", f"file_name {name[:80]!r} appears {n} times")
-        matches = match_items(self.project, list(counts))
+        known = getattr(self.source, "item_of", None) or {}
+        matches = match_items(self.project, [n for n in counts if n not in known])
+        matches.update((name, [pk]) for name, pk in known.items() if name in counts)
         item_of: dict[int, int] = {}
         for iid, img in images.items():
             ids = matches.get(img["name"], [])

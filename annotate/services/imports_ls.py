@@ -19,6 +19,7 @@ from urllib.parse import unquote, urlparse
 from django.core.exceptions import ValidationError
 
 from annotate.selectors import item_sizes
+from annotate.services.coco_source import DocumentSource
 from annotate.services.imports import ImportErrors, coco_import, is_number, match_items
 
 UPLOAD_PREFIX = re.compile(r"^[0-9a-f]{8}-(?=.)")
@@ -131,8 +132,10 @@ def _chosen(task: dict, as_: str):
     return key, None, None
 
 
-def label_studio_document(*, project, tasks, as_: str) -> dict:
-    """A COCO document of Label Studio tasks (see the module docstring)."""
+def label_studio_document(*, project, tasks, as_: str, item_of=None) -> dict:
+    """A COCO document of Label Studio tasks (see the module docstring).
+    `item_of` ({image name: item id}) names the item of an image outright
+    (the images of a zip, annotate.services.imports_ls_zip)."""
     errors = ImportErrors()
     if not isinstance(tasks, list):
         raise ValidationError({"file": ["a Label Studio export is a list of tasks"]})
@@ -143,7 +146,9 @@ def label_studio_document(*, project, tasks, as_: str) -> dict:
         if name is None:
             errors.add(f"tasks[{i}]", "data.image names no image")
         named.append(name)
-    matches = match_items(project, sorted({n for n in named if n}))
+    item_of = item_of or {}
+    matches = match_items(project, sorted({n for n in named if n} - set(item_of)))
+    matches.update((name, [pk]) for name, pk in item_of.items())
     sizes = item_sizes(
         project=project, item_ids={i for ids in matches.values() for i in ids}
     )
@@ -178,7 +183,10 @@ def label_studio_document(*, project, tasks, as_: str) -> dict:
     }
 
 
-def label_studio_import(*, project, tasks, as_: str, **options) -> dict:
+def label_studio_import(*, project, tasks, as_: str, item_of=None, **options) -> dict:
     """Import a Label Studio JSON export through coco_import; all or nothing."""
-    document = label_studio_document(project=project, tasks=tasks, as_=as_)
-    return coco_import(project=project, document=document, as_=as_, **options)
+    document = label_studio_document(
+        project=project, tasks=tasks, as_=as_, item_of=item_of
+    )
+    source = DocumentSource(document, item_of=item_of)
+    return coco_import(project=project, source=source, as_=as_, **options)

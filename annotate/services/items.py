@@ -191,6 +191,13 @@ def _delete_files(item: Item) -> None:
             field.storage.delete(field.name)
 
 
+def item_files_delete(*, items: list[Item]) -> None:
+    """Remove the stored files of items whose rows were rolled back (a file is
+    stored before its row, outside the transaction)."""
+    for item in items:
+        _delete_files(item)
+
+
 def item_files_delete_on_commit(*, project: Project) -> None:
     """Schedule removal of the project's stored images once its deletion commits."""
     names = []

@@ -63,7 +63,7 @@ def report_name(name: str) -> str:
     return text[:255] or "unnamed"
 
 
-def _read_bounded(handle, limit: int) -> bytes:
+def read_bounded(handle, limit: int) -> bytes:
     """Read at most `limit` bytes; ItemRejected when there are more."""
     parts, total = [], 0
     while True:
@@ -109,7 +109,7 @@ def uploads_ingest(
             report.skip(name, f"file too large ({size} bytes > {max_bytes})")
             continue
         try:
-            data = _read_bounded(upload, max_bytes)
+            data = read_bounded(upload, max_bytes)
             item = item_create(
                 project=project,
                 data=data,
@@ -126,7 +126,7 @@ def uploads_ingest(
     return report
 
 
-def _member_refusal(info: zipfile.ZipInfo) -> str | None:
+def member_refusal(info: zipfile.ZipInfo) -> str | None:
     mode = info.external_attr >> 16
     if stat.S_ISLNK(mode):
         return "symbolic link refused"
@@ -184,13 +184,13 @@ def zip_ingest(*, project: Project, handle, name: str, actor, report: UploadRepo
         before = len(report.created)
         for info in files:
             member = report_name(f"{name}:{info.filename}")
-            refusal = _member_refusal(info)
+            refusal = member_refusal(info)
             if refusal:
                 report.skip(member, refusal)
                 continue
             try:
                 with archive.open(info) as fh:
-                    data = _read_bounded(fh, info.file_size)
+                    data = read_bounded(fh, info.file_size)
                 if _is_zip(data[:4]):
                     raise ItemRejected("nested archive refused")
                 item = item_create(
