@@ -2,7 +2,8 @@
 
 Seeds a fresh SQLite file database with bulk_create (items marked done with a
 split, no image files: COCO needs none). Then a fresh child process (this
-script with --child) sets Django up on that database and streams the export
+script with --child, started before the seeding so that it carries none of the
+seeding's memory) sets Django up on that database and streams the export
 through the API (GET /api/v1/projects/{id}/export/?format=coco, in-process
 DRF client, with the sync limit raised so it streams in the response) into a
 byte counter. Prints the seeding time, the export's time and size, the
@@ -33,10 +34,15 @@ def rss_mb(who=resource.RUSAGE_SELF) -> float:
 from _common import setup_django  # noqa: E402
 
 
-def child(var: str, project_id: int, items: int, check: bool) -> None:
-    """The export alone, in a fresh process on the seeded database."""
+def child(items: int, check: bool) -> None:
+    """The export alone, in a fresh process on the seeded database. It starts
+    before the seeding and waits for its arguments on stdin: Linux carries a
+    process's peak RSS over exec, so a child forked from the seeded parent
+    would report the parent's size as its own."""
     import os
 
+    var, project_id = sys.stdin.readline().split()
+    project_id = int(project_id)
     os.environ["ALWEB_VAR_DIR"] = var
     os.environ.pop("ALWEB_SQLITE_PATH", None)
     os.environ["ALWEB_ALLOWED_HOSTS"] = "testserver,127.0.0.1,localhost"
@@ -80,12 +86,17 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=50_000)
     parser.add_argument("--shapes", type=int, default=500_000)
     parser.add_argument("--check", action="store_true", help="parse the output")
-    parser.add_argument("--child", nargs=2, metavar=("VAR", "PROJECT"))
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.child[0], int(args.child[1]), args.items, args.check)
+        child(args.items, args.check)
         return
+    import subprocess
 
+    cmd = [sys.executable, __file__, "--items", str(args.items), "--child"]
+    started = subprocess.Popen(
+        cmd + (["--check"] if args.check else []), stdin=subprocess.PIPE, text=True
+    )
     var = setup_django("export")
     from django.utils import timezone
 
@@ -151,15 +162,12 @@ def main() -> None:
         f"{time.perf_counter() - t0:.1f} s; RSS peak so far {rss_mb():.0f} MB"
     )
 
-    import subprocess
-
-    cmd = [sys.executable, __file__, "--items", str(args.items)]
-    cmd += ["--child", str(var), str(project.pk)] + (["--check"] if args.check else [])
     # Set-up already ran small children (their peak is printed): the figure is
     # the largest of them all, which the export child is.
     earlier = rss_mb(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    subprocess.run(cmd, check=True)
+    started.communicate(f"{var} {project.pk}\n")
+    assert started.returncode == 0, started.returncode
     wall = time.perf_counter() - t0
     print(
         f"export child process: {wall:.1f} s wall (Django set-up included); its "

@@ -398,6 +398,34 @@ def _background(x, y):
     return tuple(round(p + t * (q - p)) for p, q in zip(a, b, strict=True))
 
 
+PAINTED = """([x, y]) => {
+  const bg = document.querySelector("canvas[data-layer=bg]");
+  const v = window.canvasApi.getView(), d = window.devicePixelRatio || 1;
+  const px = bg.getContext("2d").getImageData(
+    Math.round((v.ox + x * v.scale) * d), Math.round((v.oy + y * v.scale) * d), 1, 1
+  ).data;
+  return bg.style.transform === "" && px[3] === 255;
+}"""
+LAYOUT = """() => {
+  const r = document.querySelector("[data-testid=canvas]").getBoundingClientRect();
+  return JSON.stringify([r.x, r.y, r.width, r.height, window.canvasApi.getView()]);
+}"""
+
+
+def _painted_screenshot(page, path, at) -> None:
+    """A screenshot once the image layer has painted image pixel `at` (not
+    moved by a pending zoom transform), taken while the layout and the view
+    stay the same: the pixels are then read through the view they were drawn
+    at. Under load the first paint can come a few frames late."""
+    for _ in range(5):
+        page.wait_for_function(PAINTED, arg=list(at), timeout=10000)
+        before = page.evaluate(LAYOUT)
+        page.screenshot(path=str(path))
+        if page.evaluate(LAYOUT) == before:
+            return
+    raise AssertionError("the canvas layout or view kept changing")
+
+
 def test_screenshot_shows_the_image_and_the_box_drawn_where_it_was_drawn(page):
     import io
 
@@ -409,12 +437,9 @@ def test_screenshot_shows_the_image_and_the_box_drawn_where_it_was_drawn(page):
     assert_close(shapes(page)[-1]["bbox"], [430, 590, 340, 180], pixel_tolerance(page))
     page.keyboard.press("v")
     click_image(page, 600, 220)  # select the model polygon; the new box is drawn
-    page.evaluate(
-        "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))"
-    )
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / "canvas.png"
-    page.screenshot(path=str(path))
+    _painted_screenshot(page, path, (750, 450))
     shot = Image.open(io.BytesIO(path.read_bytes())).convert("RGB")
 
     # The image itself: its gradient and the red rectangle (#b33) drawn at
