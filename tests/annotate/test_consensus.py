@@ -3,7 +3,10 @@ goes to review, their agreement is stored, disagreements are reviewed first, the
 reviewer gets both versions, the Work page shows agreement per annotator, and the
 setting refuses bad input."""
 
+import threading
+
 import pytest
+from django.db import close_old_connections, connection
 from django.test import Client
 from django.urls import reverse
 
@@ -228,3 +231,41 @@ def test_the_settings_page_shows_the_share_and_keeps_a_bad_one_typed(team):
     r = client.post(url, {**form, "consensus_share": "0.5"})
     assert r.status_code in (200, 302)
     assert Pipeline.objects.get(project=project).consensus_share == 0.5
+
+
+@pytest.mark.django_db(transaction=True)
+def test_four_annotators_at_once_give_each_item_two_versions_by_two_people():
+    project = make_project(UserFactory(username="c-own"))
+    _share(project, 1.0)
+    users = [
+        add_member(project, Role.ANNOTATOR, UserFactory(username=f"c{i}"))
+        for i in range(4)
+    ]
+    items = make_items(project, 3)
+    barrier = threading.Barrier(len(users))
+    errors = []
+
+    def work(user):
+        try:
+            barrier.wait()
+            while t := queue_claim_next(project=project, user=user, kind="label"):
+                task_submit(task=t, shapes=[box("circle", 5 + user.pk % 3)])
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(repr(exc))
+        finally:
+            close_old_connections()
+            connection.close()
+
+    threads = [threading.Thread(target=work, args=(u,)) for u in users]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not errors, errors
+    for item in items:
+        item.refresh_from_db()
+        subs = Task.objects.filter(item=item, kind="label", status="submitted")
+        who = list(subs.values_list("assignee_id", flat=True))
+        assert len(who) == len(set(who)) == 2, who
+        assert item.status == ItemStatus.REVIEW and item.agreement is not None
+    assert not Task.objects.filter(status="active").exists()
