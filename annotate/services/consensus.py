@@ -32,7 +32,14 @@ def consensus_wants_second(*, task: Task) -> bool:
             status=ItemStatus.LABELING,
             consensus_first__isnull=True,
             agreement__isnull=True,
-        ).update(status=ItemStatus.UNLABELED, consensus_first=task)
+        ).update(
+            status=ItemStatus.UNLABELED,
+            consensus_first=task,
+            # Open to every other annotator: an assignment to the first one or
+            # a rejection's grace for them would leave nobody to take it.
+            assigned_to=None,
+            rejected_at=None,
+        )
     )
 
 

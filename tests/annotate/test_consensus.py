@@ -269,3 +269,14 @@ def test_four_annotators_at_once_give_each_item_two_versions_by_two_people():
         assert len(who) == len(set(who)) == 2, who
         assert item.status == ItemStatus.REVIEW and item.agreement is not None
     assert not Task.objects.filter(status="active").exists()
+
+
+def test_an_item_assigned_to_the_first_annotator_opens_to_the_others(team):
+    project, u = team
+    _share(project, 1.0)
+    (item,) = make_items(project, 1)
+    Item.objects.filter(pk=item.pk).update(assigned_to=u["ann"])  # a manager's
+    assert queue_claim_next(project=project, user=u["ann2"], kind="label") is None
+    _label(project, u["ann"], [box("circle", 5)])
+    second = queue_claim_next(project=project, user=u["ann2"], kind="label")
+    assert second is not None and second.item_id == item.pk
