@@ -280,3 +280,16 @@ def test_an_item_assigned_to_the_first_annotator_opens_to_the_others(team):
     _label(project, u["ann"], [box("circle", 5)])
     second = queue_claim_next(project=project, user=u["ann2"], kind="label")
     assert second is not None and second.item_id == item.pk
+
+
+def test_the_item_page_shows_both_versions_with_their_agreement(team, client):
+    project, u = team
+    _share(project, 1.0)
+    (item,) = make_items(project, 1)
+    _label(project, u["ann"], [box("circle", 5)])
+    _label(project, u["ann2"], [box("circle", 5), box("rectangle", 40)])
+    client.force_login(u["own"])
+    body = client.get(
+        reverse("annotate:project-item", args=[project.pk, item.pk])
+    ).content.decode()
+    assert body.count("· consensus agreement 67%") == 2
