@@ -75,6 +75,8 @@ class Pipeline(models.Model):
     split_val = models.FloatField(default=0.1)
     split_test = models.FloatField(default=0.1)
     split_seed = models.IntegerField(default=0)
+    # Share of items labelled by two annotators before review (ml.consensus).
+    consensus_share = models.FloatField(default=0.0)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -84,6 +86,10 @@ class Pipeline(models.Model):
                 & Q(split_val__gte=0)
                 & Q(split_test__gte=0),
                 name="pipeline_split_ratios_non_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(consensus_share__gte=0) & Q(consensus_share__lte=1),
+                name="pipeline_consensus_share_unit",
             ),
         ]
 
@@ -207,6 +213,13 @@ class Item(models.Model):
     # Bumped on every write of the item's annotations: optimistic concurrency.
     version = models.PositiveIntegerField(default=1)
     approved_at = models.DateTimeField(null=True, blank=True)
+    # Consensus: the first of two label tasks (its shapes wait on the task's
+    # draft, hidden from the second annotator), and the agreement of the two
+    # versions once the second is submitted (ml.consensus.agreement).
+    consensus_first = models.ForeignKey(
+        "Task", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    agreement = models.FloatField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -358,6 +371,8 @@ class Task(models.Model):
     shape_count = models.PositiveIntegerField(null=True, blank=True)
     model_shapes = models.PositiveIntegerField(null=True, blank=True)
     model_kept = models.PositiveIntegerField(null=True, blank=True)
+    # Of a consensus label task: its version's agreement with the other one.
+    agreement = models.FloatField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, QuerySet
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 
@@ -244,6 +245,8 @@ def _label_waiting(*, project: Project, user) -> QuerySet[Item]:
             & Q(last_annotator__isnull=False)
         )
         .exclude(Q(assigned_to__isnull=False) & ~Q(assigned_to=user))
+        # A consensus item waits for a second annotator, not its first one.
+        .exclude(Q(consensus_first__assignee=user) & Q(agreement__isnull=True))
     )
 
 
@@ -306,7 +309,8 @@ def queue_candidates(*, project: Project, user, kind: str, exclude=(), batch=25)
     priority (highest first, then id), leaving out items rejected within
     ALWEB_REJECT_GRACE_SECONDS from someone else's work and items assigned to
     someone else. Review: submitted items
-    nobody holds, by priority then id (the first 200). `exclude`: item ids not to
+    nobody holds, by consensus agreement (lowest first; none counts as 1), then
+    priority then id (the first 200). `exclude`: item ids not to
     offer (items the user just skipped). A read: claims happen in
     annotate.services.queue.queue_claim_next, which tries these in order.
     """
@@ -318,7 +322,9 @@ def queue_candidates(*, project: Project, user, kind: str, exclude=(), batch=25)
         return iter(
             _review_waiting(project=project)
             .exclude(pk__in=list(exclude))
-            .order_by("-priority", "id")
+            # Consensus items whose two versions disagree first (lowest
+            # agreement first); full agreement ranks with single-labelled items.
+            .order_by(Coalesce("agreement", 1.0), "-priority", "id")
             .values_list("pk", flat=True)[:200]
         )
     raise ValueError("kind must be label or review")

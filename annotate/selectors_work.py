@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.db.models import (
+    Avg,
     Count,
     DurationField,
     ExpressionWrapper,
@@ -60,6 +61,10 @@ class WorkerRow:
     rejected: int = 0
     model_shapes: int = 0
     model_kept: int = 0
+    # Label: consensus items they labelled whose two versions were compared,
+    # and the mean agreement of their version with the other one.
+    consensus: int = 0
+    agreement: float | None = None
 
     @property
     def hours(self) -> float:
@@ -211,6 +216,8 @@ def _annotators(project: Project, since) -> list[WorkerRow]:
             active=Sum(_capped()),
             model_shapes=Sum("model_shapes"),
             model_kept=Sum("model_kept"),
+            consensus=Count("agreement"),
+            agreement=Avg("agreement"),
         )
     )
     for r in submits:
@@ -222,6 +229,8 @@ def _annotators(project: Project, since) -> list[WorkerRow]:
             active=r["active"] or timedelta(0),
             model_shapes=r["model_shapes"] or 0,
             model_kept=r["model_kept"] or 0,
+            consensus=r["consensus"],
+            agreement=r["agreement"],
         )
     verdicts = (
         _finished(project, TaskKind.REVIEW, VERDICTS, since)
@@ -312,6 +321,7 @@ def item_filter_work(
     reviewed_by=None,
     verdict: str = "",
     window: str = "",
+    consensus: str = "",
     now=None,
 ) -> QuerySet[Item]:
     """The item browser's work filters (ValueError for unknown values), each a
@@ -321,7 +331,12 @@ def item_filter_work(
     (approved / rejected): items a review ended so (by `reviewed_by` when
     given). `window` (24h, 7d, 30d, all) limits those tasks to the ones
     finished within it; with none of them, it keeps the items approved within it.
+    `consensus` "1": items whose two annotators' versions were compared.
     """
+    if consensus not in ("", "1"):
+        raise ValueError("consensus must be 1 or empty")
+    if consensus:
+        qs = qs.filter(agreement__isnull=False)
     if tag:
         tags = ItemTag.objects.filter(project=project, name=tag)
         if not tags.exists():

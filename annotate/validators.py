@@ -4,7 +4,13 @@ shared by the API serializer and the HTML form; checked through ml/'s rules."""
 from ml import selection, splits
 
 COLD_START_STRATEGIES = ("diversity", "random")
-SELECTION_FIELDS = ("strategy", "strategy_params", "cold_start_strategy", "split")
+SELECTION_FIELDS = (
+    "strategy",
+    "strategy_params",
+    "cold_start_strategy",
+    "split",
+    "consensus_share",
+)
 
 
 def selection_settings_clean(*, current, data: dict) -> tuple[dict, dict]:
@@ -42,6 +48,16 @@ def selection_settings_clean(*, current, data: dict) -> tuple[dict, dict]:
             out.update(_split_clean(current, data["split"]))
         except (ValueError, TypeError) as exc:
             errors["split"] = str(exc)
+    if "consensus_share" in data:
+        share = data["consensus_share"]
+        if (
+            isinstance(share, bool)
+            or not isinstance(share, int | float)
+            or not 0.0 <= share <= 1.0
+        ):
+            errors["consensus_share"] = "must be a number from 0 to 1"
+        else:
+            out["consensus_share"] = float(share)
     return out, errors
 
 

@@ -33,6 +33,7 @@ FILTERS = {
     "reviewed_by": "reviewed_by",
     "verdict": "verdict",
     "window": "window",
+    "consensus": "consensus",
     "ood": "ood",
 }
 BULK_CHOICES = [
@@ -50,7 +51,7 @@ BULK_CHOICES = [
 ]
 TAG_ACTIONS = ("tag", "untag")
 # Filters the Work page's links set (no box of their own: kept as hidden inputs).
-WORK_KEYS = ("labelled_by", "reviewed_by", "verdict", "window")
+WORK_KEYS = ("labelled_by", "reviewed_by", "verdict", "window", "consensus")
 
 
 def _filters(source) -> dict[str, str]:
@@ -105,6 +106,8 @@ def _work_filter_text(params: dict, members) -> str:
             parts.append(f"{text} {names.get(params[key], params[key])}")
     if params["verdict"]:
         parts.append(params["verdict"] + " in review")
+    if params["consensus"]:
+        parts.append("labelled by two annotators")
     if params["window"]:
         parts.append(WINDOW_NAMES.get(params["window"], params["window"]))
     return " · ".join(parts)

@@ -48,6 +48,10 @@ class PipelineSettingsForm(forms.Form):
     split_val = forms.FloatField(error_messages={"invalid": "a number"})
     split_test = forms.FloatField(error_messages={"invalid": "a number"})
     split_seed = forms.IntegerField(error_messages={"invalid": "an integer"})
+    # Empty keeps the saved share (0 unless set).
+    consensus_share = forms.FloatField(
+        required=False, error_messages={"invalid": "a number from 0 to 1"}
+    )
     model_config = JsonTextField()
     comparison_config = JsonTextField()
     trigger_cron = forms.CharField(required=False, max_length=200)
@@ -65,6 +69,7 @@ class PipelineSettingsForm(forms.Form):
             "strategy_params": json.dumps(settings.strategy_params),
             "cold_start_strategy": settings.cold_start_strategy,
             **{f"split_{k}": v for k, v in split.items()},
+            "consensus_share": settings.consensus_share,
             "model_config": json.dumps(settings.model_config, indent=1),
             "comparison_config": json.dumps(settings.comparison_config, indent=1),
             "trigger_cron": triggers["cron"],
@@ -75,7 +80,10 @@ class PipelineSettingsForm(forms.Form):
     def api_data(self) -> dict:
         """The cleaned input as a PATCH body of /pipeline/ (call after is_valid)."""
         data = self.cleaned_data
+        share = data.get("consensus_share")
+        extra = {} if share is None else {"consensus_share": share}
         return {
+            **extra,
             "strategy": data["strategy"],
             "strategy_params": data["strategy_params"],
             "cold_start_strategy": data["cold_start_strategy"],

@@ -126,6 +126,10 @@ class PipelineSettings:
         }
 
     @property
+    def consensus_share(self) -> float:
+        return self.pipeline.consensus_share
+
+    @property
     def model_config(self) -> dict:
         return self.training.model_config
 

@@ -50,6 +50,12 @@ class PipelineSerializer(serializers.Serializer):
     )
     cold_start_strategy = serializers.ChoiceField(choices=COLD_START_STRATEGIES)
     split = SplitSerializer()
+    consensus_share = serializers.FloatField(
+        min_value=0.0,
+        max_value=1.0,
+        help_text="share of items labelled by two annotators before review "
+        "(0 to 1, default 0)",
+    )
     model_config = serializers.DictField(help_text="ml.config model configuration")
     comparison_config = serializers.DictField(
         help_text='{"metric", "min_delta"} (ml.config)'

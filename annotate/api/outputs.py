@@ -15,6 +15,7 @@ from annotate.models import (
     Split,
     TaskKind,
 )
+from annotate.selectors_consensus import item_consensus_versions
 from annotate.shapes import shape_geometry
 from runs.models import JobKind, JobStatus
 
@@ -160,6 +161,23 @@ class ItemDetailSerializer(ItemSerializer):
         return AnnotationSerializer(rows, many=True).data
 
 
+class ConsensusVersionSerializer(serializers.Serializer):
+    annotator = serializers.CharField(allow_null=True)
+    task = serializers.IntegerField()
+    shapes = serializers.ListField(
+        child=serializers.DictField(),
+        help_text='as submitted: {"kind", "label", "bbox" | "points"}',
+    )
+
+
+class ConsensusSerializer(serializers.Serializer):
+    """Both versions of an item labelled by two annotators, and their agreement
+    (ml.consensus.agreement)."""
+
+    agreement = serializers.FloatField()
+    versions = ConsensusVersionSerializer(many=True)
+
+
 class TaskSerializer(serializers.Serializer):
     """A claimed task as the API and the pages show it: its item, the annotations
     to start from (the draft when one was saved), the lease."""
@@ -173,6 +191,14 @@ class TaskSerializer(serializers.Serializer):
         source="draft_version", help_text="draft version for PUT draft/"
     )
     comment = serializers.CharField()
+    consensus = serializers.SerializerMethodField()
+
+    @extend_schema_field(ConsensusSerializer(allow_null=True))
+    def get_consensus(self, task) -> dict | None:
+        # The reviewer compares both annotators' versions of a consensus item.
+        if task.kind != TaskKind.REVIEW:
+            return None
+        return item_consensus_versions(item=task.item)
 
     @extend_schema_field(AnnotationSerializer(many=True))
     def get_annotations(self, task) -> list[dict]:
@@ -333,6 +359,12 @@ class WorkerSerializer(serializers.Serializer):
     model_shapes = serializers.IntegerField()
     model_kept = serializers.IntegerField()
     model_kept_rate = serializers.FloatField(allow_null=True)
+    consensus = serializers.IntegerField(
+        help_text="consensus items whose two versions were compared (label)"
+    )
+    agreement = serializers.FloatField(
+        allow_null=True, help_text="mean agreement with the other annotator"
+    )
 
     def get_active_seconds(self, row) -> float:
         return row.active.total_seconds()

@@ -24,6 +24,7 @@ from annotate.services.annotations import (
     model_shapes_kept,
     shapes_validate,
 )
+from annotate.services.consensus import consensus_agreement, consensus_wants_second
 from annotate.services.events import event_log
 from annotate.services.queue import lease_end, task_require_active
 from ml.splits import assign_splits
@@ -135,9 +136,28 @@ def task_submit(
             item.refresh_from_db()
             return item
         raise _stale_or_lost(task, "nothing was submitted")
+    if consensus_wants_second(task=task):
+        # The first of two versions: kept on the task, the item waits for a
+        # second annotator (annotate.services.consensus).
+        event_log(
+            project_id=task.project_id,
+            actor=task.assignee,
+            verb="label_submitted",
+            item_id=item.pk,
+            task=task.pk,
+            shapes=len(cleaned),
+            consensus="first",
+        )
+        item.refresh_from_db()
+        return item
+    agreed = consensus_agreement(task=task, shapes=cleaned)
     annotations_replace(item=item, shapes=cleaned, author=task.assignee)
+    extra = {} if agreed is None else {"agreement": agreed}
     Item.objects.filter(pk=item.pk).update(
-        status=ItemStatus.REVIEW, last_annotator=task.assignee, rejected_at=None
+        status=ItemStatus.REVIEW,
+        last_annotator=task.assignee,
+        rejected_at=None,
+        **extra,
     )
     event_log(
         project_id=task.project_id,
@@ -146,6 +166,7 @@ def task_submit(
         item_id=item.pk,
         task=task.pk,
         shapes=len(cleaned),
+        **extra,
     )
     item.refresh_from_db()
     return item

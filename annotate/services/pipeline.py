@@ -20,6 +20,7 @@ PIPELINE_FIELDS = frozenset(
         "split_val",
         "split_test",
         "split_seed",
+        "consensus_share",
     }
 )
 __all__ = ["PIPELINE_FIELDS", "SELECTION_FIELDS", "pipeline_update"]

@@ -9,6 +9,7 @@ from django.utils import timezone
 from alweb.exceptions import Conflict
 from annotate import selectors
 from annotate.models import Item, ItemStatus, Project, Task, TaskKind, TaskStatus
+from annotate.services.consensus import consensus_blocks
 from annotate.services.events import event_log
 
 
@@ -132,6 +133,10 @@ def _try_claim(*, project: Project, user, kind: str, item_id: int) -> Task | Non
                 ).update(status=ItemStatus.LABELING)
                 if flipped != 1:
                     return None
+                # The item is ours now (labeling): no submit can open or close
+                # its consensus round meanwhile, so this read decides.
+                if consensus_blocks(item_id=item_id, user=user):
+                    raise _Blocked
             elif not Item.objects.filter(pk=item_id, status=ItemStatus.REVIEW).exists():
                 return None
             item = Item.objects.get(pk=item_id)
@@ -153,6 +158,12 @@ def _try_claim(*, project: Project, user, kind: str, item_id: int) -> Task | Non
             return task
     except IntegrityError:  # someone else's task on this item committed first
         return None
+    except _Blocked:  # rolled back: the user gave this item's first version
+        return None
+
+
+class _Blocked(Exception):
+    pass
 
 
 def task_require_active(task: Task) -> None:

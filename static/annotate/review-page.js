@@ -33,6 +33,33 @@ function showAuthors(t) {
   $("authors").textContent = parts.join(" · ");
 }
 
+// An item labelled by two annotators: their agreement and both versions; the
+// canvas starts with the second, a button puts either one on it (then Approve
+// saves the one shown, as an edit).
+function showConsensus(t) {
+  const box = $("consensus");
+  box.replaceChildren();
+  box.classList.toggle("lp-hidden", !t.consensus);
+  if (!t.consensus) return;
+  const pct = Math.round(100 * t.consensus.agreement);
+  const head = document.createElement("strong");
+  head.dataset.testid = "consensus-agreement";
+  head.textContent = `Two annotators, agreement ${pct}%`;
+  box.append(head);
+  for (const v of t.consensus.versions) {
+    const n = v.shapes.length;
+    const btn = document.createElement("button");
+    btn.type = "button";
+    btn.dataset.testid = "consensus-use";
+    btn.dataset.keepFocus = "";
+    btn.textContent = `Show ${v.annotator}'s version (${n} shape${n === 1 ? "" : "s"})`;
+    btn.addEventListener("click", () => {
+      if (runner.canvas) runner.canvas.replaceShapes(v.shapes);
+    });
+    box.append(" ", btn);
+  }
+}
+
 const runner = createTaskRunner(config, {
   canvasOptions: () => {
     const { threshold, modelVisible, label } = settings.get();
@@ -48,6 +75,7 @@ const runner = createTaskRunner(config, {
       $("review-comment").textContent = `Earlier review: ${t.item.review_comment}`;
     }
     showAuthors(t);
+    showConsensus(t);
   },
   onReady() {},
   onDone() {},
