@@ -23,6 +23,7 @@ HTML_ROUTES = {
     "annotate:project-data": (Perm.EXPORT, 403),
     "annotate:label": (Perm.LABEL, 403),
     "annotate:review": (Perm.REVIEW, 403),
+    "annotate:label-errors": (Perm.REVIEW, 403),
     "annotate:item-image": (Perm.VIEW_DASHBOARD, 404),
     "annotate:item-thumbnail": (Perm.VIEW_DASHBOARD, 404),
     "models_mgmt:models": (Perm.VIEW_DASHBOARD, 403),
