@@ -11,7 +11,7 @@ from alweb.pages import project_context
 from alweb.roles import Perm
 from annotate import selectors, selectors_flags
 from annotate.services.label_errors import label_error_confirm, label_error_fix
-from annotate.views_items import _overlay
+from annotate.views_items import shape_overlay
 
 SHOWN = 20  # flags drawn per page
 
@@ -24,8 +24,8 @@ def _card(flag, labels) -> dict:
         for n, a in enumerate(item.shapes)
         if n not in involved
     ]
-    approved = _overlay(shapes, labels)
-    flagged = _overlay(
+    approved = shape_overlay(shapes, labels)
+    flagged = shape_overlay(
         [
             (a.label, a.geometry, False)
             for n, a in enumerate(item.shapes)
@@ -33,7 +33,7 @@ def _card(flag, labels) -> dict:
         ],
         labels,
     )
-    predicted = _overlay(
+    predicted = shape_overlay(
         [
             (c.get("predicted"), {"bbox": c["pred_bbox"]}, True)
             for c in flag.candidates

@@ -75,9 +75,9 @@ class LabelErrorFixApi(APIView):
     )
     def post(self, request, project_id, flag_id):
         project = project_for(request, project_id, Perm.REVIEW)
-        flag = selectors_flags.label_error_flag_get(project=project, flag_id=flag_id)
         body = LabelErrorFixInputSerializer(data=json_body(request))
         body.is_valid(raise_exception=True)
+        flag = selectors_flags.label_error_flag_get(project=project, flag_id=flag_id)
         label_error_fix(
             flag=flag, actor=request.user, comment=body.validated_data["comment"]
         )
