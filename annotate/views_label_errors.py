@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET, require_POST
 from alweb.pages import project_context
 from alweb.roles import Perm
 from annotate import selectors, selectors_flags
+from annotate.responses import item_image_response
 from annotate.services.label_errors import label_error_confirm, label_error_fix
 from annotate.views_items import shape_overlay
 
@@ -106,3 +107,14 @@ def label_error_confirm_view(request, project_id, flag_id):
 def label_error_fix_view(request, project_id, flag_id):
     """The label is wrong (REVIEW): the item is reopened for correction."""
     return _answer(request, project_id, flag_id, "fix")
+
+
+@require_GET
+def label_error_image(request, project_id, flag_id):
+    """The flagged item's image for whoever reviews (REVIEW), who may not see
+    the item browser's images (VIEW_DASHBOARD)."""
+    project = selectors.project_get_for_user(
+        user=request.user, project_id=project_id, perm=Perm.REVIEW
+    )
+    flag = selectors_flags.label_error_flag_get(project=project, flag_id=flag_id)
+    return item_image_response(flag.item)
