@@ -8,6 +8,7 @@ from annotate import (
     views_events,
     views_items,
     views_label,
+    views_label_errors,
     views_members,
     views_mining,
     views_upload,
@@ -72,6 +73,26 @@ urlpatterns = [
     ),
     path("projects/<int:project_id>/label/", views_label.label_page, name="label"),
     path("projects/<int:project_id>/review/", views_label.review_page, name="review"),
+    path(
+        "projects/<int:project_id>/review/label-errors/",
+        views_label_errors.label_errors_page,
+        name="label-errors",
+    ),
+    path(
+        "projects/<int:project_id>/review/label-errors/<int:flag_id>/confirm/",
+        views_label_errors.label_error_confirm_view,
+        name="label-error-confirm",
+    ),
+    path(
+        "projects/<int:project_id>/review/label-errors/<int:flag_id>/fix/",
+        views_label_errors.label_error_fix_view,
+        name="label-error-fix",
+    ),
+    path(
+        "projects/<int:project_id>/review/label-errors/<int:flag_id>/image",
+        views_label_errors.label_error_image,
+        name="label-error-image",
+    ),
     path(
         "projects/<int:project_id>/tasks/<int:task_id>/release/",
         views_label.task_release,

@@ -184,7 +184,7 @@ def items_bulk(request, project_id):
 PALETTE = ["#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4"]
 
 
-def _overlay(shapes, labels) -> list[dict]:
+def shape_overlay(shapes, labels) -> list[dict]:
     """Shapes as SVG attributes in image pixels, coloured by label index.
     `shapes`: (label, geometry, from a model) triples."""
     drawn = []
@@ -223,7 +223,7 @@ def _versions(tasks, events, labels) -> list[dict]:
                     "when": task.finished_at or task.created_at,
                     "what": f"submitted by {task.assignee.username}",
                     "status": task.get_status_display(),
-                    "overlay": _overlay(shapes, labels),
+                    "overlay": shape_overlay(shapes, labels),
                 }
             )
     for event in events:
@@ -239,7 +239,7 @@ def _versions(tasks, events, labels) -> list[dict]:
                     "what": f"approved version {event.data.get('version')}, "
                     "replaced by a reopen",
                     "status": "Reopened",
-                    "overlay": _overlay(shapes, labels),
+                    "overlay": shape_overlay(shapes, labels),
                 }
             )
     versions.sort(key=lambda v: v["when"], reverse=True)
@@ -258,7 +258,7 @@ def _item_context(request, item):
         item=item,
         shapes=shapes,
         tags=item_tag_names(item=item),
-        overlay=_overlay(
+        overlay=shape_overlay(
             [(a.label, a.geometry, a.source == "model") for a in shapes], labels
         ),
         stroke=max(item.width, item.height) / 300,

@@ -1,7 +1,7 @@
 """django-q2 entry points: load a row by id, call one service."""
 
 from annotate.selectors import project_find
-from models_mgmt.services import backtests, scoring, training, triggers
+from models_mgmt.services import backtests, label_errors, scoring, training, triggers
 
 
 def run_backtest(job_id: int) -> None:
@@ -14,6 +14,10 @@ def run_training(job_id: int) -> None:
 
 def run_scoring(job_id: int) -> None:
     scoring.scoring_run(job_id)
+
+
+def run_label_errors(job_id: int) -> None:
+    label_errors.label_errors_run(job_id)
 
 
 def run_kpi_check(project_id: int) -> None:

@@ -15,6 +15,7 @@ class JobKind(models.TextChoices):
     EXPORT = "export", "Export"
     IMPORT = "import", "Import"
     BACKTEST = "backtest", "Backtest"
+    LABEL_ERRORS = "label_errors", "Label-error check"
 
 
 class JobStatus(models.TextChoices):
@@ -37,6 +38,7 @@ KIND_PERMS: dict[str, Perm] = {
     JobKind.EXPORT: Perm.EXPORT,
     JobKind.IMPORT: Perm.UPLOAD_ITEMS,
     JobKind.BACKTEST: Perm.BACKTEST,
+    JobKind.LABEL_ERRORS: Perm.TRAIN,
 }
 
 

@@ -51,6 +51,8 @@ POSTGRES_TESTS = (
     "tests/annotate/test_predictions.py",
     "tests/annotate/test_mining.py",
     "tests/annotate/test_mining_pages.py",
+    "tests/annotate/test_label_error_pages.py",
+    "tests/models_mgmt/test_label_errors_flow.py",
     "tests/api/test_io.py",
     "tests/api/test_io_coco.py",
     "tests/api/test_io_coco_images.py",

@@ -23,6 +23,8 @@ HTML_ROUTES = {
     "annotate:project-data": (Perm.EXPORT, 403),
     "annotate:label": (Perm.LABEL, 403),
     "annotate:review": (Perm.REVIEW, 403),
+    "annotate:label-errors": (Perm.REVIEW, 403),
+    "annotate:label-error-image": (Perm.REVIEW, 403),
     "annotate:item-image": (Perm.VIEW_DASHBOARD, 404),
     "annotate:item-thumbnail": (Perm.VIEW_DASHBOARD, 404),
     "models_mgmt:models": (Perm.VIEW_DASHBOARD, 403),
@@ -144,6 +146,13 @@ def _url(name, project, item):
         Item.objects.filter(pk=item.pk).update(embedding=[1.0, 0.0])
         url = reverse(name, kwargs={"project_id": project.pk})
         return f"{url}?items={item.pk}"
+    if name == "annotate:label-error-image":
+        from annotate.models import LabelErrorFlag
+
+        flag = LabelErrorFlag.objects.create(
+            project=project, item=item, model_version_id=1, kind="x", score=0.5
+        )
+        return reverse(name, kwargs={"project_id": project.pk, "flag_id": flag.pk})
     if name == "annotate:project-item":
         return reverse(name, kwargs={"project_id": project.pk, "item_id": item.pk})
     if name.startswith("annotate:item-"):

@@ -39,6 +39,7 @@ from tests.roles_posts.actions import (
     TrainNow,
     Upload,
 )
+from tests.roles_posts.label_errors import LabelErrorAnswer
 from tests.roles_posts.mining import SimilarSend
 from tests.roles_posts.work import BulkTag, GoalEdit
 
@@ -85,6 +86,11 @@ FORM_POSTS = {
         Perm.ASSIGN_TASKS,
         {"send": SimilarSend()},
     ),
+    "annotate:label-error-confirm": (
+        Perm.REVIEW,
+        {"confirm": LabelErrorAnswer("confirm")},
+    ),
+    "annotate:label-error-fix": (Perm.REVIEW, {"fix": LabelErrorAnswer("fix")}),
     "models_mgmt:backtests": (Perm.BACKTEST, {"start": BacktestStart()}),
     "models_mgmt:register-base": (Perm.TRAIN, {"upload": RegisterBase()}),
     "models_mgmt:run-cancel": (

@@ -11,6 +11,7 @@ from annotate.models import (
     KIND_CHOICES,
     Annotation,
     AnnotationSource,
+    FlagStatus,
     ItemStatus,
     Split,
     TaskKind,
@@ -427,3 +428,35 @@ class SimilarResultSerializer(serializers.Serializer):
 
 class SimilarPrioritisedSerializer(serializers.Serializer):
     prioritised = serializers.IntegerField(help_text="items pinned to the front")
+
+
+class LabelErrorCandidateSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(
+        choices=["wrong_class", "missing_label", "shifted_box", "spurious_label"]
+    )
+    score = serializers.FloatField(help_text="0-1, higher: more likely an error")
+    reason = serializers.CharField()
+    label = serializers.CharField(allow_null=True, help_text="the approved class")
+    predicted = serializers.CharField(allow_null=True, help_text="the model's class")
+    iou = serializers.FloatField()
+    confidence = serializers.FloatField()
+    gt_index = serializers.IntegerField(
+        allow_null=True, help_text="the approved shape's index (annotation id order)"
+    )
+    pred_index = serializers.IntegerField(allow_null=True)
+    gt_bbox = serializers.ListField(child=serializers.FloatField(), allow_null=True)
+    pred_bbox = serializers.ListField(child=serializers.FloatField(), allow_null=True)
+
+
+class LabelErrorFlagSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    item = serializers.IntegerField(source="item_id")
+    item_name = serializers.CharField(source="item.original_name")
+    item_version = serializers.IntegerField(help_text="the label version flagged")
+    model_version = serializers.IntegerField(source="model_version_id")
+    model_name = serializers.CharField()
+    kind = serializers.CharField(help_text="the top candidate's kind")
+    score = serializers.FloatField()
+    status = serializers.ChoiceField(choices=FlagStatus.choices)
+    candidates = LabelErrorCandidateSerializer(many=True)
+    created_at = serializers.DateTimeField()

@@ -414,3 +414,13 @@ class SimilarPrioritiseInputSerializer(serializers.Serializer):
     similar_to = _item_ids("the item or bucket the items were found similar to")
     items = _item_ids("unlabelled items to send to the front of the queue")
     mode = serializers.ChoiceField(choices=["centroid", "union"], default="centroid")
+
+
+class LabelErrorFixInputSerializer(serializers.Serializer):
+    comment = serializers.CharField(
+        max_length=5000,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="what to correct (default: the flag's reason)",
+    )

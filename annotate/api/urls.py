@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from annotate.api import io, items, mining, projects, work
+from annotate.api import io, items, label_errors, mining, projects, work
 
 P = "projects/<int:project_id>/"
 
@@ -31,6 +31,21 @@ urlpatterns = [
         P + "items/similar/prioritise/",
         mining.ItemsSimilarPrioritiseApi.as_view(),
         name="api-items-similar-prioritise",
+    ),
+    path(
+        P + "label-errors/",
+        label_errors.LabelErrorListApi.as_view(),
+        name="api-label-error-list",
+    ),
+    path(
+        P + "label-errors/<int:flag_id>/confirm/",
+        label_errors.LabelErrorConfirmApi.as_view(),
+        name="api-label-error-confirm",
+    ),
+    path(
+        P + "label-errors/<int:flag_id>/fix/",
+        label_errors.LabelErrorFixApi.as_view(),
+        name="api-label-error-fix",
     ),
     path("items/<int:item_id>/", items.ItemDetailApi.as_view(), name="api-item-detail"),
     path(

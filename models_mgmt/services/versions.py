@@ -12,6 +12,7 @@ from ml import config as ml_config
 from models_mgmt.models import Evaluation, ModelStatus, ModelVersion
 from models_mgmt.selectors import best_model, next_number
 from models_mgmt.services.data import RUN_DIR_KINDS, run_dir_path
+from models_mgmt.services.label_errors import label_errors_request
 from models_mgmt.services.scoring import scoring_request
 
 MAX_WEIGHTS_BYTES = 500 * 1024 * 1024
@@ -127,6 +128,10 @@ def model_version_promote(
         reason=reason,
     )
     transaction.on_commit(lambda: scoring_request(project=version.project, actor=actor))
+    # Then the new best model checks the held-out ground truth for label errors.
+    transaction.on_commit(
+        lambda: label_errors_request(project=version.project, actor=actor)
+    )
 
 
 @transaction.atomic

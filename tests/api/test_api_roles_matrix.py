@@ -16,7 +16,14 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from alweb.roles import ROLE_TABLE, Perm, Role
-from annotate.models import Item, Membership, Project, Task, TaskKind
+from annotate.models import (
+    Item,
+    LabelErrorFlag,
+    Membership,
+    Project,
+    Task,
+    TaskKind,
+)
 from models_mgmt.models import ModelStatus, ModelVersion
 from runs.models import Job, JobKind, JobStatus
 from tests.api.helpers import client_for, png, upload_file
@@ -46,6 +53,9 @@ API_ROUTES: dict[str, dict[str, object]] = {
     "api-item-similar": {"GET": Perm.VIEW_DASHBOARD},
     "api-items-similar": {"GET": Perm.VIEW_DASHBOARD},
     "api-items-similar-prioritise": {"POST": Perm.ASSIGN_TASKS},
+    "api-label-error-list": {"GET": Perm.REVIEW},
+    "api-label-error-confirm": {"POST": Perm.REVIEW},
+    "api-label-error-fix": {"POST": Perm.REVIEW},
     "api-export": {"GET": Perm.EXPORT},
     "api-export-job": {"GET": Perm.EXPORT},
     "api-export-download": {"GET": Perm.EXPORT},
@@ -123,6 +133,14 @@ def build_ctx(project: Project, users: dict, outsider) -> Ctx:
         lease_expires_at=timezone.now() + timedelta(minutes=10),
     )
     Item.objects.filter(pk=task_item.pk).update(status="labeling")
+    flag = LabelErrorFlag.objects.create(
+        project=project,
+        item=item,
+        model_version_id=model.pk,
+        model_name=model.name,
+        kind="missing_label",
+        score=0.9,
+    )
     return Ctx(
         project,
         users,
@@ -131,7 +149,7 @@ def build_ctx(project: Project, users: dict, outsider) -> Ctx:
         target,
         UserFactory(),
         job,
-        {"model": model, "task": task},
+        {"model": model, "task": task, "flag": flag},
     )
 
 
@@ -144,6 +162,7 @@ KWARGS = {
     "run_id": lambda c: c.job.pk,
     "model_id": lambda c: c.extra["model"].pk,
     "task_id": lambda c: c.extra["task"].pk,
+    "flag_id": lambda c: c.extra["flag"].pk,
 }
 QUERY = {
     "api-items-similar": lambda c: f"?items={c.item.pk}",

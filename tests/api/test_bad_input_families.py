@@ -140,6 +140,7 @@ def world(project_roles):
         "user_id": users[Role.ANNOTATOR].pk,
         "job_id": 1,
         "model_id": 1,
+        "flag_id": 1,
     }
     return project, owner, ids
 

@@ -74,6 +74,7 @@ PAGES = [
     ("pipeline live (htmx)", "annotation_manager", "/projects/{p}/pipeline/", True),
     ("label page", "annotator", "/projects/{p}/label/", False),
     ("review page", "reviewer", "/projects/{p}/review/", False),
+    ("label errors", "reviewer", "/projects/{p}/review/label-errors/", False),
     ("members", "owner", "/projects/{p}/members/", False),
     ("events", "owner", "/projects/{p}/events/", False),
     (
@@ -119,6 +120,7 @@ ENDPOINTS = [
     ("peek", "annotator", "/api/v1/projects/{p}/tasks/peek/?kind=label"),
     ("work", "owner", "/api/v1/projects/{p}/work/?window=all"),
     ("similar items", "owner", "/api/v1/projects/{p}/items/{item}/similar/?k=500"),
+    ("label errors", "reviewer", "/api/v1/projects/{p}/label-errors/"),
     (
         "similar to a bucket",
         "owner",
@@ -174,6 +176,30 @@ def _grow(project: Project) -> None:
     )
 
 
+def _flag(project: Project) -> None:
+    """A possible-label-error flag on every other done item (the re-review
+    queue grows with the project)."""
+    from annotate.models import Item, LabelErrorFlag
+
+    done = Item.objects.filter(project=project, status="done").order_by("pk")
+    candidate = {"kind": "missing_label", "score": 0.5, "reason": "seeded"}
+    candidate.update(label=None, predicted="circle", iou=0.0, confidence=0.5)
+    candidate.update(gt_index=None, pred_index=0, gt_bbox=None)
+    candidate.update(pred_bbox=[1.0, 1.0, 5.0, 5.0])
+    LabelErrorFlag.objects.bulk_create(
+        LabelErrorFlag(
+            project=project,
+            item_id=pk,
+            model_version_id=1,
+            model_name="v1",
+            kind="missing_label",
+            score=(n % 97) / 97,
+            candidates=[candidate],
+        )
+        for n, pk in enumerate(done.values_list("pk", flat=True)[::2])
+    )
+
+
 def _embed(project: Project, seed: int) -> None:
     """Seeded embeddings and OOD scores on every item (similar items, drift)."""
     import numpy as np
@@ -202,6 +228,7 @@ def projects(django_db_setup, django_db_blocker):
             if size == LARGE:
                 _grow(project)
             _embed(project, seed=size)
+            _flag(project)
             users = {
                 m.role: m.user
                 for m in Membership.objects.filter(project=project)
