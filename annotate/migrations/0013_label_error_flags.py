@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('annotate', '0011_annotation_model_name'),
+        ('annotate', '0012_consensus'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
