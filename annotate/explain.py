@@ -44,9 +44,15 @@ def priority_explanation(item) -> str:
             "the strategy can be compared with chance"
         )
     elif reason.get("warmup") and reason.get("in_batch"):
+        until = reason.get("warmup_until")
+        enough = (
+            f"{until} items are ground truth ({reason.get('ground_truth', 0)} now)"
+            if until
+            else "enough items are labelled for its model to judge"
+        )
         parts.append(
-            f"warm-up pick {reason['rank'] + 1}: {strategy} orders at random until "
-            "enough items are labelled for its model to judge"
+            f"warm-up pick {reason['rank'] + 1}: {strategy} picks at random until "
+            f"{enough}"
         )
     elif reason.get("in_batch"):
         parts.append(f"in the next batch of {strategy} (pick {reason['rank'] + 1})")

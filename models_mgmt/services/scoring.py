@@ -343,6 +343,7 @@ def prioritise_project(*, project: Project) -> int:
             for e in item_embeddings_done(project=project)
             if e and (not rows or not rows[0][2] or len(e) == len(rows[0][2]))
         ]
+    labelled = ground_truth_count(project=project)
     batch_index = retry_busy(
         lambda: pipeline_selection_batch(
             project=project, model_version_id=model.pk if model else None
@@ -356,7 +357,7 @@ def prioritise_project(*, project: Project) -> int:
             pipeline.split_seed,
             reference_embeddings=reference or None,
             batch_index=batch_index,
-            labelled=ground_truth_count(project=project),
+            labelled=labelled,
         )
     except ValueError:
         logger.warning("strategy %s failed; falling back to random", strategy)
@@ -370,6 +371,8 @@ def prioritise_project(*, project: Project) -> int:
         "model_name": model.name if model else None,
         "batch": batch_index,
         "warmup": picked.warmup,
+        "ground_truth": labelled,
+        **({"warmup_until": picked.params["warmup"]} if picked.warmup else {}),
         "at": now,
     }
     values = {

@@ -24,8 +24,20 @@ from annotate.explain import priority_explanation
                 "model_name": "v1",
                 "components": {"uncertainty": 0.5},
             },
-            "warm-up pick 1: hybrid orders at random until enough items are "
+            "warm-up pick 1: hybrid picks at random until enough items are "
             "labelled for its model to judge; scored by v1; uncertainty 0.50",
+        ),
+        (
+            {
+                "strategy": "hybrid",
+                "rank": 4,
+                "in_batch": True,
+                "warmup": True,
+                "warmup_until": 150,
+                "ground_truth": 100,
+            },
+            "warm-up pick 5: hybrid picks at random until 150 items are ground "
+            "truth (100 now)",
         ),
         (
             {"strategy": "hybrid", "rank": 70, "in_batch": False, "warmup": True},

@@ -125,7 +125,7 @@ def test_validate_strategy_params_fills_defaults_and_names_bad_fields():
         "dedup": 0.05,
         "batch_size": 50,
         "control_share": 0.1,
-        "warmup": 0,
+        "warmup": 150,
     }
     assert validate_strategy_params("random", None) == {"batch_size": 50}
     # `k` is the old name of batch_size.

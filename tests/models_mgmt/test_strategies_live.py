@@ -47,7 +47,8 @@ def _project(min_test_items=1, strategy="hybrid", params=None):
 
 @pytest.mark.django_db(transaction=True)
 def test_every_priority_keeps_its_reason_and_the_batch_holds_its_control_share(varied):
-    project = _project(params={"batch_size": 10, "control_share": 0.2})
+    # No warm-up: the strategy's own batch from the first model on.
+    project = _project(params={"batch_size": 10, "control_share": 0.2, "warmup": 0})
     approve(project, 8)
     make_items(project, 40, start_seed=100)
     version = training_start(project=project, actor=project.owner)
@@ -99,6 +100,7 @@ def test_the_warm_up_orders_at_random_until_enough_items_are_ground_truth(varied
     assert all(i.priority_reason["warmup"] for i in pool)
     assert not any(i.priority_reason["control"] for i in pool)
     assert "warm-up pick 1" in priority_explanation(batch[0])
+    assert "until 9 items are ground truth (8 now)" in priority_explanation(batch[0])
     # Exactly random's batch with the project's seed.
     random_batch = select(
         "random", [Candidate(i.pk) for i in pool], {"batch_size": 10}, 3
