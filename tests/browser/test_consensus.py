@@ -67,7 +67,9 @@ def test_two_annotators_disagree_and_the_reviewer_sees_it_first(browser, live_se
     first.get_by_test_id("stage").focus()
     draw_box(first, "1", (20, 20), (120, 100))  # circle
     assert [s["label"] for s in shapes(first)] == ["circle"]
-    first.get_by_test_id("submit").click()
+    # The page moves on at once (preloading); the answer comes behind it.
+    with first.expect_response(lambda r: r.url.endswith("/submit/")):
+        first.get_by_test_id("submit").click()
     expect(first.get_by_test_id("queue-empty")).to_be_visible()
     assert Item.objects.get(pk=item.pk).status == "unlabeled"
 
@@ -78,7 +80,8 @@ def test_two_annotators_disagree_and_the_reviewer_sees_it_first(browser, live_se
     second.get_by_test_id("stage").focus()
     draw_box(second, "3", (150, 120), (300, 220))  # triangle, elsewhere
     assert [s["label"] for s in shapes(second)] == ["triangle"]
-    second.get_by_test_id("submit").click()
+    with second.expect_response(lambda r: r.url.endswith("/submit/")):
+        second.get_by_test_id("submit").click()
     expect(second.get_by_test_id("queue-empty")).to_be_visible()
     item.refresh_from_db()
     assert (item.status, item.agreement) == ("review", 0.0)
@@ -97,7 +100,8 @@ def test_two_annotators_disagree_and_the_reviewer_sees_it_first(browser, live_se
     shot(rev, "consensus_review")
     buttons.nth(0).click()
     assert [s["label"] for s in shapes(rev)] == ["circle"]
-    rev.get_by_test_id("approve").click()
+    with rev.expect_response(lambda r: r.url.endswith("/approve/")):
+        rev.get_by_test_id("approve").click()
     # Then the single-labelled item, which shows no consensus panel.
     expect(rev.get_by_test_id("why-here")).to_contain_text(single.original_name)
     expect(rev.get_by_test_id("consensus")).to_be_hidden()
