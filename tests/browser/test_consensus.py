@@ -3,13 +3,12 @@ second does not see the first's shapes), the reviewer gets that disagreement
 before a single-labelled item of higher priority, sees both versions and
 approves the first annotator's."""
 
-import os
 import shutil
 
 import pytest
 
-from tests.browser.chromium import launch_chromium
-from tests.browser.test_label_review import login, open_task_page, shapes, shot, to_page
+from tests.browser.chromium import login
+from tests.browser.test_label_review import open_task_page, shapes, shot, to_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -17,15 +16,6 @@ if shutil.which("chromium") is None:
     pytest.skip("Debian chromium is not installed", allow_module_level=True)
 
 sync_api = pytest.importorskip("playwright.sync_api")
-
-
-@pytest.fixture
-def browser():
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    with sync_api.sync_playwright() as p:
-        b = launch_chromium(p)
-        yield b
-        b.close()
 
 
 def draw_box(page, label_key, a, b):
@@ -61,7 +51,7 @@ def test_two_annotators_disagree_and_the_reviewer_sees_it_first(browser, live_se
     review_url = f"{live_server.url}/projects/{project.pk}/review/"
     expect = sync_api.expect
 
-    first = login(browser, live_server, "ann")
+    first = login(browser, live_server.url, "ann")
     open_task_page(first, label_url)
     expect(first.get_by_test_id("why-here")).to_contain_text(item.original_name)
     first.get_by_test_id("stage").focus()
@@ -73,7 +63,7 @@ def test_two_annotators_disagree_and_the_reviewer_sees_it_first(browser, live_se
     expect(first.get_by_test_id("queue-empty")).to_be_visible()
     assert Item.objects.get(pk=item.pk).status == "unlabeled"
 
-    second = login(browser, live_server, "ann2")
+    second = login(browser, live_server.url, "ann2")
     open_task_page(second, label_url)
     expect(second.get_by_test_id("why-here")).to_contain_text(item.original_name)
     assert shapes(second) == []  # not the first annotator's box
@@ -86,7 +76,7 @@ def test_two_annotators_disagree_and_the_reviewer_sees_it_first(browser, live_se
     item.refresh_from_db()
     assert (item.status, item.agreement) == ("review", 0.0)
 
-    rev = login(browser, live_server, "rev")
+    rev = login(browser, live_server.url, "rev")
     open_task_page(rev, review_url)
     expect(rev.get_by_test_id("why-here")).to_contain_text(item.original_name)
     expect(rev.get_by_test_id("consensus-agreement")).to_have_text(

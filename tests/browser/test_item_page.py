@@ -2,13 +2,12 @@
 page with its shapes drawn, a bulk action from the grid, and a reopened item
 goes through labelling and review again."""
 
-import os
 import shutil
 from pathlib import Path
 
 import pytest
 
-from tests.browser.chromium import launch_chromium
+from tests.browser.chromium import login
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -18,29 +17,6 @@ if shutil.which("chromium") is None:
 sync_api = pytest.importorskip("playwright.sync_api")
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-PASSWORD = "pw-for-tests-1"
-
-
-@pytest.fixture
-def browser():
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    with sync_api.sync_playwright() as p:
-        b = launch_chromium(p)
-        yield b
-        b.close()
-
-
-def login(browser, live_server, username):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.errors = []
-    page.on("pageerror", lambda e: page.errors.append(str(e)))
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/projects/")
-    return page
 
 
 def shot(page, name):
@@ -74,7 +50,7 @@ def test_thumbnail_opens_item_page_and_reopened_item_is_reviewed_again(
     base = live_server.url
     expect = sync_api.expect
 
-    mgr = login(browser, live_server, "mgr")
+    mgr = login(browser, live_server.url, "mgr")
     mgr.goto(f"{base}/projects/{project.pk}/items/")
     shot(mgr, "1_grid")
     # A bulk action from the grid: pin the waiting item.
@@ -108,7 +84,7 @@ def test_thumbnail_opens_item_page_and_reopened_item_is_reviewed_again(
     # Labelling again: the annotator gets the reopened item (the pinned one is
     # demoted out of the way first) with its old shapes, and submits them.
     Item.objects.filter(pk=waiting.pk).update(status="skipped")
-    ann = login(browser, live_server, "ann")
+    ann = login(browser, live_server.url, "ann")
     ann.goto(f"{base}/projects/{project.pk}/label/")
     ann.wait_for_function("() => window.alwebTask !== undefined", timeout=15000)
     expect(ann.get_by_test_id("why-here")).to_contain_text(done.original_name)
@@ -119,7 +95,7 @@ def test_thumbnail_opens_item_page_and_reopened_item_is_reviewed_again(
     assert Item.objects.get(pk=done.pk).status == "review"
 
     # Review again, then approval gives the split back.
-    rev = login(browser, live_server, "rev")
+    rev = login(browser, live_server.url, "rev")
     rev.goto(f"{base}/projects/{project.pk}/review/")
     rev.wait_for_function("() => window.alwebTask !== undefined", timeout=15000)
     rev.get_by_test_id("approve").click()
@@ -155,7 +131,7 @@ def test_error_pages_are_styled_with_navigation(browser, live_server):
     project = make_project(UserFactory(username="owner"), name="Shapes")
     add_member(project, Role.ANNOTATOR, UserFactory(username="ann"))
     expect = sync_api.expect
-    ann = login(browser, live_server, "ann")
+    ann = login(browser, live_server.url, "ann")
     for path, code in [
         (f"/projects/{project.pk}/items/", 403),
         ("/projects/999999/", 404),

@@ -2,13 +2,12 @@
 first with the approved shapes and the model's prediction drawn, confirms
 one label with the keyboard (c) and reopens the other with the Fix button."""
 
-import os
 import shutil
 from pathlib import Path
 
 import pytest
 
-from tests.browser.chromium import launch_chromium
+from tests.browser.chromium import login
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -18,16 +17,6 @@ if shutil.which("chromium") is None:
 sync_api = pytest.importorskip("playwright.sync_api")
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-PASSWORD = "pw-for-tests-1"
-
-
-@pytest.fixture
-def browser():
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    with sync_api.sync_playwright() as p:
-        b = launch_chromium(p)
-        yield b
-        b.close()
 
 
 def _flags(project, owner):
@@ -84,15 +73,8 @@ def test_a_reviewer_confirms_one_flag_and_fixes_another(browser, live_server):
     top, second = _flags(project, owner)
     expect = sync_api.expect
 
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    errors = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("input[name=username]", "rev")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/projects/")
+    page = login(browser, live_server.url, "rev")
+    errors = page.errors
     page.goto(f"{live_server.url}/projects/{project.pk}/")
     page.get_by_test_id("tab-label-errors").click()
     page.wait_for_url("**/review/label-errors/")
@@ -128,4 +110,4 @@ def test_a_reviewer_confirms_one_flag_and_fixes_another(browser, live_server):
     assert LabelErrorFlag.objects.filter(status="open").count() == 0
     page.screenshot(path=str(ARTIFACTS / "label_errors_2.png"), full_page=True)
     assert errors == []
-    context.close()
+    page.context.close()

@@ -1,13 +1,12 @@
 """Label and review pages end to end in Chromium: draw, relabel, submit, reject,
 fix, resubmit, approve; claiming by POST (script) or the form (no script)."""
 
-import os
 import shutil
 from pathlib import Path
 
 import pytest
 
-from tests.browser.chromium import launch_chromium
+from tests.browser.chromium import login
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -17,31 +16,6 @@ if shutil.which("chromium") is None:
 sync_api = pytest.importorskip("playwright.sync_api")
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-PASSWORD = "pw-for-tests-1"
-
-
-@pytest.fixture
-def browser():
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    with sync_api.sync_playwright() as p:
-        b = launch_chromium(p)
-        yield b
-        b.close()
-
-
-def login(browser, live_server, username, **context_options):
-    context = browser.new_context(
-        viewport={"width": 1280, "height": 900}, **context_options
-    )
-    page = context.new_page()
-    page.errors = []
-    page.on("pageerror", lambda e: page.errors.append(str(e)))
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/projects/")
-    return page
 
 
 def open_task_page(page, url):
@@ -78,7 +52,7 @@ def test_label_reject_fix_approve_round_trip(browser, live_server):
     review_url = f"{live_server.url}/projects/{project.pk}/review/"
     expect = sync_api.expect
 
-    ann = login(browser, live_server, "ann")
+    ann = login(browser, live_server.url, "ann")
     open_task_page(ann, label_url)
     expect(ann.get_by_test_id("tab-label")).to_be_visible()
     expect(ann.get_by_test_id("why-here")).to_contain_text(item.original_name)
@@ -105,7 +79,7 @@ def test_label_reject_fix_approve_round_trip(browser, live_server):
     shot(ann, "2_label_empty")
     assert Item.objects.get(pk=item.pk).status == "review"
 
-    rev = login(browser, live_server, "rev")
+    rev = login(browser, live_server.url, "rev")
     open_task_page(rev, review_url)
     expect(rev.get_by_test_id("authors")).to_contain_text("ann")
     rev.get_by_test_id("reject").click()
@@ -161,7 +135,7 @@ def test_pages_claim_by_post_and_without_script_by_the_form(browser, live_server
     expect = sync_api.expect
 
     # Without script: the page claims nothing until its form is posted.
-    plain = login(browser, live_server, "ann", java_script_enabled=False)
+    plain = login(browser, live_server.url, "ann", java_script_enabled=False)
     plain.goto(label_url)
     expect(plain.get_by_test_id("claim")).to_be_visible()
     shot(plain, "0_label_no_script")
@@ -174,7 +148,7 @@ def test_pages_claim_by_post_and_without_script_by_the_form(browser, live_server
     lease = held.lease_expires_at
 
     # With script, the same user resumes the held task: one POST renews its lease.
-    ann = login(browser, live_server, "ann")
+    ann = login(browser, live_server.url, "ann")
     claims = []
     ann.on(
         "request",
@@ -196,7 +170,7 @@ def test_pages_claim_by_post_and_without_script_by_the_form(browser, live_server
     assert [m for m, _ in claims] == ["POST"] * 3
 
     # The review page claims the same way: its script POSTs once.
-    rev = login(browser, live_server, "rev")
+    rev = login(browser, live_server.url, "rev")
     claims.clear()
     rev.on(
         "request",

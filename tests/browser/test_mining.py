@@ -2,13 +2,12 @@
 checked and sent to labelling, and the item browser showing them first with
 the reason."""
 
-import os
 import shutil
 from pathlib import Path
 
 import pytest
 
-from tests.browser.chromium import launch_chromium
+from tests.browser.chromium import login
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -18,16 +17,6 @@ if shutil.which("chromium") is None:
 sync_api = pytest.importorskip("playwright.sync_api")
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-PASSWORD = "pw-for-tests-1"
-
-
-@pytest.fixture
-def browser():
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    with sync_api.sync_playwright() as p:
-        b = launch_chromium(p)
-        yield b
-        b.close()
 
 
 def test_find_similar_then_send_two_to_labelling(browser, live_server):
@@ -46,15 +35,8 @@ def test_find_similar_then_send_two_to_labelling(browser, live_server):
     base = live_server.url
     expect = sync_api.expect
 
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    errors = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(f"{base}/accounts/login/")
-    page.fill("input[name=username]", "mgr")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/projects/")
+    page = login(browser, base, "mgr")
+    errors = page.errors
 
     page.goto(f"{base}/projects/{project.pk}/items/{source.pk}/")
     page.get_by_test_id("find-similar").click()
@@ -78,4 +60,4 @@ def test_find_similar_then_send_two_to_labelling(browser, live_server):
     expect(page.locator(".messages")).to_contain_text("Sent to labelling first: 2")
     page.screenshot(path=str(ARTIFACTS / "mining_2_queue.png"), full_page=True)
     assert errors == []
-    context.close()
+    page.context.close()
