@@ -158,9 +158,9 @@ def main() -> None:
     detections = {"n": 0}
     store = scoring._store_scores
 
-    def counting_store(project, model, items, predictions):
+    def counting_store(project, model, items, predictions, *rest):
         detections["n"] += sum(len(p[0].detections) for p in predictions)
-        return store(project, model, items, predictions)
+        return store(project, model, items, predictions, *rest)
 
     def pipeline(label: str, conf: float, paths) -> tuple[float, float, float]:
         """Wall s, CPU s (this process) of scoring_request, boxes per image."""

@@ -90,6 +90,50 @@ def run_enqueue(*, job: Job) -> None:
     )
 
 
+def run_request(*, project, kind: str, task: str, queue: str, actor=None):
+    """Create and enqueue a run unless one of ``kind`` is already active for
+    the project: the Job, or None then (run_create's Conflict)."""
+    try:
+        with transaction.atomic():
+            job = run_create(
+                project=project, kind=kind, task=task, queue=queue, actor=actor
+            )
+            run_enqueue(job=job)
+            return job
+    except Conflict:
+        return None
+
+
+def run_execute(job_id: int, work, *, name: str, cleanup=None) -> bool:
+    """Worker side of a run: claim it, ``result = work(job)``, and end it
+    succeeded with that result or failed with the exception's text (never
+    stuck "running"). A run another worker claimed is left alone; one
+    cancelled or reaped (RunStopped at a heartbeat) just stops. ``cleanup()``
+    runs after a stop or a failure. True when the run succeeded."""
+    from runs.selectors import run_get
+
+    if not run_claim(job_id):
+        return False
+    job = run_get(run_id=job_id)
+    try:
+        result = work(job)
+    except RunStopped:
+        logger.info("%s run %s stopped: cancelled or reaped", name, job_id)
+        if cleanup is not None:
+            cleanup()
+        return False
+    except Exception as exc:  # visible failure, never stuck "running"
+        logger.exception("%s run %s failed", name, job_id)
+        if cleanup is not None:
+            cleanup()
+        run_finish(
+            job_id, status=JobStatus.FAILED, error=f"{type(exc).__name__}: {exc}"
+        )
+        return False
+    run_finish(job_id, status=JobStatus.SUCCEEDED, result=result)
+    return True
+
+
 def run_claim(job_id: int) -> bool:
     """Flip queued -> running once. False when another delivery got it first or the
     run is no longer queued (cancelled): a re-delivered task is then a no-op."""

@@ -28,14 +28,11 @@ from models_mgmt.selectors import (
 )
 from models_mgmt.services.backend import get_backend
 from runs import queues
-from runs.errors import RunStopped
-from runs.models import Job, JobKind, JobStatus
-from runs.selectors import run_get
+from runs.models import Job, JobKind
 from runs.services import (
-    run_claim,
     run_create,
     run_enqueue,
-    run_finish,
+    run_execute,
     run_heartbeat_or_stop,
 )
 
@@ -137,25 +134,18 @@ def _images(project: Project, splits: tuple[str, ...]):
 def backtest_run(job_id: int) -> None:
     """Worker side: run the backtest, store its files and summary, end the run
     succeeded or failed (a cancelled run stops at its next progress report)."""
-    if not run_claim(job_id):
-        return
-    job = run_get(run_id=job_id)
-    out = backtest_dir(job.pk)
-    shutil.rmtree(out, ignore_errors=True)
-    try:
-        result = _run(job, out)
-    except RunStopped:
-        logger.info("backtest %s stopped: cancelled or reaped", job_id)
+    out = backtest_dir(job_id)
+
+    def work(job: Job) -> dict:
         shutil.rmtree(out, ignore_errors=True)
-        return
-    except Exception as exc:  # visible failure, never stuck "running"
-        logger.exception("backtest %s failed", job_id)
-        shutil.rmtree(out, ignore_errors=True)
-        run_finish(
-            job_id, status=JobStatus.FAILED, error=f"{type(exc).__name__}: {exc}"
-        )
-        return
-    run_finish(job_id, status=JobStatus.SUCCEEDED, result=result)
+        return _run(job, out)
+
+    run_execute(
+        job_id,
+        work,
+        name="backtest",
+        cleanup=lambda: shutil.rmtree(out, ignore_errors=True),
+    )
 
 
 def _run(job: Job, out: Path) -> dict:

@@ -11,9 +11,6 @@ extra trainings per promotion.
 import logging
 from pathlib import Path
 
-from django.db import transaction
-
-from alweb.exceptions import Conflict
 from annotate.models import Project
 from annotate.selectors_loop import ground_truth_by_item, item_ids_in_split
 from annotate.services.label_errors import FlagData, label_error_flags_replace
@@ -24,15 +21,11 @@ from models_mgmt.selectors import best_model
 from models_mgmt.services.backend import get_backend
 from runs import queues
 from runs.db import retry_busy
-from runs.errors import RunStopped
-from runs.models import Job, JobKind, JobStatus
-from runs.selectors import run_get
+from runs.models import Job, JobKind
 from runs.services import (
-    run_claim,
-    run_create,
-    run_enqueue,
-    run_finish,
+    run_execute,
     run_heartbeat_or_stop,
+    run_request,
 )
 
 logger = logging.getLogger(__name__)
@@ -51,39 +44,19 @@ BATCH = 16  # images per forward pass, and per heartbeat
 
 def label_errors_request(*, project: Project, actor=None) -> Job | None:
     """Queue a label-error run unless one is already active (None then)."""
-    try:
-        with transaction.atomic():
-            job = run_create(
-                project=project,
-                kind=JobKind.LABEL_ERRORS,
-                task="models_mgmt.tasks.run_label_errors",
-                queue=queues.WORK,
-                actor=actor,
-            )
-            run_enqueue(job=job)
-            return job
-    except Conflict:
-        return None
+    return run_request(
+        project=project,
+        kind=JobKind.LABEL_ERRORS,
+        task="models_mgmt.tasks.run_label_errors",
+        queue=queues.WORK,
+        actor=actor,
+    )
 
 
 def label_errors_run(job_id: int) -> None:
     """Worker side: ends succeeded (result: the counts) or failed; a
     cancelled or reaped run stops at its next heartbeat."""
-    if not run_claim(job_id):
-        return
-    job = run_get(run_id=job_id)
-    try:
-        result = label_errors_check(job=job)
-    except RunStopped:
-        logger.info("label-error run %s stopped: cancelled or reaped", job_id)
-        return
-    except Exception as exc:  # visible failure, never stuck "running"
-        logger.exception("label-error run %s failed", job_id)
-        run_finish(
-            job_id, status=JobStatus.FAILED, error=f"{type(exc).__name__}: {exc}"
-        )
-        return
-    run_finish(job_id, status=JobStatus.SUCCEEDED, result=result)
+    run_execute(job_id, lambda job: label_errors_check(job=job), name="label-error")
 
 
 def _predict(model: ModelVersion, paths: list[str]):

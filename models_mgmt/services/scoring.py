@@ -4,10 +4,8 @@ import logging
 from pathlib import Path
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 
-from alweb.exceptions import Conflict
 from annotate.models import Item, Project
 from annotate.selectors import pipeline_get
 from annotate.selectors_loop import (
@@ -37,15 +35,12 @@ from models_mgmt.services.backend import get_backend
 from models_mgmt.services.ood import ood_percentiles, ood_reference
 from runs import queues
 from runs.db import retry_busy
-from runs.errors import RunStopped
-from runs.models import Job, JobKind, JobStatus
+from runs.models import Job, JobKind
 from runs.selectors import run_get
 from runs.services import (
-    run_claim,
-    run_create,
-    run_enqueue,
-    run_finish,
+    run_execute,
     run_heartbeat_or_stop,
+    run_request,
 )
 
 logger = logging.getLogger(__name__)
@@ -58,19 +53,13 @@ def scoring_request(*, project: Project, actor=None) -> Job | None:
     second request while one waits adds nothing. While one is running, the
     running one loops until no item is left unscored.
     """
-    try:
-        with transaction.atomic():
-            job = run_create(
-                project=project,
-                kind=JobKind.SCORE,
-                task="models_mgmt.tasks.run_scoring",
-                queue=queues.WORK,
-                actor=actor,
-            )
-            run_enqueue(job=job)
-            return job
-    except Conflict:
-        return None
+    return run_request(
+        project=project,
+        kind=JobKind.SCORE,
+        task="models_mgmt.tasks.run_scoring",
+        queue=queues.WORK,
+        actor=actor,
+    )
 
 
 def _pending_items(project: Project, model: ModelVersion | None):
@@ -79,29 +68,21 @@ def _pending_items(project: Project, model: ModelVersion | None):
     )
 
 
+def _score_and_prioritise(job: Job) -> dict:
+    scored = _score_project(job)
+    prioritise_project(project=job.project)
+    return {"scored": scored}
+
+
 def scoring_run(job_id: int) -> None:
     """Worker side of a scoring run; idempotent. Ends succeeded or failed; a
     cancelled or reaped run stops at its next heartbeat (after a batch)."""
-    if not run_claim(job_id):
+    if not run_execute(job_id, _score_and_prioritise, name="scoring"):
         return
-    job = run_get(run_id=job_id)
-    try:
-        scored = _score_project(job)
-        prioritise_project(project=job.project)
-    except RunStopped:
-        logger.info("scoring run %s stopped: cancelled or reaped", job_id)
-        return
-    except Exception as exc:  # visible failure, never stuck "running"
-        logger.exception("scoring job %s failed", job_id)
-        run_finish(
-            job_id, status=JobStatus.FAILED, error=f"{type(exc).__name__}: {exc}"
-        )
-        return
-    run_finish(job_id, status=JobStatus.SUCCEEDED, result={"scored": scored})
     # A model promoted after this run's last page but before its finish found
     # it active and queued nothing (scoring_request): its scores would never
     # come. Once finished, a request goes through, so ask again if needed.
-    project = job.project
+    project = run_get(run_id=job_id).project
     if _pending_items(project, best_model(project=project)).exists():
         scoring_request(project=project)
 
