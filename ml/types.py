@@ -79,6 +79,9 @@ class ImagePrediction:
     height: int
     detections: tuple[Detection, ...]
     embedding: tuple[float, ...] | None = None
+    # ml.embeddings.pixel_embedding of the image, when the backend computed
+    # it from the pixels it decoded anyway (None: compute it from the path).
+    pixel_embedding: tuple[float, ...] | None = None
 
 
 @dataclass(frozen=True)

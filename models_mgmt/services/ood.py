@@ -41,16 +41,24 @@ def ood_reference(*, project) -> ood.OODReference | None:
 
 
 def ood_percentiles(
-    reference: ood.OODReference | None, paths: Sequence[str]
+    reference: ood.OODReference | None,
+    paths: Sequence[str],
+    embeddings: Sequence[tuple[float, ...] | None] | None = None,
 ) -> list[float | None]:
     """Each image's OOD score in [0, 1]: ml.ood's percentile, the share of
     train items whose own leave-one-out kNN distance is at most the image's
     (about 5 % of images drawn like the training set score above 0.95). None
-    without a reference or for an unreadable file."""
+    without a reference or for an unreadable file. ``embeddings`` are the
+    images' pixel embeddings where the caller has them (None: read the file).
+    """
     out: list[float | None] = [None] * len(paths)
     if reference is None:
         return out
-    embedded = [(i, _embedding(p)) for i, p in enumerate(paths)]
+    given = list(embeddings) if embeddings is not None else [None] * len(paths)
+    embedded = [
+        (i, e if e is not None else _embedding(p))
+        for i, (p, e) in enumerate(zip(paths, given, strict=True))
+    ]
     embedded = [(i, e) for i, e in embedded if e is not None]
     if not embedded:
         return out

@@ -207,7 +207,11 @@ def _store_scores(
         project.labels, label_counts_ground_truth(project=project)
     )
     rows = []
-    oods = ood_percentiles(reference, [item.file.path for item in items])
+    oods = ood_percentiles(
+        reference,
+        [item.file.path for item in items],
+        [getattr(pred, "pixel_embedding", None) for pred, _, _ in predictions],
+    )
     for item, (pred, previous, mirrored), ood_score in zip(
         items, predictions, oods, strict=True
     ):

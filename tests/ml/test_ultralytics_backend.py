@@ -121,6 +121,39 @@ def test_score_images_attaches_a_class_score_vector_to_every_box(
     assert network_guard.pending() == []  # and the autouse guard checks again
 
 
+def test_score_images_gives_the_files_own_pixel_embedding_for_pngs(
+    backend, trained, tmp_path
+):
+    """The pixel embedding taken from the decoded pixels is exactly the one
+    read from the file, for PNGs of every 8-bit mode; a JPEG gets none (its
+    file embedding decodes downscaled, see ml.embeddings), nor does a
+    mirrored pass."""
+    from PIL import Image
+
+    from ml.embeddings import pixel_embedding
+
+    rng = np.random.default_rng(7)
+    rgb = Image.fromarray(rng.integers(0, 256, (40, 56, 3), dtype=np.uint8))
+    paths = []
+    for mode in ("RGB", "RGBA", "L", "P", "LA"):
+        path = tmp_path / f"{mode}.png"
+        (rgb.quantize(64) if mode == "P" else rgb.convert(mode)).save(path)
+        paths.append(str(path))
+    jpeg = tmp_path / "photo.jpg"
+    rgb.save(jpeg, quality=90)
+    paths.append(str(jpeg))
+    preds = list(
+        backend.score_images(trained[0].weights_path, paths, imgsz=IMGSZ, batch=4)
+    )
+    for pred, path in zip(preds[:-1], paths[:-1], strict=True):
+        assert pred.pixel_embedding == pixel_embedding(path), path
+    assert preds[-1].pixel_embedding is None
+    mirrored = backend.score_images(
+        trained[0].weights_path, paths[:1], imgsz=IMGSZ, flip=True, embed=False
+    )
+    assert next(iter(mirrored)).pixel_embedding is None
+
+
 def test_score_images_feeds_ultralytics_one_batch_at_a_time(
     backend, trained, dataset, monkeypatch
 ):
