@@ -381,6 +381,12 @@ ALWEB_SCORING_BATCH = env_int("ALWEB_SCORING_BATCH", 16)
 # Model boxes shown as pre-annotations: at least this confident, at most N per item.
 ALWEB_PREANNOTATION_MIN_CONF = float(env_str("ALWEB_PREANNOTATION_MIN_CONF", "0.1"))
 ALWEB_PREANNOTATION_MAX_PER_ITEM = env_int("ALWEB_PREANNOTATION_MAX_PER_ITEM", 50)
+# Where the label page's model-confidence slider starts (each browser then keeps
+# its own): pre-annotations below it are hidden and not submitted.
+ALWEB_PREANNOTATION_THRESHOLD = float(env_str("ALWEB_PREANNOTATION_THRESHOLD", "0.25"))
+# A pre-annotation overlapping a more confident one of the same label by at
+# least this IoU is a duplicate and not shown (scoring's NMS keeps up to 0.7).
+ALWEB_PREANNOTATION_MAX_IOU = float(env_str("ALWEB_PREANNOTATION_MAX_IOU", "0.5"))
 # Zip archives, imports and exports (see annotate/services/uploads.py, exports.py).
 ALWEB_MAX_ZIP_ENTRIES = env_int("ALWEB_MAX_ZIP_ENTRIES", 10_000)
 ALWEB_MAX_ZIP_BYTES = env_int("ALWEB_MAX_ZIP_BYTES", 2 * 1024**3)

@@ -2,6 +2,7 @@
 claiming the next one is a POST (the page's script, or the no-script form).
 Also the overview's Release button for someone else's claim."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
@@ -61,6 +62,10 @@ def _page(request, project_id, *, kind: str, perm: Perm, template: str, tab: str
         # Prefix of /api/v1/tasks/<id>/<action>/ (the page appends id and action).
         "taskUrl": reverse("api-task-release", args=[0]).removesuffix("0/release/"),
         "loginUrl": reverse("login"),
+        # The label page's starting confidence threshold; review shows all.
+        "threshold": settings.ALWEB_PREANNOTATION_THRESHOLD
+        if kind == TaskKind.LABEL
+        else 0,
     }
     return render(request, template, context)
 

@@ -28,7 +28,7 @@ from annotate.services.predictions import (
 from ml import config as ml_config
 from ml import scores, selection
 from ml.embeddings import pixel_embedding
-from ml.geometry import GeometryError, validate_shape
+from ml.geometry import GeometryError, box_iou, validate_shape
 from models_mgmt.models import ModelVersion
 from models_mgmt.selectors import best_model
 from models_mgmt.services.backend import get_backend
@@ -255,8 +255,11 @@ def _store_scores(
 
 def _pre_annotations(project, item, detections) -> list[dict]:
     """The detections worth showing the annotator, as validated shapes with their
-    confidence and class scores."""
+    confidence and class scores: the more confident first, without the
+    duplicates (a box of the same label overlapping a shown one by
+    ALWEB_PREANNOTATION_MAX_IOU or more), which a young model piles up."""
     out = []
+    shown_boxes: list[tuple[str, tuple]] = []
     kinds = project.kinds
     # Uncertainty uses every box kept at the scoring conf; only the more likely
     # ones are shown to the annotator as pre-annotations.
@@ -267,9 +270,17 @@ def _pre_annotations(project, item, detections) -> list[dict]:
             if d.confidence >= settings.ALWEB_PREANNOTATION_MIN_CONF
         ),
         key=lambda d: -d.confidence,
-    )[: settings.ALWEB_PREANNOTATION_MAX_PER_ITEM]
+    )
     for det in shown:
+        if len(out) >= settings.ALWEB_PREANNOTATION_MAX_PER_ITEM:
+            break
         if det.label not in project.labels:
+            continue
+        if any(
+            label == det.label
+            and box_iou(bbox, det.bbox) >= settings.ALWEB_PREANNOTATION_MAX_IOU
+            for label, bbox in shown_boxes
+        ):
             continue
         if det.points and "polygon" in kinds:
             shape = {
@@ -296,6 +307,7 @@ def _pre_annotations(project, item, detections) -> list[dict]:
             )
         except GeometryError:
             continue  # a degenerate prediction is not worth showing
+        shown_boxes.append((det.label, det.bbox))
         clean["confidence"] = round(det.confidence, 4)
         clean["class_scores"] = [round(s, 4) for s in det.class_scores]
         out.append(clean)

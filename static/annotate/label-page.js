@@ -34,7 +34,9 @@ let saving = null; // the save in flight (a promise)
 let attempt = null; // {taskId, key, clientId}: the submit whose answer was not seen
 
 const runner = createTaskRunner(config, {
-  canvasOptions: () => ({ ...settings.get(), keyScope: $("task-work"), pageKeys: PAGE_KEYS }),
+  // The threshold starts at the site's default until this browser moves it.
+  canvasOptions: () => ({ threshold: config.threshold, ...settings.get(),
+    keyScope: $("task-work"), pageKeys: PAGE_KEYS }),
   onShow(t, { pending }) {
     clearTimeout(timer);
     showAlert("");

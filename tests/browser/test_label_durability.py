@@ -7,12 +7,11 @@ import json
 
 import pytest
 
-from tests.browser import test_label_review as base
-from tests.browser.test_label_review import login, open_task_page, sync_api
+from tests.browser.chromium import login
+from tests.browser.test_label_review import open_task_page, sync_api
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 expect = sync_api.expect
-browser = base.browser  # the fixture: one Chromium per test
 
 CANVAS = "window.alwebPage.canvas()"
 
@@ -46,7 +45,7 @@ def test_a_second_tab_saving_from_an_old_version_shows_a_conflict(browser, live_
 
     project, _ = world()
     url = f"{live_server.url}/projects/{project.pk}/label/"
-    one = login(browser, live_server, "ann")
+    one = login(browser, live_server.url, "ann")
     open_task_page(one, url)
     two = one.context.new_page()  # the same session: a second tab
     two.errors = []
@@ -82,7 +81,7 @@ def test_a_submit_whose_answer_is_lost_is_retried_and_applied_once(
 
     project, item = world()
     url = f"{live_server.url}/projects/{project.pk}/label/"
-    page = login(browser, live_server, "ann")
+    page = login(browser, live_server.url, "ann")
     open_task_page(page, url)
     assert save(page, [box(10)]).status == 200
     sent = []

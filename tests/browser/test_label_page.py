@@ -5,12 +5,10 @@ DOM state and page events, never on fixed sleeps."""
 
 import pytest
 
-from tests.browser import test_label_review as base
+from tests.browser.chromium import PASSWORD, login
 from tests.browser.seeding import seed_predictions
 from tests.browser.test_label_review import (
     ARTIFACTS,
-    PASSWORD,
-    login,
     open_task_page,
     shapes,
     sync_api,
@@ -19,7 +17,6 @@ from tests.browser.test_label_review import (
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 expect = sync_api.expect
-browser = base.browser  # the fixture: one Chromium per test
 
 
 def world(n=2, *, predictions=True, size=(320, 240)):
@@ -74,7 +71,7 @@ def test_focus_returns_to_the_canvas_after_skip_and_submit_and_a_accepts(
 ):
     project, _ = world(3)
     label_url, _ = urls(live_server, project)
-    page = login(browser, live_server, "ann")
+    page = login(browser, live_server.url, "ann")
     open_task_page(page, label_url)
     first = page.evaluate("window.alwebTask.id")
     page.get_by_test_id("skip").click()
@@ -99,7 +96,7 @@ def test_submit_keeps_the_pre_annotations_shown_and_drops_the_hidden_ones(
 
     project, items = world(1)
     label_url, _ = urls(live_server, project)
-    page = login(browser, live_server, "ann")
+    page = login(browser, live_server.url, "ann")
     open_task_page(page, label_url)
     task = page.evaluate("window.alwebTask.id")
     # 0.9 shown, 0.2 below the threshold: never seen, so never submitted.
@@ -111,6 +108,26 @@ def test_submit_keeps_the_pre_annotations_shown_and_drops_the_hidden_ones(
     assert not page.errors, page.errors
 
 
+def test_the_threshold_starts_at_the_sites_default_and_the_browser_keeps_its_own(
+    browser, live_server
+):
+    project, _ = world(2)
+    label_url, _ = urls(live_server, project)
+    page = login(browser, live_server.url, "ann")
+    open_task_page(page, label_url)
+    # ALWEB_PREANNOTATION_THRESHOLD 0.25: the 0.2 circle is hidden at first.
+    assert page.get_by_test_id("confidence-value").text_content() == "0.25"
+    listed = page.evaluate("window.alwebPage.canvas().getSubmittable()")
+    assert [s["label"] for s in listed] == ["rectangle"]
+    page.get_by_test_id("confidence-slider").fill("0.1")
+    page.reload()
+    page.wait_for_function("() => window.alwebTask !== undefined", timeout=15000)
+    assert page.get_by_test_id("confidence-value").text_content() == "0.10"
+    listed = page.evaluate("window.alwebPage.canvas().getSubmittable()")
+    assert sorted(s["label"] for s in listed) == ["circle", "rectangle"]
+    assert not page.errors, page.errors
+
+
 def test_an_empty_submit_asks_first_and_nothing_here_submits_on_purpose(
     browser, live_server
 ):
@@ -118,7 +135,7 @@ def test_an_empty_submit_asks_first_and_nothing_here_submits_on_purpose(
 
     project, (item,) = world(1, predictions=False)
     label_url, _ = urls(live_server, project)
-    page = login(browser, live_server, "ann")
+    page = login(browser, live_server.url, "ann")
     open_task_page(page, label_url)
     page.keyboard.press("Control+Enter")
     dialog = page.get_by_test_id("confirm-dialog")
@@ -138,7 +155,7 @@ def test_an_empty_submit_asks_first_and_nothing_here_submits_on_purpose(
 def test_a_polygon_being_drawn_and_the_label_survive_a_reload(browser, live_server):
     project, _ = world(1, predictions=False)
     label_url, _ = urls(live_server, project)
-    page = login(browser, live_server, "ann")
+    page = login(browser, live_server.url, "ann")
     open_task_page(page, label_url)
     page.keyboard.press("3")
     page.keyboard.press("p")
@@ -171,7 +188,7 @@ def test_the_page_fills_the_window_and_names_the_file(browser, live_server):
         scored_by=6, priority_reason=reason
     )
     label_url, _ = urls(live_server, project)
-    page = login(browser, live_server, "ann")
+    page = login(browser, live_server.url, "ann")
     page.set_viewport_size({"width": 1440, "height": 900})
     open_task_page(page, label_url)
     stage = page.get_by_test_id("stage")
@@ -217,7 +234,7 @@ def test_review_uses_the_select_tool_says_edits_save_on_approve_and_has_keys(
         box = {"kind": "box", "label": "rectangle", "bbox": [20, 20, 80, 60]}
         labeling.task_submit(task=task, shapes=[box])
     _, review_url = urls(live_server, project)
-    page = login(browser, live_server, "rev")
+    page = login(browser, live_server.url, "rev")
     page.set_viewport_size({"width": 1440, "height": 900})
     open_task_page(page, review_url)
     first = page.evaluate("window.alwebTask.id")
@@ -256,10 +273,12 @@ def test_review_uses_the_select_tool_says_edits_save_on_approve_and_has_keys(
     assert second and not page.errors, page.errors
 
 
-def test_keyboard_only_label_then_review(browser, live_server):
+def test_keyboard_only_label_then_review(browser, live_server, settings):
     """No mouse at all: log in, fix a pre-annotation's class, accept the rest,
     draw a box with the arrows, submit; then review and approve with keys."""
     from annotate.models import Annotation, Item
+
+    settings.ALWEB_PREANNOTATION_THRESHOLD = 0  # the 0.2 circle shown too
 
     project, (item,) = world(1)
     label_url, review_url = urls(live_server, project)
@@ -350,7 +369,7 @@ def test_the_next_item_is_preloaded_before_submit_and_shown_at_once(
         Item.objects.filter(pk=item.pk).update(priority=priority)
     a, b, c, d = items
     label_url, _ = urls(live_server, project)
-    page = login(browser, live_server, "ann")
+    page = login(browser, live_server.url, "ann")
     log = []
     page.on("request", lambda r: log.append((r.method, r.url)))
     page.add_init_script("""
