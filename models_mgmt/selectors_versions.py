@@ -99,6 +99,19 @@ def model_version_by_number(*, project, number) -> ModelVersion:
     return version
 
 
+def model_version_number_by_id(*, project, model_id: int) -> int:
+    """The number (v<number>) of the project's version with database id
+    `model_id` (the id events store); Http404 when the project has none."""
+    number = (
+        ModelVersion.objects.filter(project=project, pk=model_id)
+        .values_list("number", flat=True)
+        .first()
+    )
+    if number is None:
+        raise Http404("this project has no such model version")
+    return number
+
+
 def evaluation_latest(*, version: ModelVersion) -> Evaluation | None:
     """The newest evaluation of the version on its frozen test items, or None."""
     return Evaluation.objects.filter(model_version=version).first()

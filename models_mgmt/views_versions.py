@@ -25,6 +25,7 @@ from models_mgmt.selectors_versions import (
     evaluation_latest,
     learning_curve,
     model_version_by_number,
+    model_version_number_by_id,
     pick_curve_missing,
     version_choices,
     version_compare,
@@ -48,6 +49,17 @@ def _lists(version, evaluation) -> list[dict]:
             ("test", test_ids),
         )
     ]
+
+
+@require_GET
+def version_by_id(request, project_id, model_id):
+    """The version page of the version an event names by its id (a redirect:
+    pages name versions as users know them, v1, v2)."""
+    project = project_get_for_user(
+        user=request.user, project_id=project_id, perm=Perm.VIEW_DASHBOARD
+    )
+    number = model_version_number_by_id(project=project, model_id=model_id)
+    return redirect("models_mgmt:version", project_id=project.pk, number=number)
 
 
 @require_GET

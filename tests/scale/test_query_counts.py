@@ -84,6 +84,12 @@ PAGES = [
         False,
     ),
     ("events (htmx)", "owner", "/projects/{p}/events/?user=system", True),
+    (
+        "events, by date",
+        "owner",
+        "/projects/{p}/events/?since=2020-01-01&until=2099-12-31&before={event}",
+        False,
+    ),
     ("data", "owner", "/projects/{p}/data/", False),
     ("work", "owner", "/projects/{p}/work/?window=all", False),
     ("work, manager, 7 days", "annotation_manager", "/projects/{p}/work/", False),
