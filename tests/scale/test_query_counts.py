@@ -76,6 +76,12 @@ PAGES = [
     ("review page", "reviewer", "/projects/{p}/review/", False),
     ("label errors", "reviewer", "/projects/{p}/review/label-errors/", False),
     ("members", "owner", "/projects/{p}/members/", False),
+    (
+        "items, model disagreement",
+        "owner",
+        "/projects/{p}/items/?disagree=labels",
+        False,
+    ),
     ("events", "owner", "/projects/{p}/events/", False),
     (
         "events, filtered, page 2",
