@@ -23,6 +23,27 @@ def _similar_words(reason: dict) -> str:
     return words + ": sent to the front of the queue by a manager"
 
 
+PICK_RANDOM = "random"
+PICK_STRATEGY = "strategy"
+PICK_OTHER = "other"
+
+
+def pick_group(reason) -> str:
+    """How an item was chosen for labelling, from the priority reason it had
+    when it left the queue: "random" (a random control pick, a warm-up pick or
+    the random strategy's: a uniform sample of the pool), "strategy" (ranked by
+    the project's strategy) or "other" (pinned, demoted, similar to an item,
+    or no reason: uploaded with labels, imported, labelled before any
+    prioritisation)."""
+    reason = reason if isinstance(reason, dict) else {}
+    strategy = reason.get("strategy")
+    if not strategy or reason.get("pin") or reason.get("similar_to"):
+        return PICK_OTHER
+    if reason.get("control") or reason.get("warmup") or strategy == "random":
+        return PICK_RANDOM
+    return PICK_STRATEGY
+
+
 def priority_explanation(item) -> str:
     """One line for the label page and the items list: the strategy that placed
     the item, its rank in the batch or whether it is a random control pick, the

@@ -65,6 +65,17 @@ class AccountCreateForm(forms.Form):
     )
 
 
+EVENT_YEARS = (1970, 9998)  # dates outside cannot hold an event
+
+
+def _event_day(day):
+    if day is not None and not EVENT_YEARS[0] <= day.year <= EVENT_YEARS[1]:
+        raise forms.ValidationError(
+            f"must be a date from {EVENT_YEARS[0]} to {EVENT_YEARS[1]}"
+        )
+    return day
+
+
 class EventFilterForm(forms.Form):
     """The event log's filters and its position (`before`: an event id; the page
     lists the events older than it)."""
@@ -72,6 +83,26 @@ class EventFilterForm(forms.Form):
     kind = forms.ChoiceField(required=False)
     user = forms.ChoiceField(required=False)
     before = forms.IntegerField(required=False, min_value=1, max_value=INT64_MAX)
+    # From and to, whole days in the site's time zone, both included.
+    since = forms.DateField(
+        required=False, label="From", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    until = forms.DateField(
+        required=False, label="To", widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def clean_since(self):
+        return _event_day(self.cleaned_data.get("since"))
+
+    def clean_until(self):
+        return _event_day(self.cleaned_data.get("until"))
+
+    def clean(self):
+        data = super().clean()
+        since, until = data.get("since"), data.get("until")
+        if since and until and since > until:
+            self.add_error("until", "must not be before the From date")
+        return data
 
     def __init__(self, data, *, kinds, members):
         super().__init__(data)

@@ -2,8 +2,10 @@
 first, by keyset (never OFFSET), filtered by kind and by who."""
 
 from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 
 from django.db.models import Q
+from django.utils import timezone
 
 from annotate.models import Event, Project
 
@@ -34,11 +36,15 @@ def event_page(
     kind: str = "",
     actor: str | int | None = None,
     before: int | None = None,
+    since: date | None = None,
+    until: date | None = None,
     size: int = EVENT_PAGE_SIZE,
 ) -> EventPage | None:
     """Up to `size` events of `project` older than event `before` (from the
     newest when None), newest first; `kind` keeps one verb, `actor` one user id
-    or SYSTEM. None when `before` names no event of the project.
+    or SYSTEM; `since` and `until` keep the days from and to (both included,
+    whole days in the site's time zone). None when `before` names no event of
+    the project.
 
     The keyset is (created_at, id), the order of Event.Meta and of its
     (project, -created_at) index, so every page costs the same.
@@ -49,6 +55,10 @@ def event_page(
         if at is None:
             return None
         events = events.filter(Q(created_at__lt=at) | Q(created_at=at, pk__lt=before))
+    if since is not None:
+        events = events.filter(created_at__gte=_midnight(since))
+    if until is not None:
+        events = events.filter(created_at__lt=_midnight(until + timedelta(days=1)))
     if kind:
         events = events.filter(verb=kind)
     if actor == SYSTEM:
@@ -62,3 +72,8 @@ def event_page(
     )
     older = rows[size - 1].pk if len(rows) > size else None
     return EventPage(events=rows[:size], older=older)
+
+
+def _midnight(day: date) -> datetime:
+    """The start of `day` in the site's time zone, as an aware datetime."""
+    return timezone.make_aware(datetime.combine(day, time.min))

@@ -5,8 +5,10 @@ from django.db.models import QuerySet
 
 from annotate.models import (
     Annotation,
+    FlagStatus,
     Item,
     ItemStatus,
+    LabelErrorFlag,
     Membership,
     Project,
     Split,
@@ -14,6 +16,15 @@ from annotate.models import (
 )
 from annotate.selectors_mining import OOD_THRESHOLD
 from annotate.selectors_work import item_filter_work
+
+# The item browser's "model disagreement" filter: value -> what it keeps.
+DISAGREEMENT_THRESHOLD = 0.5  # ml.scores.disagreement, in [0, 1]
+DISAGREEMENTS = {
+    "labels": "the model disagrees with the labels: an open possible-label-error "
+    "flag (a model version's predictions against the approved shapes)",
+    "versions": "two model versions disagree: the best and the previous version's "
+    f"committee disagreement at least {DISAGREEMENT_THRESHOLD} (of 1)",
+}
 
 ITEM_ORDERINGS = {
     "-priority": ("-priority", "id"),
@@ -35,6 +46,7 @@ def item_list(
     annotator=None,
     assignee=None,
     ood: str = "",
+    disagree: str = "",
     **work,
 ) -> QuerySet[Item]:
     """Items of a project with optional filters; unknown values raise ValueError.
@@ -42,7 +54,8 @@ def item_list(
     `held_by`: only the items that user holds or held a task on; `name`: file
     names containing it; `label`: items with a shape of that label; `annotator`:
     items last submitted by that user id; `assignee`: items assigned to that user
-    id (the last two must be members); `ood` "1": out-of-distribution items."""
+    id (the last two must be members); `ood` "1": out-of-distribution items;
+    `disagree`: where the model disagrees (DISAGREEMENTS)."""
     qs = Item.objects.filter(project=project)
     if name:
         qs = qs.filter(original_name__icontains=name[:255])
@@ -69,6 +82,14 @@ def item_list(
         raise ValueError("ood must be 1 (only out-of-distribution items) or empty")
     if ood:
         qs = qs.filter(score_components__ood__gt=OOD_THRESHOLD)
+    if disagree and disagree not in DISAGREEMENTS:
+        raise ValueError(f"disagree must be one of {', '.join(DISAGREEMENTS)}")
+    if disagree == "labels":
+        # A subquery on the flags' (project, status, -score) index.
+        flags = LabelErrorFlag.objects.filter(project=project, status=FlagStatus.OPEN)
+        qs = qs.filter(pk__in=flags.values("item_id"))
+    elif disagree == "versions":
+        qs = qs.filter(score_components__disagreement__gte=DISAGREEMENT_THRESHOLD)
     if held_by is not None:
         # A subquery, not a join: the join repeats an item per task and so needs
         # DISTINCT, which makes the page's COUNT walk every matching item.

@@ -3,6 +3,7 @@ as ml/ types, the frozen splits, items waiting to be scored, their scores."""
 
 from django.db.models import Count, QuerySet
 
+from annotate.explain import pick_group
 from annotate.models import Annotation, Item, ItemStatus, ItemTag, Project
 from ml.types import BoxShape, GroundTruthImage, PolygonShape
 
@@ -54,6 +55,15 @@ def ground_truth_by_item(
         )
         for item in Item.objects.filter(pk__in=item_ids).order_by("id")
     }
+
+
+def item_pick_groups(*, item_ids) -> dict[int, str]:
+    """{item id: how it was chosen} for the items among `item_ids`
+    (annotate.explain.pick_group: "random", "strategy" or "other"), one query."""
+    rows = Item.objects.filter(pk__in=list(item_ids)).values_list(
+        "pk", "priority_reason"
+    )
+    return {pk: pick_group(reason) for pk, reason in rows.iterator(chunk_size=2000)}
 
 
 def item_slices(*, project: Project, item_ids) -> dict[int, tuple[str, ...]]:

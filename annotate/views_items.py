@@ -35,6 +35,7 @@ FILTERS = {
     "window": "window",
     "consensus": "consensus",
     "ood": "ood",
+    "disagree": "disagree",
 }
 BULK_CHOICES = [
     ("label", "Send to labelling"),
@@ -82,6 +83,7 @@ def _items_page(request, project, params: dict, *, status=200, selected=(), type
         statuses=list(ItemStatus.values),
         splits=[*Split.values, "none"],
         orderings=list(selectors_items.ITEM_ORDERINGS),
+        disagreements=list(selectors_items.DISAGREEMENTS.items()),
         members=members,
         labellers=selectors.member_users_who_label(project=project),
         tags=project_tag_names(project=project),

@@ -23,9 +23,13 @@ OPTIMIZERS: tuple[str, ...] = (
 Check = Callable[[str, Any], Any]
 
 
-def _allowing(text: str, check: Check) -> Check:
-    """Attach what a check accepts, in words (the settings page shows it)."""
+def _allowing(text: str, check: Check, kind: str = "text", **bounds: Any) -> Check:
+    """Attach what a check accepts, in words, and the kind of input it takes
+    ("integer", "number", "bool", "choice", "auto_integer" or "text", with
+    `lo`, `hi`, `step` or `options`): the settings page's fields."""
     check.allowed = text  # type: ignore[attr-defined]
+    check.kind = kind  # type: ignore[attr-defined]
+    check.bounds = bounds  # type: ignore[attr-defined]
     return check
 
 
@@ -37,7 +41,9 @@ def _int(lo: int, hi: int) -> Check:
             raise ValueError(f"{field}: must be from {lo} to {hi}")
         return v
 
-    return _allowing(f"an integer from {lo:,} to {hi:,}", check)
+    return _allowing(
+        f"an integer from {lo:,} to {hi:,}", check, "integer", lo=lo, hi=hi
+    )
 
 
 def _float(lo: float, hi: float, *, lo_open: bool = False) -> Check:
@@ -51,7 +57,7 @@ def _float(lo: float, hi: float, *, lo_open: bool = False) -> Check:
         return v
 
     text = f"greater than {lo} and at most {hi}" if lo_open else f"from {lo} to {hi}"
-    return _allowing(f"a number {text}", check)
+    return _allowing(f"a number {text}", check, "number", lo=lo, hi=hi)
 
 
 def _bool(field: str, v: Any) -> bool:
@@ -60,7 +66,7 @@ def _bool(field: str, v: Any) -> bool:
     return v
 
 
-_allowing("true or false", _bool)
+_allowing("true or false", _bool, "bool")
 
 
 def _regex(pattern: re.Pattern[str], what: str) -> Check:
@@ -78,7 +84,7 @@ def _choice(options: tuple[str, ...]) -> Check:
             raise ValueError(f"{field}: must be one of {', '.join(options)}")
         return v
 
-    return _allowing(f"one of {', '.join(options)}", check)
+    return _allowing(f"one of {', '.join(options)}", check, "choice", options=options)
 
 
 def _epochs(field: str, v: Any) -> int | str:
@@ -87,7 +93,13 @@ def _epochs(field: str, v: Any) -> int | str:
     return _int(1, 10_000)(field, v)
 
 
-_allowing('"auto" (from epoch_budget) or an integer from 1 to 10,000', _epochs)
+_allowing(
+    '"auto" (from epoch_budget) or an integer from 1 to 10,000',
+    _epochs,
+    "auto_integer",
+    lo=1,
+    hi=10_000,
+)
 
 
 def _imgsz(field: str, v: Any) -> int:
@@ -97,7 +109,9 @@ def _imgsz(field: str, v: Any) -> int:
     return v
 
 
-_allowing("a multiple of 32 from 32 to 4,096", _imgsz)
+_allowing(
+    "a multiple of 32 from 32 to 4,096", _imgsz, "integer", lo=32, hi=4096, step=32
+)
 
 
 MODEL_FIELDS: dict[str, tuple[Any, Check]] = {
@@ -155,6 +169,21 @@ def field_reference(fields: dict[str, tuple[Any, Check]]) -> list[tuple[str, Any
     """(key, default, what it accepts in words) for every field of MODEL_FIELDS
     or COMPARISON_FIELDS, in their order: the settings page's reference."""
     return [(key, default, check.allowed) for key, (default, check) in fields.items()]
+
+
+def field_specs(fields: dict[str, tuple[Any, Check]]) -> list[dict[str, Any]]:
+    """One dict per field of MODEL_FIELDS or COMPARISON_FIELDS, in their order:
+    key, default, allowed (in words), kind and its bounds (see _allowing)."""
+    return [
+        {
+            "key": key,
+            "default": default,
+            "allowed": check.allowed,  # type: ignore[attr-defined]
+            "kind": check.kind,  # type: ignore[attr-defined]
+            **check.bounds,  # type: ignore[attr-defined]
+        }
+        for key, (default, check) in fields.items()
+    ]
 
 
 def validate_model_config(cfg: dict[str, Any] | None) -> dict[str, Any]:

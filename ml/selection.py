@@ -294,6 +294,32 @@ def param_reference(strategy: str) -> list[tuple[str, Any, str, str]]:
     return out
 
 
+def param_specs(strategy: str) -> list[dict[str, Any]]:
+    """One dict per parameter of ``strategy``: key, default, allowed and help
+    (param_reference's), and the kind of input ("choice" with ``options``,
+    "integer" or "number" with ``lo`` and ``hi``). KeyError for an unknown
+    strategy."""
+    out = []
+    for key, default, allowed, help_text in param_reference(strategy):
+        spec = {"key": key, "default": default, "allowed": allowed, "help": help_text}
+        if key in _CHOICES:
+            spec.update(kind="choice", options=_CHOICES[key])
+        else:
+            kind, lo, hi = _RANGES[key]
+            spec.update(
+                kind="integer" if kind == "an integer" else "number", lo=lo, hi=hi
+            )
+        out.append(spec)
+    return out
+
+
+PARAM_KEYS: tuple[str, ...] = tuple(
+    dict.fromkeys(k for s in STRATEGIES.values() for k in s.defaults)
+)
+"""Every parameter of any strategy, in registry order (the settings form's
+fields)."""
+
+
 def validate_strategy_params(strategy: str, params: dict[str, Any] | None) -> dict:
     """Return ``params`` with defaults filled in.
 

@@ -2,14 +2,89 @@
 rules are PipelineSerializer's, applied by models_mgmt.services.pipeline)."""
 
 import json
+import math
 
 from django import forms
 
 from annotate.validators import COLD_START_STRATEGIES
-from ml.selection import STRATEGIES
+from ml import config as ml_config
+from ml.selection import PARAM_KEYS, STRATEGIES, param_specs, validate_strategy_params
 from models_mgmt.selectors import PipelineSettings
 
-JSON_FIELDS = ("strategy_params", "model_config", "comparison_config", "trigger_kpi")
+JSON_FIELDS = ("trigger_kpi",)
+# The generated fields: one per strategy parameter (any strategy's), per model
+# configuration key and per comparison key, named <prefix><key>.
+STRATEGY_PREFIX, MODEL_PREFIX, COMPARISON_PREFIX = "sp_", "mc_", "cc_"
+_CONFIGS = (
+    ("model_config", MODEL_PREFIX, ml_config.MODEL_FIELDS),
+    ("comparison_config", COMPARISON_PREFIX, ml_config.COMPARISON_FIELDS),
+)
+_API_PREFIX = {
+    "strategy_params": STRATEGY_PREFIX,
+    "model_config": MODEL_PREFIX,
+    "comparison_config": COMPARISON_PREFIX,
+}
+
+
+def setting_text(value) -> str:
+    """A setting's value as its box shows it (JSON's true/false for booleans)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(value)
+
+
+def _typed(kind: str, text: str):
+    """The value a box's text stands for, by the kind of its setting; ValueError
+    with the reason when the text is not of that kind."""
+    if kind in ("integer", "auto_integer"):
+        if kind == "auto_integer" and text == "auto":
+            return text
+        try:
+            return int(text)
+        except ValueError:
+            raise ValueError(
+                "must be an integer" + (' or "auto"' if kind == "auto_integer" else "")
+            ) from None
+    if kind == "number":
+        try:
+            value = float(text)
+        except ValueError:
+            raise ValueError("must be a number") from None
+        if not math.isfinite(value):
+            raise ValueError("must be a finite number")
+        return value
+    if kind == "bool":
+        return text == "true"
+    return text
+
+
+def _generated_field(spec: dict) -> forms.Field:
+    default = setting_text(spec["default"])
+    if spec["kind"] in ("choice", "bool"):
+        options = spec.get("options") or ("true", "false")
+        return forms.ChoiceField(
+            required=False,
+            choices=[("", f"default ({default})"), *((o, o) for o in options)],
+            error_messages={"invalid_choice": "must be one of " + ", ".join(options)},
+        )
+    return forms.CharField(required=False, max_length=100)
+
+
+def _all_specs() -> list[tuple[str, dict]]:
+    """(field name, spec) of every generated field."""
+    out, seen = [], set()
+    for strategy in STRATEGIES:
+        for spec in param_specs(strategy):
+            if spec["key"] not in seen:
+                seen.add(spec["key"])
+                out.append((STRATEGY_PREFIX + spec["key"], spec))
+    for _field, prefix, fields in _CONFIGS:
+        out += [(prefix + spec["key"], spec) for spec in ml_config.field_specs(fields)]
+    return out
+
+
+_SPECS = dict(_all_specs())
+assert all(STRATEGY_PREFIX + k in _SPECS for k in PARAM_KEYS)
 # Which box shows an API field's reason ("triggers" by the sub-field it names).
 _ERROR_FIELD = {"split": "split_train", "non_field_errors": None}
 _TRIGGER_FIELD = {
@@ -40,7 +115,6 @@ class PipelineSettingsForm(forms.Form):
     (api_data). A bound form shows what was typed, each reason under its box."""
 
     strategy = forms.ChoiceField(choices=[(s, s) for s in sorted(STRATEGIES)])
-    strategy_params = JsonTextField()
     cold_start_strategy = forms.ChoiceField(
         choices=[(s, s) for s in COLD_START_STRATEGIES]
     )
@@ -52,30 +126,91 @@ class PipelineSettingsForm(forms.Form):
     consensus_share = forms.FloatField(
         required=False, error_messages={"invalid": "a number from 0 to 1"}
     )
-    model_config = JsonTextField()
-    comparison_config = JsonTextField()
     trigger_cron = forms.CharField(required=False, max_length=200)
     trigger_every_n_approved = forms.IntegerField(
         required=False, error_messages={"invalid": "an integer, or empty"}
     )
     trigger_kpi = JsonTextField()
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name, spec in _SPECS.items():
+            self.fields[name] = _generated_field(spec)
+        self._typed: dict[str, object] = {}
+
     @classmethod
     def initial_from(cls, settings: PipelineSettings) -> dict:
-        """The form's initial values: the saved settings."""
+        """The form's initial values: the saved settings (a key left out of a
+        saved configuration shows an empty box: its default)."""
         split, triggers = settings.split, settings.triggers
+        saved = {STRATEGY_PREFIX: settings.strategy_params or {}}
+        saved[MODEL_PREFIX] = settings.model_config or {}
+        saved[COMPARISON_PREFIX] = settings.comparison_config or {}
+        generated = {
+            prefix + key: setting_text(value)
+            for prefix, values in saved.items()
+            for key, value in values.items()
+            if prefix + str(key) in _SPECS
+        }
         return {
+            **generated,
             "strategy": settings.strategy,
-            "strategy_params": json.dumps(settings.strategy_params),
             "cold_start_strategy": settings.cold_start_strategy,
             **{f"split_{k}": v for k, v in split.items()},
             "consensus_share": settings.consensus_share,
-            "model_config": json.dumps(settings.model_config, indent=1),
-            "comparison_config": json.dumps(settings.comparison_config, indent=1),
             "trigger_cron": triggers["cron"],
             "trigger_every_n_approved": triggers["every_n_approved"],
             "trigger_kpi": json.dumps(triggers["kpi"]),
         }
+
+    def rows(self, prefix: str, strategy: str | None = None) -> list[tuple]:
+        """(bound field, spec, default as shown) of one group of generated
+        fields: `strategy`'s parameters, the model or the comparison keys."""
+        if prefix == STRATEGY_PREFIX:
+            if strategy not in STRATEGIES:
+                return []
+            specs = param_specs(strategy)
+        else:
+            fields = dict((p, f) for _n, p, f in _CONFIGS)[prefix]
+            specs = ml_config.field_specs(fields)
+        return [
+            (self[prefix + spec["key"]], spec, setting_text(spec["default"]))
+            for spec in specs
+        ]
+
+    def _keys(self, prefix: str) -> list[str]:
+        if prefix == STRATEGY_PREFIX:
+            spec = STRATEGIES.get(self.cleaned_data.get("strategy"))
+            return list(spec.defaults) if spec else []
+        return list(dict((p, f) for _n, p, f in _CONFIGS)[prefix])
+
+    def clean(self):
+        """Each filled generated box: its text as a value of its kind, checked
+        alone by the registry's or ml.config's rules, so every wrong box shows
+        its own reason; an empty box leaves its key out (its default)."""
+        data = super().clean()
+        strategy = data.get("strategy")
+        for prefix in (STRATEGY_PREFIX, MODEL_PREFIX, COMPARISON_PREFIX):
+            values = {}
+            for key in self._keys(prefix):
+                name = prefix + key
+                text = (data.get(name) or "").strip()
+                if not text or name in self.errors:
+                    continue
+                try:
+                    value = _typed(_SPECS[name]["kind"], text)
+                    if prefix == STRATEGY_PREFIX:
+                        validate_strategy_params(strategy, {key: value})
+                    elif prefix == MODEL_PREFIX:
+                        ml_config.validate_model_config({key: value})
+                    else:
+                        ml_config.validate_comparison_config({key: value})
+                except (ValueError, TypeError) as exc:
+                    self.add_error(name, _reason(str(exc)))
+                    continue
+                values[key] = value
+            self._typed[prefix] = values
+        return data
 
     def api_data(self) -> dict:
         """The cleaned input as a PATCH body of /pipeline/ (call after is_valid)."""
@@ -85,7 +220,7 @@ class PipelineSettingsForm(forms.Form):
         return {
             **extra,
             "strategy": data["strategy"],
-            "strategy_params": data["strategy_params"],
+            "strategy_params": self._typed[STRATEGY_PREFIX],
             "cold_start_strategy": data["cold_start_strategy"],
             "split": {
                 "train": data["split_train"],
@@ -93,8 +228,8 @@ class PipelineSettingsForm(forms.Form):
                 "test": data["split_test"],
                 "seed": data["split_seed"],
             },
-            "model_config": data["model_config"],
-            "comparison_config": data["comparison_config"],
+            "model_config": self._typed[MODEL_PREFIX],
+            "comparison_config": self._typed[COMPARISON_PREFIX],
             "triggers": {
                 "cron": data["trigger_cron"],
                 "every_n_approved": data["trigger_every_n_approved"],
@@ -108,6 +243,10 @@ class PipelineSettingsForm(forms.Form):
         for field, reasons in message_dict.items():
             for reason in reasons:
                 target = _ERROR_FIELD.get(field, field)
+                if field in _API_PREFIX:
+                    key = reason.split(":", 1)[0].removeprefix("params.")
+                    target = _API_PREFIX[field] + key
+                    reason = _reason(reason)
                 if field == "triggers":
                     sub = reason.split(":", 1)[0].split(".", 1)[0]
                     target = _TRIGGER_FIELD.get(sub, "trigger_kpi")
@@ -118,8 +257,32 @@ class PipelineSettingsForm(forms.Form):
     def reasons(self) -> str:
         """All errors on one line, "field: reason; ..." (the page's summary)."""
         return "; ".join(
-            f"{field}: {' '.join(msgs)}" for field, msgs in self.errors.items()
+            f"{_shown_name(field)}: {' '.join(msgs)}"
+            for field, msgs in self.errors.items()
         )
+
+
+_GROUP_NAMES = {
+    STRATEGY_PREFIX: "strategy parameter",
+    MODEL_PREFIX: "model configuration",
+    COMPARISON_PREFIX: "comparison",
+}
+
+
+def _shown_name(field: str) -> str:
+    """A field's name as the page's summary says it ("model configuration
+    imgsz", not "mc_imgsz")."""
+    for prefix, group in _GROUP_NAMES.items():
+        if field.startswith(prefix) and field in _SPECS:
+            return f"{group} {field.removeprefix(prefix)}"
+    return field
+
+
+def _reason(message: str) -> str:
+    """A validator's "<key>: <reason>" (or "params.<key>: ...") as the reason
+    shown under the key's own box."""
+    head, sep, rest = message.partition(": ")
+    return rest if sep and " " not in head else message
 
 
 class LabelsForm(forms.Form):

@@ -2,10 +2,14 @@
 number users know it by (v1, v2), its latest evaluation, and two versions
 compared metric by metric."""
 
+import json
 from dataclasses import dataclass, field
 
+from django.db.models import Exists, OuterRef, Subquery
 from django.http import Http404
 
+from annotate.selectors import pipeline_get
+from ml.selection import STRATEGIES, validate_strategy_params
 from models_mgmt.models import Comparison, Evaluation, ModelVersion
 
 METRICS = (
@@ -95,6 +99,19 @@ def model_version_by_number(*, project, number) -> ModelVersion:
     return version
 
 
+def model_version_number_by_id(*, project, model_id: int) -> int:
+    """The number (v<number>) of the project's version with database id
+    `model_id` (the id events store); Http404 when the project has none."""
+    number = (
+        ModelVersion.objects.filter(project=project, pk=model_id)
+        .values_list("number", flat=True)
+        .first()
+    )
+    if number is None:
+        raise Http404("this project has no such model version")
+    return number
+
+
 def evaluation_latest(*, version: ModelVersion) -> Evaluation | None:
     """The newest evaluation of the version on its frozen test items, or None."""
     return Evaluation.objects.filter(model_version=version).first()
@@ -159,24 +176,104 @@ def version_compare(*, project, a, b) -> VersionComparison:
     return VersionComparison(first, second, metrics, per_class)
 
 
-def learning_curve(*, project) -> list[tuple[ModelVersion, int]]:
+@dataclass(frozen=True)
+class LearningPoint:
+    """A version that became the best one, the ground truth it learned from,
+    and the error analysis of its own evaluation per way its test items were
+    chosen ({"random"|"strategy"|"other": {"items", "true_positive",
+    "false_positive", "missed"}}; empty when the evaluation has none)."""
+
+    version: ModelVersion
+    ground_truth: int
+    by_pick: dict = field(default_factory=dict)
+
+    def f1(self, group: str) -> float | None:
+        """F1 at IoU 0.5 on the test items of `group`; None without any."""
+        c = self.by_pick.get(group) or {}
+        tp = c.get("true_positive", 0)
+        wrong = c.get("false_positive", 0) + c.get("missed", 0)
+        if not c.get("items") or not tp + wrong:
+            return None
+        return 2 * tp / (2 * tp + wrong)
+
+    @property
+    def f1_random(self) -> float | None:
+        return self.f1("random")
+
+    @property
+    def f1_strategy(self) -> float | None:
+        return self.f1("strategy")
+
+
+def learning_curve(*, project) -> list[LearningPoint]:
     """Every version that was ever made the best one (promoted by a comparison,
     the best now, or one a later best replaced), with how many ground-truth
-    items (train + val) it learned from, in version order."""
-    promoted = set(
-        Comparison.objects.filter(project=project, promoted=True).values_list(
-            "candidate_id", flat=True
-        )
+    items (train + val) it learned from and its first evaluation's counts per
+    way the test items were chosen, in version order. One query."""
+    # The evaluation each version got when it was trained (its first): the one
+    # its stored metrics come from, on the test items of that moment.
+    first_eval = Evaluation.objects.filter(model_version=OuterRef("pk")).order_by(
+        "created_at", "id"
     )
-    versions = ModelVersion.objects.filter(project=project, is_base=False).only(
-        "number", "name", "metrics", "train_item_ids", "val_item_ids", "is_best",
-        "promoted_from_id",
-    ).order_by("number")[:200]  # fmt: skip
-    versions = list(versions)
-    promoted |= {v.pk for v in versions if v.is_best}
+    versions = list(
+        ModelVersion.objects.filter(project=project, is_base=False)
+        .only(
+            "number",
+            "name",
+            "metrics",
+            "train_item_ids",
+            "val_item_ids",
+            "is_best",
+            "promoted_from_id",
+        )  # fmt: skip
+        .annotate(
+            was_promoted=Exists(
+                Comparison.objects.filter(candidate=OuterRef("pk"), promoted=True)
+            ),
+            first_stats=Subquery(first_eval.values("error_stats")[:1]),
+        )
+        .order_by("number")[:200]
+    )
+    promoted = {v.pk for v in versions if v.was_promoted or v.is_best}
     promoted |= {v.promoted_from_id for v in versions if v.promoted_from_id}
     return [
-        (v, len(v.train_item_ids or []) + len(v.val_item_ids or []))
+        LearningPoint(
+            v,
+            len(v.train_item_ids or []) + len(v.val_item_ids or []),
+            _by_pick(v.first_stats),
+        )
         for v in versions
         if v.pk in promoted
     ]
+
+
+def _by_pick(stats) -> dict:
+    if isinstance(stats, str):  # a JSON subquery comes back as text on SQLite
+        try:
+            stats = json.loads(stats)
+        except ValueError:
+            return {}
+    by_pick = stats.get("by_pick") if isinstance(stats, dict) else None
+    return by_pick if isinstance(by_pick, dict) else {}
+
+
+def pick_curve_missing(*, project, points: list[LearningPoint]) -> str:
+    """Why the random picks' learning curve has no point, in a few words (the
+    chart's note), or "" when it has one."""
+    if any(p.f1("random") is not None for p in points):
+        return ""
+    pipeline = pipeline_get(project=project)
+    spec = STRATEGIES.get(pipeline.strategy)
+    if spec is None or not spec.controlled:
+        return f"the strategy is {pipeline.strategy}: every pick is random already"
+    if not points:
+        return "no version has become the best model yet"
+    if not any(p.by_pick for p in points):
+        return "no evaluation counted its test items by how they were picked yet"
+    try:
+        share = validate_strategy_params(pipeline.strategy, pipeline.strategy_params)
+    except ValueError:
+        share = {}
+    if not share.get("control_share") and not share.get("warmup"):
+        return "control_share is 0: no item is picked at random (see Settings)"
+    return "no test item was picked at random yet"

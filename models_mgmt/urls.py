@@ -61,6 +61,11 @@ urlpatterns = [
         name="version",
     ),
     path(
+        "projects/<int:project_id>/models/id/<int:model_id>/",
+        views_versions.version_by_id,
+        name="version-by-id",
+    ),
+    path(
         "projects/<int:project_id>/models/v<int:number>/weights",
         views_versions.version_weights,
         name="version-weights",

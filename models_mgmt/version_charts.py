@@ -108,9 +108,9 @@ def learning_curve_chart(points) -> SafeString:
     series = {}
     for key, label in METRICS[:2]:
         series[label] = [
-            (float(n), float(v.metrics[key]))
-            for v, n in points
-            if isinstance((v.metrics or {}).get(key), int | float)
+            (float(p.ground_truth), float(p.version.metrics[key]))
+            for p in points
+            if isinstance((p.version.metrics or {}).get(key), int | float)
         ]
     return mark_safe(
         charts.line_chart(
@@ -119,6 +119,41 @@ def learning_curve_chart(points) -> SafeString:
             x_label="ground-truth items trained on (train + val)",
             y_label="score on the test items (0–1)",
             testid="chart-learning-curve",
+            y_range=(0.0, 1.0),
+        )
+    )
+
+
+PICK_SERIES = (
+    ("random", "test items picked at random"),
+    ("strategy", "test items picked by the strategy"),
+)
+
+
+def pick_curve_chart(points, *, missing: str) -> SafeString:
+    """F1 at IoU 0.5 of each promoted version on the test items picked at
+    random and on those its strategy picked, against the ground truth it
+    learned from; `missing` is the note drawn when no point has both."""
+    series = {
+        label: [
+            (float(p.ground_truth), p.f1(group))
+            for p in points
+            if p.f1(group) is not None
+        ]
+        for group, label in PICK_SERIES
+    }
+    title = "Learning curve by how the test items were chosen"
+    if not series[PICK_SERIES[0][1]]:
+        return mark_safe(
+            charts.empty_chart(title=title, message=missing, testid="chart-pick-curve")
+        )
+    return mark_safe(
+        charts.line_chart(
+            series,
+            title=title,
+            x_label="ground-truth items trained on (train + val)",
+            y_label="F1 at IoU 0.5 (0–1)",
+            testid="chart-pick-curve",
             y_range=(0.0, 1.0),
         )
     )

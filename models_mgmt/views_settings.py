@@ -12,9 +12,15 @@ from alweb.roles import Perm
 from annotate.selectors import project_get_for_user
 from annotate.services.pipeline import project_labels_update
 from annotate.services.projects import project_update
-from ml import config as ml_config
-from ml.selection import STRATEGIES, param_reference
-from models_mgmt.forms import GoalForm, LabelsForm, PipelineSettingsForm
+from ml.selection import STRATEGIES
+from models_mgmt.forms import (
+    COMPARISON_PREFIX,
+    MODEL_PREFIX,
+    STRATEGY_PREFIX,
+    GoalForm,
+    LabelsForm,
+    PipelineSettingsForm,
+)
 from models_mgmt.selectors import pipeline_settings_get
 from models_mgmt.services.pipeline import pipeline_update
 from models_mgmt.validators import cron_preview
@@ -67,6 +73,7 @@ def project_settings(request, project_id):
         labels_form=labels_form,
         goal_form=goal_form,
         **_references(form["strategy"].value(), form["trigger_cron"].value()),
+        **_rows(form, form["strategy"].value()),
     )
     return render(request, "models_mgmt/project_settings.html", context, status=status)
 
@@ -82,20 +89,39 @@ def _preview(request, project):
     words with its next runs, or the chosen strategy's parameters."""
     strategy = request.GET.get("strategy", "")
     cron = request.GET.get("trigger_cron", "")[:200]
-    context = {"project": project, **_references(strategy, cron)}
+    saved = pipeline_settings_get(project=project)
+    # The saved values where the chosen strategy is the saved one; else its
+    # boxes empty (its defaults).
+    initial = PipelineSettingsForm.initial_from(saved)
+    if strategy != saved.strategy:
+        initial = {
+            k: v for k, v in initial.items() if not k.startswith(STRATEGY_PREFIX)
+        }
+    form = PipelineSettingsForm(initial=initial)
+    context = {
+        "project": project,
+        "can": {"edit_pipeline": request.user.has_perm(Perm.EDIT_PIPELINE, project)},
+        **_references(strategy, cron),
+        **_rows(form, strategy),
+    }
     return render(request, PREVIEWS[request.GET["preview"]], context)
 
 
+def _rows(form: PipelineSettingsForm, strategy) -> dict:
+    """The generated fields of the page, each with its spec and default."""
+    return {
+        "strategy_rows": form.rows(STRATEGY_PREFIX, strategy),
+        "model_rows": form.rows(MODEL_PREFIX),
+        "comparison_rows": form.rows(COMPARISON_PREFIX),
+    }
+
+
 def _references(strategy, cron) -> dict:
-    """What the settings page shows beside the boxes: the strategy's
-    parameters with the registry's defaults, the model and comparison keys
-    with defaults and ranges, and the cron preview."""
+    """What the settings page shows beside the boxes: the chosen strategy (its
+    parameters' boxes are _rows') and the cron preview."""
     strategy = strategy if strategy in STRATEGIES else None
     return {
         "strategy_name": strategy,
-        "strategy_params_ref": param_reference(strategy) if strategy else [],
-        "model_config_ref": ml_config.field_reference(ml_config.MODEL_FIELDS),
-        "comparison_config_ref": ml_config.field_reference(ml_config.COMPARISON_FIELDS),
         "cron": cron_preview(cron if isinstance(cron, str) else ""),
         "time_zone": settings.TIME_ZONE,
     }

@@ -25,12 +25,15 @@ from models_mgmt.selectors_versions import (
     evaluation_latest,
     learning_curve,
     model_version_by_number,
+    model_version_number_by_id,
+    pick_curve_missing,
     version_choices,
     version_compare,
     version_metrics,
 )
 from models_mgmt.services.versions import model_version_roll_back
 from runs import selectors as run_selectors
+from runs.models import JobKind
 
 BUCKET_KEYS = ("kind", "cls", "slice")
 LIST_PREVIEW = 48  # thumbnails shown per frozen list; the count says the rest
@@ -46,6 +49,17 @@ def _lists(version, evaluation) -> list[dict]:
             ("test", test_ids),
         )
     ]
+
+
+@require_GET
+def version_by_id(request, project_id, model_id):
+    """The version page of the version an event names by its id (a redirect:
+    pages name versions as users know them, v1, v2)."""
+    project = project_get_for_user(
+        user=request.user, project_id=project_id, perm=Perm.VIEW_DASHBOARD
+    )
+    number = model_version_number_by_id(project=project, model_id=model_id)
+    return redirect("models_mgmt:version", project_id=project.pk, number=number)
 
 
 @require_GET
@@ -139,10 +153,18 @@ def compare_page(request, project_id):
     )
     context = project_context(request, project, "models")
     versions = version_choices(project=project)
+    points = learning_curve(project=project)
     context.update(
         versions=versions,
         comparisons=list(selectors.comparison_list(project=project)[:30]),
-        learning=version_charts.learning_curve_chart(learning_curve(project=project)),
+        learning=version_charts.learning_curve_chart(points),
+        pick_curve=version_charts.pick_curve_chart(
+            points, missing=pick_curve_missing(project=project, points=points)
+        ),
+        pick_points=[p for p in points if p.by_pick],
+        backtests=list(
+            run_selectors.run_list(project=project, kind=JobKind.BACKTEST)[:5]
+        ),
         best=next((v for v in versions if v.is_best), None),
         a=request.GET.get("a", ""),
         b=request.GET.get("b", ""),

@@ -132,9 +132,8 @@ def test_developer_edits_pipeline_and_bad_values_change_nothing(client, project_
     form = {
         "strategy": "margin",
         "cold_start_strategy": "random",
-        "strategy_params": "{}",
-        "model_config": '{"epochs": 3}',
-        "comparison_config": '{"metric": "map50"}',
+        "mc_epochs": "3",
+        "cc_metric": "map50",
         "trigger_kpi": "{}",
         "trigger_cron": "0 3 * * *",
         "trigger_every_n_approved": "50",
@@ -152,7 +151,7 @@ def test_developer_edits_pipeline_and_bad_values_change_nothing(client, project_
     )
     training = TrainingSettings.objects.get(project=project)
     assert training.trigger_every_n_approved == 50
-    bad = {**form, "split_train": "0.9", "model_config": '{"epochs": -1}'}
+    bad = {**form, "split_train": "0.9", "mc_epochs": "-1"}
     response = client.post(url, bad)
     assert response.status_code == 400
     body = response.content.decode()

@@ -31,12 +31,15 @@ HTML_ROUTES = {
     "models_mgmt:version": (Perm.VIEW_DASHBOARD, 403),
     "models_mgmt:version-weights": (Perm.EXPORT, 403),
     "models_mgmt:version-errors": (Perm.VIEW_DASHBOARD, 403),
+    "models_mgmt:version-by-id": (Perm.VIEW_DASHBOARD, 403),
     "models_mgmt:compare": (Perm.VIEW_DASHBOARD, 403),
     "models_mgmt:pipeline": (Perm.VIEW_DASHBOARD, 403),
     "models_mgmt:backtests": (Perm.VIEW_DASHBOARD, 403),
     "models_mgmt:backtest": (Perm.VIEW_DASHBOARD, 403),
     "models_mgmt:backtest-file": (Perm.VIEW_DASHBOARD, 403),
 }
+# Routes that answer with a redirect to a page of the table: followed.
+REDIRECTS = {"models_mgmt:version-by-id"}
 # Every HTML form POST (the POST-only routes among them) has its row in FORM_POSTS.
 # Routes outside the per-project table, with the reason.
 EXEMPT = {
@@ -169,6 +172,9 @@ def _url(name, project, item):
     ):
         number = _version(project).number
         return reverse(name, kwargs={"project_id": project.pk, "number": number})
+    if name == "models_mgmt:version-by-id":
+        model_id = _version(project).pk
+        return reverse(name, kwargs={"project_id": project.pk, "model_id": model_id})
     return reverse(name, kwargs={"project_id": project.pk})
 
 
@@ -181,7 +187,7 @@ def test_every_route_answers_by_role(client, project_roles, name):
     url = _url(name, project, item)
     for role, user in users.items():
         client.force_login(user)
-        code = client.get(url).status_code
+        code = client.get(url, follow=name in REDIRECTS).status_code
         expected = 200 if role in ROLE_TABLE[perm] else deny_code
         assert code == expected, (name, role, code)
     client.force_login(outsider)

@@ -9,7 +9,7 @@ from pathlib import Path
 from django.db import transaction
 
 from ml import config as ml_config
-from ml.errors import BACKGROUND_IOU, MATCH_IOU, TRUE_POSITIVE, match_image
+from ml.errors import BACKGROUND_IOU, MATCH_IOU, MISSED, TRUE_POSITIVE, match_image
 from ml.training import TrainingCancelled
 from ml.types import GroundTruthImage
 from models_mgmt.models import Evaluation, EvaluationError, ModelVersion
@@ -82,6 +82,7 @@ def evaluation_errors_analyse(
     version: ModelVersion,
     images: dict[int, GroundTruthImage],
     beat: Callable[[], None] | None = None,
+    groups: dict[int, str] | None = None,
 ) -> dict:
     """Predict every image of `images` ({item id: ground truth}) with the
     version, match the predictions to the shapes (ml.errors.match_image at IoU
@@ -93,12 +94,18 @@ def evaluation_errors_analyse(
     IMAGES_PER_BATCH images; TrainingCancelled from it propagates (the
     evaluation keeps empty error_stats). Any other failure of the pass is
     logged and stored as error_stats {"error": ...}: the metrics stand.
+
+    With `groups` ({item id: how it was chosen}, annotate's item_pick_groups),
+    the stats also count, per group, its items, true positives, false
+    positives (every unmatched prediction) and missed shapes ("by_pick"): what
+    the learning curve of the random picks is drawn from.
     Returns the stats stored."""
     ids = list(images)
     true_positive: dict[str, int] = {}
     shapes: dict[str, int] = {}
     pending: list[EvaluationError] = []
     errors = 0
+    by_pick: dict[str, dict[str, int]] = {}
     try:
         stream = _predictions(version, [images[i] for i in ids]) if ids else iter(())
         for n, (item_id, prediction) in enumerate(zip(ids, stream, strict=True), 1):
@@ -116,6 +123,8 @@ def evaluation_errors_analyse(
             for r in records:
                 if r.kind == TRUE_POSITIVE:
                     true_positive[r.cls] = true_positive.get(r.cls, 0) + 1
+            if groups is not None:
+                _count_pick(by_pick, groups.get(item_id, "other"), records)
             pending += _rows(evaluation.pk, records)
             if len(pending) >= ROWS_PER_INSERT:
                 errors += _flush(evaluation.pk, pending)
@@ -134,12 +143,27 @@ def evaluation_errors_analyse(
         "errors": errors,
         "true_positive": dict(sorted(true_positive.items())),
         "shapes": dict(sorted(shapes.items())),
+        **({"by_pick": dict(sorted(by_pick.items()))} if groups is not None else {}),
     }
     retry_busy(
         lambda: evaluation_errors_finish(evaluation_id=evaluation.pk, stats=stats)
     )
     evaluation.error_stats = stats
     return stats
+
+
+def _count_pick(by_pick: dict, group: str, records) -> None:
+    counts = by_pick.setdefault(
+        group, {"items": 0, "true_positive": 0, "false_positive": 0, "missed": 0}
+    )
+    counts["items"] += 1
+    for r in records:
+        if r.kind == TRUE_POSITIVE:
+            counts["true_positive"] += 1
+        elif r.kind == MISSED:
+            counts["missed"] += 1
+        else:
+            counts["false_positive"] += 1
 
 
 def _flush(evaluation_id: int, pending: list) -> int:

@@ -17,6 +17,7 @@ from annotate.selectors_loop import (
     ground_truth_by_item,
     ground_truth_images,
     item_ids_in_split,
+    item_pick_groups,
 )
 from annotate.services.events import event_log
 from annotate.services.projects import project_lock
@@ -370,6 +371,7 @@ def evaluate_on_test(
         version=version,
         images=by_item,
         beat=_beat(job_id) if job_id is not None else None,
+        groups=item_pick_groups(item_ids=test_ids),
     )
     return evaluation
 

@@ -213,9 +213,6 @@ def test_the_settings_page_shows_the_share_and_keeps_a_bad_one_typed(team):
     form = {
         "strategy": "entropy",
         "cold_start_strategy": "diversity",
-        "strategy_params": "{}",
-        "model_config": "{}",
-        "comparison_config": "{}",
         "trigger_kpi": "{}",
         "trigger_cron": "",
         "trigger_every_n_approved": "",

@@ -148,3 +148,114 @@ def test_the_overview_links_to_the_log(client, log):
     client.force_login(users[Role.OWNER])
     body = client.get(reverse("annotate:project-detail", args=[project.pk])).content
     assert reverse("annotate:project-events", args=[project.pk]) in body.decode()
+
+
+def _on_days(made, days):
+    """Move the events onto the given days (noon, the site's time zone), in
+    turn; returns {day: the ids on it, newest first}."""
+    from datetime import datetime, time
+
+    from django.utils import timezone
+
+    on: dict = {d: [] for d in days}
+    for n, e in enumerate(made):
+        day = days[n % len(days)]
+        at = timezone.make_aware(datetime.combine(day, time(12, 0, n % 60)))
+        Event.objects.filter(pk=e.pk).update(created_at=at)
+        on[day].append(e.pk)
+    return {d: _newest(ids) for d, ids in on.items()}
+
+
+def _newest(ids) -> list[int]:
+    """The events in the log's order: newest first, then the higher id."""
+    rows = Event.objects.filter(pk__in=ids).values_list("created_at", "pk")
+    return [pk for _, pk in sorted(rows, reverse=True)]
+
+
+def test_the_log_filters_by_date_from_and_to(client, log):
+    from datetime import date
+
+    project, users, _, made = log
+    days = [date(2026, 3, 1), date(2026, 3, 2), date(2026, 3, 5)]
+    on = _on_days(made, days)
+    client.force_login(users[Role.OWNER])
+    one = _ids(client.get(_url(project, since="2026-03-02", until="2026-03-02")))
+    assert one == on[days[1]][:EVENT_PAGE_SIZE] and one
+    later = client.get(_url(project, since="2026-03-02"))
+    expect = _newest(on[days[1]] + on[days[2]])
+    assert _ids(later) == expect[:EVENT_PAGE_SIZE]
+    body = later.content.decode()
+    assert 'value="2026-03-02"' in body  # the From field keeps its date
+    older = re.search(r'href="\?([^"]+)" data-testid="older-page"', body)
+    assert "since=2026-03-02" in older.group(1)  # the next page keeps it
+    until = _ids(client.get(_url(project, until="2026-03-01")))
+    assert until == on[days[0]][:EVENT_PAGE_SIZE]
+    none = client.get(_url(project, since="2026-03-03", until="2026-03-04"))
+    assert none.status_code == 200 and "No events match" in none.content.decode()
+    both = _ids(client.get(_url(project, kind="label_submitted", until="2026-03-02")))
+    kinds = set(Event.objects.filter(pk__in=both).values_list("verb", flat=True))
+    assert both and kinds == {"label_submitted"}
+    assert set(both) <= set(on[days[0]] + on[days[1]])
+
+
+@pytest.mark.parametrize(
+    ("query", "reason"),
+    [
+        ({"since": "2026-13-01"}, "Enter a valid date"),
+        ({"until": "yesterday"}, "Enter a valid date"),
+        ({"since": "0001-01-01"}, "must be a date from 1970 to 9998"),
+        ({"until": "9999-12-31"}, "must be a date from 1970 to 9998"),
+        ({"since": "2026-03-05", "until": "2026-03-01"}, "must not be before"),
+        ({"since": "<script>"}, "Enter a valid date"),
+    ],
+)
+def test_bad_dates_answer_400_with_the_message_and_keep_what_was_typed(
+    client, log, query, reason
+):
+    project, users, _, _ = log
+    client.force_login(users[Role.OWNER])
+    response = client.get(_url(project, kind="label_submitted", **query))
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert reason in body and "<script>" not in body and _ids(response) == []
+    for value in query.values():
+        if value != "<script>":
+            assert f'value="{value}"' in body
+    assert '<option value="label_submitted" selected>' in body
+
+
+def test_events_link_the_model_versions_they_name(client, log, other_project):
+    from tests.models_mgmt.test_version_pages import _version
+
+    project, users, _, _ = log
+    v1 = _version(project, 1)
+    v2 = _version(project, 2, parent=v1)
+    e = event_log(
+        project_id=project.pk,
+        verb="model_promoted",
+        model=v2.pk,
+        previous=v1.pk,
+        reason="comparison",
+    )
+    client.force_login(users[Role.OWNER])
+    body = client.get(_url(project)).content.decode()
+    row = body.split(f'data-testid="event-{e.pk}"')[1].split("</tr>")[0]
+    link = reverse("models_mgmt:version-by-id", args=[project.pk, v2.pk])
+    assert f'href="{link}" data-testid="event-model-{e.pk}"' in row
+    previous = reverse("models_mgmt:version-by-id", args=[project.pk, v1.pk])
+    assert f'previous: <a href="{previous}"' in row
+    assert f">{v2.pk}<" not in row  # never the database id as text
+    assert "reason: comparison" in row
+    response = client.get(link)
+    assert response.status_code == 302
+    assert response["Location"] == reverse("models_mgmt:version", args=[project.pk, 2])
+    # Who and what filter the log.
+    assert 'href="?user=system"' in row and 'href="?kind=model_promoted"' in row
+    # A version of another project is not reached through this one.
+    theirs = _version(other_project, 1)
+    assert (
+        client.get(
+            reverse("models_mgmt:version-by-id", args=[project.pk, theirs.pk])
+        ).status_code
+        == 404
+    )

@@ -309,3 +309,38 @@ def test_reopen_is_refused_to_roles_without_assign_and_to_outsiders(
     assert client.post(url).status_code == 404
     item.refresh_from_db()
     assert item.status == "done"
+
+
+def test_model_disagreement_filters_flags_and_committee_scores(client, project_roles):
+    from annotate.models import LabelErrorFlag
+
+    project, users, _ = project_roles
+    items = make_items(project, 5)
+    _done(project, items[:3], users[Role.OWNER])
+    for item, status in ((items[0], "open"), (items[1], "confirmed")):
+        LabelErrorFlag.objects.create(
+            project=project,
+            item=item,
+            model_version_id=7,
+            model_name="v2",
+            kind="missing",
+            score=0.8,
+            status=status,
+        )
+    Item.objects.filter(pk=items[3].pk).update(score_components={"disagreement": 0.7})
+    Item.objects.filter(pk=items[4].pk).update(score_components={"disagreement": 0.2})
+    client.force_login(users[Role.ANNOTATION_MANAGER])
+    response = client.get(_items_url(project, disagree="labels"))
+    assert _ids(response) == [items[0].pk]  # the confirmed flag is no disagreement
+    body = response.content.decode()
+    assert 'data-testid="disagree-meaning"' in body and "possible-label-error" in body
+    assert '<option value="labels" title=' in body and "selected>with the labels" in (
+        body
+    )
+    assert _ids(client.get(_items_url(project, disagree="versions"))) == [items[3].pk]
+    both = client.get(_items_url(project, disagree="labels", status="unlabeled"))
+    assert _ids(both) == []
+    bad = client.get(_items_url(project, disagree="<b>yes"))
+    assert bad.status_code == 200 and len(bad.context["page"]) == 5
+    assert "disagree must be one of labels, versions" in bad.content.decode()
+    assert "<b>yes" not in bad.content.decode()

@@ -1,5 +1,6 @@
 """The settings page's live help in Chromium: typing a cron schedule shows it
-in words with its next runs, choosing a strategy swaps its parameter table;
+in words with its next runs, choosing a strategy swaps its parameter boxes (a
+refused save then shows each reason under its box);
 no request fails and the CSP lets htmx do it without inline script."""
 
 import os
@@ -58,5 +59,25 @@ def test_cron_preview_and_strategy_parameters_follow_the_form(live_server):
         page.screenshot(
             path=os.path.join(ARTIFACTS, "settings-help.png"), full_page=True
         )
+        assert failed == [] and errors == []
+        # The swapped-in boxes belong to the form: a refused save shows each
+        # reason under its own box and keeps what was typed.
+        page.get_by_test_id("cron-input").fill("0 3 * * *")
+        page.fill("input[name=sp_control_share]", "0.9")
+        page.fill("input[name=mc_imgsz]", "33")
+        page.get_by_role("button", name="Save pipeline settings").click()
+        expect(page.get_by_test_id("error-sp_control_share")).to_have_text(
+            "must be a number from 0.0 to 0.5"
+        )
+        expect(page.get_by_test_id("error-mc_imgsz")).to_contain_text("multiple of 32")
+        expect(page.locator("input[name=sp_control_share]")).to_have_value("0.9")
+        expect(page.locator("input[name=mc_imgsz]")).to_have_value("33")
+        expect(page.get_by_test_id("strategy-select")).to_have_value("hybrid")
+        page.screenshot(
+            path=os.path.join(ARTIFACTS, "settings-refused.png"), full_page=True
+        )
         browser.close()
-    assert failed == [] and errors == []
+    refused = f"400 {url}"
+    assert [f for f in failed if f != refused] == []
+    # The browser logs the refused save's 400 itself; nothing else.
+    assert all("status of 400" in e for e in errors) and len(errors) <= 1

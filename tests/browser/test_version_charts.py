@@ -31,6 +31,7 @@ def _check_chart(page, testid: str) -> None:
 
 
 def test_version_and_compare_pages_draw_their_charts(live_server):
+    from models_mgmt.models import Evaluation
     from models_mgmt.services.versions import model_version_promote
     from tests.factories import UserFactory, make_project
     from tests.models_mgmt.test_version_pages import LABELS, _version
@@ -40,6 +41,10 @@ def test_version_and_compare_pages_draw_their_charts(live_server):
     v1 = _version(project, 1, map50=0.42)
     v2 = _version(project, 2, parent=v1, map50=0.58)
     model_version_promote(version=v2, actor=owner)
+    counts = {"items": 4, "true_positive": 6, "false_positive": 1, "missed": 2}
+    Evaluation.objects.filter(model_version=v2).update(
+        error_stats={"by_pick": {"random": counts, "strategy": {**counts, "missed": 4}}}
+    )
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_api.sync_playwright() as p:
@@ -74,6 +79,7 @@ def test_version_and_compare_pages_draw_their_charts(live_server):
             "chart-confusion-a",
             "chart-confusion-b",
             "chart-learning-curve",
+            "chart-pick-curve",
         ):
             _check_chart(page, testid)
         delta = page.locator('[data-testid="compare-metrics"] td.down').first

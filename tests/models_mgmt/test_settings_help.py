@@ -12,6 +12,7 @@ from django.utils.html import escape
 from alweb.roles import Role
 from ml import config as ml_config
 from ml.selection import STRATEGIES, param_reference
+from models_mgmt.forms import setting_text
 from models_mgmt.validators import cron_preview
 from tests.factories import UserFactory, add_member, make_project
 
@@ -30,14 +31,21 @@ def page(db):
 def test_the_page_lists_every_parameter_and_key_with_its_default(page):
     client, _project, url = page
     body = client.get(url).content.decode()
-    for key, default, allowed, _help in param_reference("hybrid"):
+    for key, default, allowed, help_text in param_reference("hybrid"):
         assert (
-            f"<code>{key}</code></td><td><code>{default}</code></td><td>{allowed}"
-            in body
+            f'data-testid="help-sp_{key}">default <code>{default}</code>; '
+            f"{escape(allowed)}; {escape(help_text)}" in body
         )
-    for fields in (ml_config.MODEL_FIELDS, ml_config.COMPARISON_FIELDS):
-        for key, _default, allowed in ml_config.field_reference(fields):
-            assert f"<code>{key}</code>" in body and escape(allowed) in body
+    for prefix, fields in (
+        ("mc", ml_config.MODEL_FIELDS),
+        ("cc", ml_config.COMPARISON_FIELDS),
+    ):
+        for key, default, allowed in ml_config.field_reference(fields):
+            shown = setting_text(default)
+            assert (
+                f'data-testid="help-{prefix}_{key}">default <code>{shown}</code>; '
+                f"{escape(allowed)}" in body
+            )
     assert "No schedule" in body
 
 

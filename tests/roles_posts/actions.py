@@ -172,9 +172,8 @@ class PipelineEdit:
         return {
             "strategy": "margin",
             "cold_start_strategy": "random",
-            "strategy_params": "{}",
-            "model_config": '{"epochs": 3}',
-            "comparison_config": '{"metric": "map50"}',
+            "mc_epochs": "3",
+            "cc_metric": "map50",
             "trigger_kpi": "{}",
             "trigger_cron": "",
             "trigger_every_n_approved": "",

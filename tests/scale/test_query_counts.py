@@ -76,6 +76,12 @@ PAGES = [
     ("review page", "reviewer", "/projects/{p}/review/", False),
     ("label errors", "reviewer", "/projects/{p}/review/label-errors/", False),
     ("members", "owner", "/projects/{p}/members/", False),
+    (
+        "items, model disagreement",
+        "owner",
+        "/projects/{p}/items/?disagree=labels",
+        False,
+    ),
     ("events", "owner", "/projects/{p}/events/", False),
     (
         "events, filtered, page 2",
@@ -84,6 +90,12 @@ PAGES = [
         False,
     ),
     ("events (htmx)", "owner", "/projects/{p}/events/?user=system", True),
+    (
+        "events, by date",
+        "owner",
+        "/projects/{p}/events/?since=2020-01-01&until=2099-12-31&before={event}",
+        False,
+    ),
     ("data", "owner", "/projects/{p}/data/", False),
     ("work", "owner", "/projects/{p}/work/?window=all", False),
     ("work, manager, 7 days", "annotation_manager", "/projects/{p}/work/", False),
