@@ -12,7 +12,7 @@ from annotate.models import (
     Split,
     Task,
 )
-from annotate.selectors_mining import OOD_THRESHOLD
+from annotate.selectors import pipeline_get
 from annotate.selectors_work import item_filter_work
 
 ITEM_ORDERINGS = {
@@ -68,7 +68,8 @@ def item_list(
     if ood not in ("", "1"):
         raise ValueError("ood must be 1 (only out-of-distribution items) or empty")
     if ood:
-        qs = qs.filter(score_components__ood__gt=OOD_THRESHOLD)
+        threshold = pipeline_get(project=project).ood_threshold
+        qs = qs.filter(score_components__ood__gt=threshold)
     if held_by is not None:
         # A subquery, not a join: the join repeats an item per task and so needs
         # DISTINCT, which makes the page's COUNT walk every matching item.

@@ -14,6 +14,7 @@ from django.db.models.functions import Cast, TruncDate
 
 from alweb.exceptions import Conflict
 from annotate.models import Item, ItemStatus, Project
+from annotate.selectors import pipeline_get
 from ml.similarity import MODES, EmbeddingIndex
 
 K_DEFAULT = 50
@@ -243,6 +244,7 @@ class DriftWeek:
     uploaded: int
     scored: int
     flagged: int
+    warn_share: float = DRIFT_WARN_SHARE
 
     @property
     def share(self) -> float | None:
@@ -250,16 +252,20 @@ class DriftWeek:
 
     @property
     def warn(self) -> bool:
-        return self.share is not None and self.share > DRIFT_WARN_SHARE
+        return self.share is not None and self.share > self.warn_share
 
 
 def drift_weeks(
     *, project: Project, today: date | None = None, weeks: int = DRIFT_WEEKS
 ) -> list[DriftWeek]:
     """Per week (Monday first, UTC) of the last `weeks` with uploads: items
-    uploaded, those with an "ood" score, and those above OOD_THRESHOLD. One
-    grouped query (per upload day; weeks summed here)."""
+    uploaded, those with an "ood" score, and those above the project's OOD
+    threshold (Pipeline.ood_threshold), each warning above its drift_warn_share.
+    One grouped query (per upload day; weeks summed here) and the settings'."""
     from django.utils import timezone
+
+    pipeline = pipeline_get(project=project)
+    above = Q(score_components__ood__gt=pipeline.ood_threshold)
 
     today = today or timezone.now().date()
     first = today - timedelta(days=today.weekday() + 7 * (weeks - 1))
@@ -270,7 +276,7 @@ def drift_weeks(
         .annotate(
             uploaded=Count("id"),
             scored=Count("id", filter=Q(score_components__has_key="ood")),
-            flagged=Count("id", filter=Q(score_components__ood__gt=OOD_THRESHOLD)),
+            flagged=Count("id", filter=above),
         )
         .order_by("day")
     )
@@ -282,4 +288,7 @@ def drift_weeks(
         slot[0] += row["uploaded"]
         slot[1] += row["scored"]
         slot[2] += row["flagged"]
-    return [DriftWeek(start, *counts) for start, counts in sorted(out.items())]
+    return [
+        DriftWeek(start, *counts, warn_share=pipeline.drift_warn_share)
+        for start, counts in sorted(out.items())
+    ]

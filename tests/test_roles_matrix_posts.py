@@ -41,6 +41,7 @@ from tests.roles_posts.actions import (
 )
 from tests.roles_posts.label_errors import LabelErrorAnswer
 from tests.roles_posts.mining import SimilarSend
+from tests.roles_posts.thresholds import ThresholdsEdit
 from tests.roles_posts.work import BulkTag, GoalEdit
 
 # route -> (permission, or None for any signed-in user; its actions)
@@ -63,7 +64,12 @@ FORM_POSTS = {
     "account-token": (None, {"create": TokenCreate(), "revoke": TokenRevoke()}),
     "models_mgmt:project-settings": (
         Perm.EDIT_PIPELINE,
-        {"pipeline": PipelineEdit(), "labels": LabelsEdit(), "goal": GoalEdit()},
+        {
+            "pipeline": PipelineEdit(),
+            "labels": LabelsEdit(),
+            "goal": GoalEdit(),
+            "thresholds": ThresholdsEdit(),
+        },
     ),
     "models_mgmt:train": (Perm.TRAIN, {"train": TrainNow()}),
     "models_mgmt:promote": (Perm.PROMOTE, {"promote": Promote()}),
