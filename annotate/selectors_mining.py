@@ -15,6 +15,7 @@ from django.db.models.functions import Cast, TruncDate
 from alweb.exceptions import Conflict
 from annotate.models import Item, ItemStatus, Project
 from annotate.selectors import pipeline_get
+from ml import thresholds
 from ml.similarity import MODES, EmbeddingIndex
 
 K_DEFAULT = 50
@@ -24,13 +25,14 @@ MAX_QUERY_ITEMS = 500
 # in chunks into one float32 matrix (100,000 x 256 = 98 MiB).
 MAX_POOL = 100_000
 POOL_CHUNK = 2000
-# An item whose "ood" score (the share of training items nearer to the training
-# set than it is, ml.ood's percentile) is above this counts as out of
-# distribution: ml.ood flags about 5 % of items drawn like the training set.
-OOD_THRESHOLD = 0.95
-# The drift panel warns when a week's share of out-of-distribution items is
-# above this.
-DRIFT_WARN_SHARE = 0.2
+# The defaults of the project settings Pipeline.ood_threshold and
+# drift_warn_share (ml.thresholds): an item whose "ood" score (the share of
+# training items nearer to the training set than it is, ml.ood's percentile) is
+# above the first counts as out of distribution (ml.ood flags about 5 % of
+# items drawn like the training set); the drift panel warns when a week's share
+# of such items is above the second.
+OOD_THRESHOLD = thresholds.DEFAULTS["ood"]
+DRIFT_WARN_SHARE = thresholds.DEFAULTS["drift_warn_share"]
 DRIFT_WEEKS = 12
 
 
@@ -163,14 +165,15 @@ def _vectors(texts: list[str], dim: int) -> tuple[np.ndarray, np.ndarray]:
     return rows[finite], kept
 
 
-def pool_index(*, project: Project, dim: int, exclude=()) -> EmbeddingIndex:
-    """The unlabelled items of `project` with an embedding of `dim` finite
+def pool_index(
+    *, project: Project, dim: int, exclude=(), status=ItemStatus.UNLABELED
+) -> EmbeddingIndex:
+    """The items of `project` in `status` (the unlabelled pool by default; the
+    ground truth for similar mistakes) with an embedding of `dim` finite
     values (the first MAX_POOL by id, `exclude` left out), read POOL_CHUNK rows
     at a time (as JSON text, parsed in C) into one float32 matrix."""
     qs = (
-        Item.objects.filter(
-            project=project, status=ItemStatus.UNLABELED, embedding__isnull=False
-        )
+        Item.objects.filter(project=project, status=status, embedding__isnull=False)
         .exclude(pk__in=list(exclude))
         .order_by("id")
     )
@@ -205,9 +208,22 @@ def item_similar(
     Raises ValidationError for bad `k` / `mode` / ids, Conflict for query items
     without an embedding (item_embeddings)."""
     k, mode = parse_k(k), parse_mode(mode)
-    ids = parse_item_ids(item_ids)
+    return _nearest(project, parse_item_ids(item_ids), k, mode, ItemStatus.UNLABELED)
+
+
+def labelled_similar(*, project: Project, item_id: int, k=K_DEFAULT) -> list:
+    """The `k` ground-truth (done) items nearest to item `item_id` by cosine
+    distance of the stored embeddings (the same search as item_similar, over
+    the labelled data), nearest first, the item itself left out: where a
+    confirmed label error may have company. Raises as item_similar does."""
+    return _nearest(project, [item_id], parse_k(k), "centroid", ItemStatus.DONE)
+
+
+def _nearest(project, ids, k: int, mode: str, status) -> list[SimilarItem]:
     queries = item_embeddings(project=project, item_ids=ids)
-    index = pool_index(project=project, dim=queries.shape[1], exclude=ids)
+    index = pool_index(
+        project=project, dim=queries.shape[1], exclude=ids, status=status
+    )
     if len(index) == 0:
         return []
     neighbours = index.query(queries, k, mode=mode)

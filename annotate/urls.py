@@ -89,6 +89,11 @@ urlpatterns = [
         name="label-error-fix",
     ),
     path(
+        "projects/<int:project_id>/review/label-errors/<int:flag_id>/similar/",
+        views_label_errors.label_error_similar_view,
+        name="label-error-similar",
+    ),
+    path(
         "projects/<int:project_id>/review/label-errors/<int:flag_id>/image",
         views_label_errors.label_error_image,
         name="label-error-image",
