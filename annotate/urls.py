@@ -31,6 +31,11 @@ urlpatterns = [
         name="project-items-bulk",
     ),
     path(
+        "projects/<int:project_id>/map/",
+        views_mining.embedding_map,
+        name="project-map",
+    ),
+    path(
         "projects/<int:project_id>/items/similar/",
         views_mining.items_similar,
         name="project-items-similar",
