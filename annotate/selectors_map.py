@@ -12,7 +12,7 @@ from django.db.models.functions import Cast
 
 from annotate.models import Item, ItemStatus, Project
 from annotate.selectors import pipeline_get
-from annotate.selectors_mining import _vectors
+from annotate.selectors_mining import embedding_rows
 from ml.projection import project_2d
 
 MAX_POINTS = 5000  # points drawn at most, whatever the project's size
@@ -98,7 +98,7 @@ def embedding_map(
     if not dims:
         return EmbeddingMap([], [], total, 0, (0.0, 0.0))
     dim = dims.most_common(1)[0][0]
-    vectors, kept = _vectors([t or "null" for *_, t in rows], dim)
+    vectors, kept = embedding_rows([t or "null" for *_, t in rows], dim)
     rows = [r for r, k in zip(rows, kept, strict=True) if k]
     proj = project_2d(vectors, seed=pipeline.split_seed) if len(rows) else None
     coords = proj.coords if proj is not None else np.zeros((0, 2))

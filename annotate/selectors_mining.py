@@ -128,7 +128,7 @@ def item_embeddings(
     return vectors
 
 
-def _vectors(texts: list[str], dim: int) -> tuple[np.ndarray, np.ndarray]:
+def embedding_rows(texts: list[str], dim: int) -> tuple[np.ndarray, np.ndarray]:
     """(rows, kept): the JSON arrays in `texts` that hold `dim` finite numbers,
     as float32 rows, and the mask of the texts kept. One C parse per chunk
     (np.fromstring): the pool reads 5x faster than through the JSON field's
@@ -194,7 +194,7 @@ def pool_index(
 def _fill(matrix: np.ndarray, ids: list[int], chunk, dim: int) -> None:
     if not chunk:
         return
-    vectors, kept = _vectors([text for _, text in chunk], dim)
+    vectors, kept = embedding_rows([text for _, text in chunk], dim)
     matrix[len(ids) : len(ids) + vectors.shape[0]] = vectors
     ids.extend(pk for (pk, _), k in zip(chunk, kept, strict=True) if k)
 
