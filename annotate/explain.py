@@ -12,6 +12,8 @@ COMPONENT_NAMES = {
     "typicality": "typicality",
     "ood": "out of distribution",
 }
+# Components said in their own words, not in the list of scores.
+_OWN_WORDS = {"ood_part"}
 
 
 def _similar_words(reason: dict) -> str:
@@ -89,10 +91,16 @@ def priority_explanation(item) -> str:
     shown = [
         f"{COMPONENT_NAMES.get(k, k)} {v:.2f}"
         for k, v in components.items()
-        if isinstance(v, int | float)
+        if isinstance(v, int | float) and k not in _OWN_WORDS
     ]
     if shown:
         parts.append(", ".join(shown))
+    part = components.get("ood_part")
+    if isinstance(part, int | float) and part > 0:
+        parts.append(
+            f"its OOD score counts in its informativeness (+{part:.2f}, the "
+            "strategy's ood_weight)"
+        )
     if isinstance(reason.get("ood"), int | float):
         flagged = " (above the drift threshold)" if reason.get("ood_flagged") else ""
         parts.append(f"out of distribution {reason['ood']:.2f}{flagged}")

@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import Q
 
 from alweb.roles import Role
+from ml import thresholds
 
 KIND_CHOICES = [("box", "Box"), ("polygon", "Polygon")]
 
@@ -77,6 +78,11 @@ class Pipeline(models.Model):
     split_seed = models.IntegerField(default=0)
     # Share of items labelled by two annotators before review (ml.consensus).
     consensus_share = models.FloatField(default=0.0)
+    # Error-analysis thresholds of the OOD score (ml.thresholds).
+    ood_threshold = models.FloatField(default=thresholds.DEFAULTS["ood"])
+    drift_warn_share = models.FloatField(
+        default=thresholds.DEFAULTS["drift_warn_share"]
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

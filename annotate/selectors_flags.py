@@ -38,3 +38,15 @@ def label_error_flag_get(*, project: Project, flag_id) -> LabelErrorFlag:
         )
     except (LabelErrorFlag.DoesNotExist, ValueError, TypeError, OverflowError):
         raise Http404("no such flag") from None
+
+
+def label_error_flags_fixed(*, project: Project, limit: int = 10):
+    """The `limit` most recently fixed flags (label errors a reviewer
+    confirmed by reopening the item), with their items: the seeds of "find
+    similar mistakes". One query."""
+    return list(
+        LabelErrorFlag.objects.filter(project=project, status=FlagStatus.FIXED)
+        .select_related("item")
+        .defer("item__embedding", "item__score_components")
+        .order_by("-resolved_at", "-id")[:limit]
+    )

@@ -14,7 +14,7 @@ from annotate.models import (
     Split,
     Task,
 )
-from annotate.selectors_mining import OOD_THRESHOLD
+from annotate.selectors import pipeline_get
 from annotate.selectors_work import item_filter_work
 
 # The item browser's "model disagreement" filter: value -> what it keeps.
@@ -81,7 +81,8 @@ def item_list(
     if ood not in ("", "1"):
         raise ValueError("ood must be 1 (only out-of-distribution items) or empty")
     if ood:
-        qs = qs.filter(score_components__ood__gt=OOD_THRESHOLD)
+        threshold = pipeline_get(project=project).ood_threshold
+        qs = qs.filter(score_components__ood__gt=threshold)
     if disagree and disagree not in DISAGREEMENTS:
         raise ValueError(f"disagree must be one of {', '.join(DISAGREEMENTS)}")
     if disagree == "labels":

@@ -14,6 +14,8 @@ from django.db.models.functions import Cast, TruncDate
 
 from alweb.exceptions import Conflict
 from annotate.models import Item, ItemStatus, Project
+from annotate.selectors import pipeline_get
+from ml import thresholds
 from ml.similarity import MODES, EmbeddingIndex
 
 K_DEFAULT = 50
@@ -23,13 +25,14 @@ MAX_QUERY_ITEMS = 500
 # in chunks into one float32 matrix (100,000 x 256 = 98 MiB).
 MAX_POOL = 100_000
 POOL_CHUNK = 2000
-# An item whose "ood" score (the share of training items nearer to the training
-# set than it is, ml.ood's percentile) is above this counts as out of
-# distribution: ml.ood flags about 5 % of items drawn like the training set.
-OOD_THRESHOLD = 0.95
-# The drift panel warns when a week's share of out-of-distribution items is
-# above this.
-DRIFT_WARN_SHARE = 0.2
+# The defaults of the project settings Pipeline.ood_threshold and
+# drift_warn_share (ml.thresholds): an item whose "ood" score (the share of
+# training items nearer to the training set than it is, ml.ood's percentile) is
+# above the first counts as out of distribution (ml.ood flags about 5 % of
+# items drawn like the training set); the drift panel warns when a week's share
+# of such items is above the second.
+OOD_THRESHOLD = thresholds.DEFAULTS["ood"]
+DRIFT_WARN_SHARE = thresholds.DEFAULTS["drift_warn_share"]
 DRIFT_WEEKS = 12
 
 
@@ -125,7 +128,7 @@ def item_embeddings(
     return vectors
 
 
-def _vectors(texts: list[str], dim: int) -> tuple[np.ndarray, np.ndarray]:
+def embedding_rows(texts: list[str], dim: int) -> tuple[np.ndarray, np.ndarray]:
     """(rows, kept): the JSON arrays in `texts` that hold `dim` finite numbers,
     as float32 rows, and the mask of the texts kept. One C parse per chunk
     (np.fromstring): the pool reads 5x faster than through the JSON field's
@@ -162,14 +165,15 @@ def _vectors(texts: list[str], dim: int) -> tuple[np.ndarray, np.ndarray]:
     return rows[finite], kept
 
 
-def pool_index(*, project: Project, dim: int, exclude=()) -> EmbeddingIndex:
-    """The unlabelled items of `project` with an embedding of `dim` finite
+def pool_index(
+    *, project: Project, dim: int, exclude=(), status=ItemStatus.UNLABELED
+) -> EmbeddingIndex:
+    """The items of `project` in `status` (the unlabelled pool by default; the
+    ground truth for similar mistakes) with an embedding of `dim` finite
     values (the first MAX_POOL by id, `exclude` left out), read POOL_CHUNK rows
     at a time (as JSON text, parsed in C) into one float32 matrix."""
     qs = (
-        Item.objects.filter(
-            project=project, status=ItemStatus.UNLABELED, embedding__isnull=False
-        )
+        Item.objects.filter(project=project, status=status, embedding__isnull=False)
         .exclude(pk__in=list(exclude))
         .order_by("id")
     )
@@ -190,7 +194,7 @@ def pool_index(*, project: Project, dim: int, exclude=()) -> EmbeddingIndex:
 def _fill(matrix: np.ndarray, ids: list[int], chunk, dim: int) -> None:
     if not chunk:
         return
-    vectors, kept = _vectors([text for _, text in chunk], dim)
+    vectors, kept = embedding_rows([text for _, text in chunk], dim)
     matrix[len(ids) : len(ids) + vectors.shape[0]] = vectors
     ids.extend(pk for (pk, _), k in zip(chunk, kept, strict=True) if k)
 
@@ -204,9 +208,22 @@ def item_similar(
     Raises ValidationError for bad `k` / `mode` / ids, Conflict for query items
     without an embedding (item_embeddings)."""
     k, mode = parse_k(k), parse_mode(mode)
-    ids = parse_item_ids(item_ids)
+    return _nearest(project, parse_item_ids(item_ids), k, mode, ItemStatus.UNLABELED)
+
+
+def labelled_similar(*, project: Project, item_id: int, k=K_DEFAULT) -> list:
+    """The `k` ground-truth (done) items nearest to item `item_id` by cosine
+    distance of the stored embeddings (the same search as item_similar, over
+    the labelled data), nearest first, the item itself left out: where a
+    confirmed label error may have company. Raises as item_similar does."""
+    return _nearest(project, [item_id], parse_k(k), "centroid", ItemStatus.DONE)
+
+
+def _nearest(project, ids, k: int, mode: str, status) -> list[SimilarItem]:
     queries = item_embeddings(project=project, item_ids=ids)
-    index = pool_index(project=project, dim=queries.shape[1], exclude=ids)
+    index = pool_index(
+        project=project, dim=queries.shape[1], exclude=ids, status=status
+    )
     if len(index) == 0:
         return []
     neighbours = index.query(queries, k, mode=mode)
@@ -243,6 +260,7 @@ class DriftWeek:
     uploaded: int
     scored: int
     flagged: int
+    warn_share: float = DRIFT_WARN_SHARE
 
     @property
     def share(self) -> float | None:
@@ -250,16 +268,20 @@ class DriftWeek:
 
     @property
     def warn(self) -> bool:
-        return self.share is not None and self.share > DRIFT_WARN_SHARE
+        return self.share is not None and self.share > self.warn_share
 
 
 def drift_weeks(
     *, project: Project, today: date | None = None, weeks: int = DRIFT_WEEKS
 ) -> list[DriftWeek]:
     """Per week (Monday first, UTC) of the last `weeks` with uploads: items
-    uploaded, those with an "ood" score, and those above OOD_THRESHOLD. One
-    grouped query (per upload day; weeks summed here)."""
+    uploaded, those with an "ood" score, and those above the project's OOD
+    threshold (Pipeline.ood_threshold), each warning above its drift_warn_share.
+    One grouped query (per upload day; weeks summed here) and the settings'."""
     from django.utils import timezone
+
+    pipeline = pipeline_get(project=project)
+    above = Q(score_components__ood__gt=pipeline.ood_threshold)
 
     today = today or timezone.now().date()
     first = today - timedelta(days=today.weekday() + 7 * (weeks - 1))
@@ -270,7 +292,7 @@ def drift_weeks(
         .annotate(
             uploaded=Count("id"),
             scored=Count("id", filter=Q(score_components__has_key="ood")),
-            flagged=Count("id", filter=Q(score_components__ood__gt=OOD_THRESHOLD)),
+            flagged=Count("id", filter=above),
         )
         .order_by("day")
     )
@@ -282,4 +304,7 @@ def drift_weeks(
         slot[0] += row["uploaded"]
         slot[1] += row["scored"]
         slot[2] += row["flagged"]
-    return [DriftWeek(start, *counts) for start, counts in sorted(out.items())]
+    return [
+        DriftWeek(start, *counts, warn_share=pipeline.drift_warn_share)
+        for start, counts in sorted(out.items())
+    ]

@@ -31,6 +31,11 @@ urlpatterns = [
         name="project-items-bulk",
     ),
     path(
+        "projects/<int:project_id>/map/",
+        views_mining.embedding_map,
+        name="project-map",
+    ),
+    path(
         "projects/<int:project_id>/items/similar/",
         views_mining.items_similar,
         name="project-items-similar",
@@ -87,6 +92,11 @@ urlpatterns = [
         "projects/<int:project_id>/review/label-errors/<int:flag_id>/fix/",
         views_label_errors.label_error_fix_view,
         name="label-error-fix",
+    ),
+    path(
+        "projects/<int:project_id>/review/label-errors/<int:flag_id>/similar/",
+        views_label_errors.label_error_similar_view,
+        name="label-error-similar",
     ),
     path(
         "projects/<int:project_id>/review/label-errors/<int:flag_id>/image",

@@ -57,8 +57,9 @@ def project_detail(request, project_id):
         context["events"] = selectors.event_list(project=project)
         context["active_jobs"] = list(run_list_active(project=project))
         context["drift"] = selectors_mining.drift_weeks(project=project)
-        context["ood_threshold"] = selectors_mining.OOD_THRESHOLD
-        context["drift_warn"] = selectors_mining.DRIFT_WARN_SHARE
+        pipeline = selectors.pipeline_get(project=project)
+        context["ood_threshold"] = pipeline.ood_threshold
+        context["drift_warn"] = pipeline.drift_warn_share
     if context["can"].get("assign_tasks"):
         claims = selectors.task_list_active(project=project)
         context["claims"], context["claims_count"] = claims[:50], claims.count()

@@ -7,11 +7,17 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from alweb.exceptions import Conflict
 from alweb.pages import project_context
 from alweb.roles import Perm
 from annotate import selectors, selectors_flags
 from annotate.responses import item_image_response
-from annotate.services.label_errors import label_error_confirm, label_error_fix
+from annotate.services.label_errors import (
+    SIMILAR_K,
+    label_error_confirm,
+    label_error_fix,
+    label_error_similar_flag,
+)
 from annotate.views_items import shape_overlay
 
 SHOWN = 20  # flags drawn per page
@@ -60,6 +66,7 @@ def _page(request, project, *, status=200, comment=""):
     context.update(
         cards=[_card(f, labels) for f in flags],
         total=selectors_flags.label_error_flags_open(project=project).count(),
+        fixed=selectors_flags.label_error_flags_fixed(project=project),
         shown=SHOWN,
         comment=comment,
     )
@@ -118,3 +125,35 @@ def label_error_image(request, project_id, flag_id):
     )
     flag = selectors_flags.label_error_flag_get(project=project, flag_id=flag_id)
     return item_image_response(flag.item)
+
+
+@require_POST
+def label_error_similar_view(request, project_id, flag_id):
+    """Find similar mistakes from a fixed flag (REVIEW): the nearest ground
+    truth items are flagged for re-review, the reason naming the seed."""
+    project = selectors.project_get_for_user(
+        user=request.user, project_id=project_id, perm=Perm.REVIEW
+    )
+    flag = selectors_flags.label_error_flag_get(project=project, flag_id=flag_id)
+    try:
+        done = label_error_similar_flag(
+            flag=flag, actor=request.user, k=request.POST.get("k") or SIMILAR_K
+        )
+    except (ValidationError, Conflict) as exc:
+        reasons = exc.messages if isinstance(exc, ValidationError) else [str(exc)]
+        messages.error(request, "Nothing was flagged: " + "; ".join(reasons))
+        return _page(
+            request, project, status=400 if isinstance(exc, ValidationError) else 409
+        )
+    messages.success(
+        request,
+        f"Flagged {done['flagged']} item{'s' if done['flagged'] != 1 else ''} "
+        f"similar to {flag.item.original_name} for re-review"
+        + (
+            f" ({done['skipped']} already flagged or answered)"
+            if done["skipped"]
+            else ""
+        )
+        + ".",
+    )
+    return redirect("annotate:label-errors", project_id=project.pk)

@@ -114,8 +114,24 @@ def _stack(a: np.ndarray | None, b: np.ndarray) -> np.ndarray:
     return b if a is None or not len(a) else np.vstack([a, b])
 
 
+def _with_ood(pool: Pool, info: np.ndarray, weight: float):
+    """(informativeness blended with the OOD score by `weight`, the OOD part of
+    each item's, NaN where it has none); unchanged with weight 0."""
+    ood = pool.comp.get("ood")
+    if not weight or ood is None:
+        return info, None
+    known = ~np.isnan(ood)
+    part = np.where(known, weight * np.clip(ood, 0.0, 1.0), 0.0)
+    blended = (1.0 - weight) * info + part
+    return blended, np.where(known & ~np.isnan(info), part, np.nan)
+
+
 def rank_hybrid(pool: Pool, params: dict[str, Any], seed: int):
     info = _informativeness(pool, params, params.get("score", "uncertainty"))
+    info, ood_part = _with_ood(pool, info, float(params.get("ood_weight", 0.0)))
+    extra = {"informativeness": info}
+    if ood_part is not None:
+        extra["ood_part"] = ood_part
     order = _by_value(info, pool)
     k = params["batch_size"]
     # The shortlist skips near-duplicates, so that one redundant scene cannot
@@ -127,7 +143,7 @@ def rank_hybrid(pool: Pool, params: dict[str, Any], seed: int):
         max(k, k * params["shortlist"]),
     )
     if not short:
-        return order, {"informativeness": info}
+        return order, extra
     emb = pool.emb[short]
     gain = info[short]
     rel = gain / gain.max() if gain.max() > 0 else gain
@@ -150,7 +166,7 @@ def rank_hybrid(pool: Pool, params: dict[str, Any], seed: int):
         # Different draws from the control picks (which take the lowest jitter).
         chosen += rest[len(rest) // 2 :][:k_cov]
     taken = set(chosen)
-    return chosen + [i for i in order if i not in taken], {"informativeness": info}
+    return chosen + [i for i in order if i not in taken], extra
 
 
 def _typical_coverage(pool: Pool, chosen: list[int], k: int, seed: int) -> list[int]:

@@ -24,7 +24,10 @@ Registered strategies (``STRATEGIES``):
 * ``hybrid``: a shortlist of the ``shortlist`` x ``batch_size`` most
   informative images (uncertainty, boosted for rare classes), then a diverse
   batch from it (k-center against the labelled set and earlier picks, each pick
-  weighing informativeness by ``alpha``), near-duplicates suppressed.
+  weighing informativeness by ``alpha``), near-duplicates suppressed. With
+  ``ood_weight`` w > 0 the informativeness is ``(1 - w) x`` itself ``+ w x`` the
+  item's stored OOD score (ml.ood; 0 where it has none): out-of-distribution
+  items rise; w = 0 (the default) leaves the strategy exactly as it was.
 * ``typicality``: the cold start of TypiClust: k-means into ``batch_size``
   clusters, the most typical image of each, largest clusters first.
 
@@ -61,7 +64,10 @@ DEFAULT_BATCH = 50
 MAX_BATCH = 100_000
 DEFAULT_CONTROL_SHARE = 0.1
 MAX_WARMUP = 1_000_000
-SCORE_COMPONENTS = ("uncertainty", "disagreement", "instability", "rare")
+SCORE_COMPONENTS = ("uncertainty", "disagreement", "instability", "rare", "ood")
+# Read into the pool but not repeated in each pick's components: the queue
+# reason carries the OOD score on its own (models_mgmt scoring).
+_NOT_IN_PICK = frozenset({"ood"})
 
 
 @dataclass(frozen=True)
@@ -203,6 +209,9 @@ STRATEGIES: dict[str, Strategy] = {
             # where without it a weak first model cost up to 2.9 points
             # (bench/RESULTS.md, "hybrid_warm").
             "warmup": 150,
+            # 0: the OOD score plays no part (the backtest behind the defaults
+            # had none to use).
+            "ood_weight": 0.0,
         },
         uncertainty_method="entropy",
         needs_embeddings=True,
@@ -251,6 +260,7 @@ _RANGES: dict[str, tuple[str, float, float]] = {
     "shortlist": ("an integer", 1, 100),
     "neighbours": ("an integer", 1, 1000),
     "warmup": ("an integer", 0, MAX_WARMUP),
+    "ood_weight": ("a number", 0.0, 1.0),
 }
 _CHECKS: dict[str, Callable[[str, Any], Any]] = {
     key: (
@@ -276,6 +286,7 @@ PARAM_HELP: dict[str, str] = {
     "rare_boost": "boost for images with classes rare in the ground truth",
     "dedup": "embedding distance below which two picks are near-duplicates",
     "neighbours": "neighbours that define an image's typicality",
+    "ood_weight": "weight of the item's OOD score blended into informativeness",
 }
 
 
@@ -476,6 +487,8 @@ def _components(pool: Pool, extra: dict[str, np.ndarray], i: int) -> dict[str, f
     if not np.isnan(pool.unc[i]):
         out["uncertainty"] = round(float(pool.unc[i]), 6)
     for name, arr in (*pool.comp.items(), *extra.items()):
+        if name in _NOT_IN_PICK and name in pool.comp:
+            continue
         if not np.isnan(arr[i]):
             out[name] = round(float(arr[i]), 6)
     return out

@@ -8,6 +8,7 @@ from django import forms
 
 from annotate.validators import COLD_START_STRATEGIES
 from ml import config as ml_config
+from ml import thresholds
 from ml.selection import PARAM_KEYS, STRATEGIES, param_specs, validate_strategy_params
 from models_mgmt.selectors import PipelineSettings
 
@@ -330,3 +331,37 @@ class BaseWeightsForm(forms.Form):
 
     weights = forms.FileField(help_text="an ultralytics .pt file, e.g. yolov8n.pt")
     name = forms.CharField(max_length=100, required=False)
+
+
+class ThresholdsForm(forms.Form):
+    """`action=thresholds`: the error-analysis thresholds (ml.thresholds), one
+    box each; an empty box keeps the saved value. The rules are the pipeline
+    resource's (PATCH {"thresholds": {...}})."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for spec in thresholds.THRESHOLDS:
+            self.fields[spec.name] = forms.FloatField(
+                required=False,
+                label=spec.help,
+                error_messages={"invalid": "a number from 0 to 1"},
+            )
+
+    def rows(self):
+        """(spec, bound field) per threshold, in the page's order."""
+        return [(spec, self[spec.name]) for spec in thresholds.THRESHOLDS]
+
+    def api_data(self) -> dict:
+        """The PATCH body of /pipeline/ (call after is_valid)."""
+        given = {k: v for k, v in self.cleaned_data.items() if v is not None}
+        return {"thresholds": given}
+
+    def add_api_errors(self, message_dict: dict[str, list[str]]) -> None:
+        """Put "name: reason" under the box it names."""
+        for reasons in message_dict.values():
+            for reason in reasons:
+                name, _, rest = reason.partition(":")
+                if name in self.fields and rest:
+                    self.add_error(name, rest.strip())
+                else:
+                    self.add_error(None, reason)

@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Q
 
 from annotate.models import Project
+from ml.thresholds import DEFAULTS as T
 
 
 class TrainingSettings(models.Model):
@@ -24,6 +25,11 @@ class TrainingSettings(models.Model):
     trigger_every_n_approved = models.PositiveIntegerField(null=True, blank=True)
     # {"metric": "map50", "target": 0.5, "min_items": 20} or empty.
     trigger_kpi = models.JSONField(default=dict, blank=True)
+    # Error-analysis thresholds (ml.thresholds): label-error flags, error buckets.
+    label_error_min_score = models.FloatField(default=T["label_error_min_score"])
+    error_match_iou = models.FloatField(default=T["error_match_iou"])
+    error_background_iou = models.FloatField(default=T["error_background_iou"])
+    error_min_confidence = models.FloatField(default=T["error_min_confidence"])
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

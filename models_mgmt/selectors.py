@@ -130,6 +130,19 @@ class PipelineSettings:
         return self.pipeline.consensus_share
 
     @property
+    def thresholds(self) -> dict[str, float]:
+        """The error-analysis thresholds by their API names (ml.thresholds)."""
+        p, t = self.pipeline, self.training
+        return {
+            "label_error_min_score": t.label_error_min_score,
+            "ood": p.ood_threshold,
+            "drift_warn_share": p.drift_warn_share,
+            "error_match_iou": t.error_match_iou,
+            "error_background_iou": t.error_background_iou,
+            "error_min_confidence": t.error_min_confidence,
+        }
+
+    @property
     def model_config(self) -> dict:
         return self.training.model_config
 

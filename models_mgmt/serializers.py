@@ -4,6 +4,7 @@ the output of model versions, evaluations and comparisons."""
 from rest_framework import serializers
 
 from annotate.validators import COLD_START_STRATEGIES, selection_settings_clean
+from ml import thresholds
 from ml.selection import STRATEGY_NAMES
 from models_mgmt.models import ModelVersion
 from models_mgmt.validators import KPI_METRICS, training_settings_clean
@@ -34,6 +35,60 @@ class TriggersSerializer(serializers.Serializer):
     kpi = KpiSerializer(help_text="empty object: no KPI trigger")
 
 
+def _threshold_field(name: str) -> serializers.FloatField:
+    spec = thresholds.BY_NAME[name]
+    return serializers.FloatField(
+        required=False,
+        min_value=0.0,
+        max_value=1.0,
+        help_text=f"{spec.help} (default {spec.default:g})",
+    )
+
+
+class ThresholdsSerializer(serializers.Serializer):
+    """The error-analysis thresholds (ml.thresholds); a PATCH names only those
+    that change. Every one is a number from 0 to 1; error_background_iou must
+    stay below error_match_iou."""
+
+    label_error_min_score = _threshold_field("label_error_min_score")
+    ood = _threshold_field("ood")
+    drift_warn_share = _threshold_field("drift_warn_share")
+    error_match_iou = _threshold_field("error_match_iou")
+    error_background_iou = _threshold_field("error_background_iou")
+    error_min_confidence = _threshold_field("error_min_confidence")
+
+
+# Where each threshold is stored: ("pipeline" | "training", model field).
+THRESHOLD_STORE = {
+    "ood": ("pipeline", "ood_threshold"),
+    "drift_warn_share": ("pipeline", "drift_warn_share"),
+    **{
+        name: ("training", name)
+        for name in (
+            "label_error_min_score",
+            "error_match_iou",
+            "error_background_iou",
+            "error_min_confidence",
+        )
+    },
+}
+
+
+def _thresholds_clean(instance, data: dict, errors: dict, out: dict) -> None:
+    """Check data["thresholds"] (when given) and put the changed values into
+    out["pipeline"] / out["training"] by their model fields."""
+    if "thresholds" not in data:
+        return
+    try:
+        changed = thresholds.thresholds_clean(data["thresholds"], instance.thresholds)
+    except ValueError as exc:
+        errors["thresholds"] = str(exc)
+        return
+    for name, value in changed.items():
+        app, field = THRESHOLD_STORE[name]
+        out[app][field] = value
+
+
 class PipelineSerializer(serializers.Serializer):
     """GET and PATCH /projects/{id}/pipeline/ (API.md). The instance is a
     models_mgmt.selectors.PipelineSettings; a PATCH names only what changes.
@@ -61,6 +116,10 @@ class PipelineSerializer(serializers.Serializer):
         help_text='{"metric", "min_delta"} (ml.config)'
     )
     triggers = TriggersSerializer()
+    thresholds = ThresholdsSerializer(
+        required=False,
+        help_text="error-analysis thresholds, each with its default (ml.thresholds)",
+    )
     best_model = serializers.IntegerField(read_only=True, allow_null=True)
 
     def to_internal_value(self, data):
@@ -78,9 +137,11 @@ class PipelineSerializer(serializers.Serializer):
         training, training_errors = training_settings_clean(data=data)
         errors.update(pipeline_errors)
         errors.update(training_errors)
+        out = {"pipeline": pipeline, "training": training}
+        _thresholds_clean(self.instance, data, errors, out)
         if errors:
             raise serializers.ValidationError({k: [v] for k, v in errors.items()})
-        return {"pipeline": pipeline, "training": training}
+        return out
 
 
 class ModelVersionSerializer(serializers.ModelSerializer):

@@ -20,6 +20,7 @@ from models_mgmt.forms import (
     GoalForm,
     LabelsForm,
     PipelineSettingsForm,
+    ThresholdsForm,
 )
 from models_mgmt.selectors import pipeline_settings_get
 from models_mgmt.services.pipeline import pipeline_update
@@ -39,6 +40,7 @@ def project_settings(request, project_id):
     form = PipelineSettingsForm(initial=PipelineSettingsForm.initial_from(saved))
     labels_form = LabelsForm(initial={"labels": ", ".join(project.labels)})
     goal_form = GoalForm(initial={"goal": project.goal or ""})
+    thresholds_form = ThresholdsForm(initial=saved.thresholds)
     status = 200
     if request.method == "POST":
         if not request.user.has_perm(Perm.EDIT_PIPELINE, project):
@@ -50,6 +52,14 @@ def project_settings(request, project_id):
                 return redirect("models_mgmt:project-settings", project_id=project.pk)
             reasons = "; ".join(
                 f"{k}: {' '.join(v)}" for k, v in goal_form.errors.items()
+            )
+        elif request.POST.get("action") == "thresholds":
+            thresholds_form = ThresholdsForm(request.POST)
+            if _save_thresholds(request, project, thresholds_form):
+                messages.success(request, "Thresholds saved.")
+                return redirect("models_mgmt:project-settings", project_id=project.pk)
+            reasons = "; ".join(
+                f"{k}: {' '.join(v)}" for k, v in thresholds_form.errors.items()
             )
         elif request.POST.get("action") == "labels":
             labels_form = LabelsForm(request.POST)
@@ -72,6 +82,7 @@ def project_settings(request, project_id):
         form=form,
         labels_form=labels_form,
         goal_form=goal_form,
+        thresholds_form=thresholds_form,
         **_references(form["strategy"].value(), form["trigger_cron"].value()),
         **_rows(form, form["strategy"].value()),
     )
@@ -162,5 +173,16 @@ def _save_goal(request, project, form: GoalForm) -> bool:
     except ValidationError as exc:
         for field, reasons in exc.message_dict.items():
             form.add_error(field if field in form.fields else None, reasons)
+        return False
+    return True
+
+
+def _save_thresholds(request, project, form: ThresholdsForm) -> bool:
+    if not form.is_valid():
+        return False
+    try:
+        pipeline_update(project=project, actor=request.user, data=form.api_data())
+    except ValidationError as exc:
+        form.add_api_errors(exc.message_dict)
         return False
     return True

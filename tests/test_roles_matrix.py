@@ -15,6 +15,7 @@ HTML_ROUTES = {
     "annotate:project-items": (Perm.VIEW_DASHBOARD, 403),
     "annotate:project-item": (Perm.VIEW_DASHBOARD, 403),
     "annotate:project-items-similar": (Perm.VIEW_DASHBOARD, 403),
+    "annotate:project-map": (Perm.VIEW_DASHBOARD, 403),
     "models_mgmt:project-settings": (Perm.VIEW_PIPELINE, 403),
     "annotate:project-members": (Perm.VIEW_MEMBERS, 403),
     "annotate:project-events": (Perm.VIEW_DASHBOARD, 403),

@@ -41,6 +41,8 @@ from tests.roles_posts.actions import (
 )
 from tests.roles_posts.label_errors import LabelErrorAnswer
 from tests.roles_posts.mining import SimilarSend
+from tests.roles_posts.similar_mistakes import SimilarMistakes
+from tests.roles_posts.thresholds import ThresholdsEdit
 from tests.roles_posts.work import BulkTag, GoalEdit
 
 # route -> (permission, or None for any signed-in user; its actions)
@@ -63,7 +65,12 @@ FORM_POSTS = {
     "account-token": (None, {"create": TokenCreate(), "revoke": TokenRevoke()}),
     "models_mgmt:project-settings": (
         Perm.EDIT_PIPELINE,
-        {"pipeline": PipelineEdit(), "labels": LabelsEdit(), "goal": GoalEdit()},
+        {
+            "pipeline": PipelineEdit(),
+            "labels": LabelsEdit(),
+            "goal": GoalEdit(),
+            "thresholds": ThresholdsEdit(),
+        },
     ),
     "models_mgmt:train": (Perm.TRAIN, {"train": TrainNow()}),
     "models_mgmt:promote": (Perm.PROMOTE, {"promote": Promote()}),
@@ -91,6 +98,7 @@ FORM_POSTS = {
         {"confirm": LabelErrorAnswer("confirm")},
     ),
     "annotate:label-error-fix": (Perm.REVIEW, {"fix": LabelErrorAnswer("fix")}),
+    "annotate:label-error-similar": (Perm.REVIEW, {"similar": SimilarMistakes()}),
     "models_mgmt:backtests": (Perm.BACKTEST, {"start": BacktestStart()}),
     "models_mgmt:register-base": (Perm.TRAIN, {"upload": RegisterBase()}),
     "models_mgmt:run-cancel": (

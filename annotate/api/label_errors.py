@@ -12,9 +12,16 @@ from alweb.api import json_body, project_for
 from alweb.roles import Perm
 from alweb.schema import page_of
 from annotate import selectors_flags
-from annotate.api.outputs import LabelErrorFlagSerializer
-from annotate.api.serializers import LabelErrorFixInputSerializer
-from annotate.services.label_errors import label_error_confirm, label_error_fix
+from annotate.api.outputs import LabelErrorFlagSerializer, LabelErrorSimilarSerializer
+from annotate.api.serializers import (
+    LabelErrorFixInputSerializer,
+    LabelErrorSimilarInputSerializer,
+)
+from annotate.services.label_errors import (
+    label_error_confirm,
+    label_error_fix,
+    label_error_similar_flag,
+)
 
 
 class LabelErrorListApi(APIView):
@@ -83,3 +90,29 @@ class LabelErrorFixApi(APIView):
         )
         flag.refresh_from_db()
         return Response(LabelErrorFlagSerializer(flag).data)
+
+
+class LabelErrorSimilarApi(APIView):
+    @extend_schema(
+        operation_id="label_error_similar",
+        summary="Find similar mistakes: flag the nearest labelled items",
+        description=(
+            "From a `fixed` flag (a label error a reviewer confirmed), the `k` "
+            "ground-truth items nearest to its item by stored embedding are "
+            "flagged for re-review (kind `similar`, the reason naming the "
+            "item); items with an open flag, or one of the same model version "
+            "already answered, are skipped. 400 when the flag is not fixed; "
+            "409 when its item has no embedding."
+        ),
+        request=LabelErrorSimilarInputSerializer,
+        responses={200: LabelErrorSimilarSerializer},
+    )
+    def post(self, request, project_id, flag_id):
+        project = project_for(request, project_id, Perm.REVIEW)
+        body = LabelErrorSimilarInputSerializer(data=json_body(request))
+        body.is_valid(raise_exception=True)
+        flag = selectors_flags.label_error_flag_get(project=project, flag_id=flag_id)
+        done = label_error_similar_flag(
+            flag=flag, actor=request.user, k=body.validated_data["k"]
+        )
+        return Response(LabelErrorSimilarSerializer(done).data)

@@ -432,7 +432,14 @@ class SimilarPrioritisedSerializer(serializers.Serializer):
 
 class LabelErrorCandidateSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(
-        choices=["wrong_class", "missing_label", "shifted_box", "spurious_label"]
+        choices=[
+            "wrong_class",
+            "missing_label",
+            "shifted_box",
+            "spurious_label",
+            "similar",
+        ],
+        help_text="similar: flagged by find similar mistakes",
     )
     score = serializers.FloatField(help_text="0-1, higher: more likely an error")
     reason = serializers.CharField()
@@ -446,6 +453,14 @@ class LabelErrorCandidateSerializer(serializers.Serializer):
     pred_index = serializers.IntegerField(allow_null=True)
     gt_bbox = serializers.ListField(child=serializers.FloatField(), allow_null=True)
     pred_bbox = serializers.ListField(child=serializers.FloatField(), allow_null=True)
+    similar_to = serializers.IntegerField(
+        allow_null=True,
+        required=False,
+        help_text="kind similar: the item whose confirmed label error it resembles",
+    )
+    distance = serializers.FloatField(
+        allow_null=True, required=False, help_text="kind similar: cosine distance"
+    )
 
 
 class LabelErrorFlagSerializer(serializers.Serializer):
@@ -460,3 +475,13 @@ class LabelErrorFlagSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=FlagStatus.choices)
     candidates = LabelErrorCandidateSerializer(many=True)
     created_at = serializers.DateTimeField()
+
+
+class LabelErrorSimilarSerializer(serializers.Serializer):
+    flagged = serializers.IntegerField(help_text="items flagged for re-review")
+    skipped = serializers.IntegerField(
+        help_text="nearest items left alone: already flagged, or answered"
+    )
+    items = serializers.ListField(
+        child=serializers.IntegerField(), help_text="the items flagged"
+    )

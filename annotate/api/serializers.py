@@ -424,3 +424,13 @@ class LabelErrorFixInputSerializer(serializers.Serializer):
         default="",
         help_text="what to correct (default: the flag's reason)",
     )
+
+
+class LabelErrorSimilarInputSerializer(serializers.Serializer):
+    k = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=500,
+        default=20,
+        help_text="ground-truth items searched (default 20)",
+    )

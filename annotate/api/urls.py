@@ -47,6 +47,11 @@ urlpatterns = [
         label_errors.LabelErrorFixApi.as_view(),
         name="api-label-error-fix",
     ),
+    path(
+        P + "label-errors/<int:flag_id>/similar/",
+        label_errors.LabelErrorSimilarApi.as_view(),
+        name="api-label-error-similar",
+    ),
     path("items/<int:item_id>/", items.ItemDetailApi.as_view(), name="api-item-detail"),
     path(
         "items/<int:item_id>/image", items.ItemImageApi.as_view(), name="api-item-image"

@@ -6,9 +6,11 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from annotate.models import FlagStatus, Item, ItemStatus, LabelErrorFlag, Project
+from annotate.selectors_mining import labelled_similar
 from annotate.services.curation import item_reopen
 from annotate.services.events import event_log
 from annotate.services.projects import project_lock
@@ -156,3 +158,91 @@ def label_error_fix(*, flag: LabelErrorFlag, actor, comment: str = "") -> Item:
         score=flag.score,
     )
     return item
+
+
+SIMILAR_K = 20  # ground-truth items searched per "find similar mistakes"
+
+
+@transaction.atomic
+def label_error_similar_flag(*, flag: LabelErrorFlag, actor, k=SIMILAR_K) -> dict:
+    """Find similar mistakes from a label error a reviewer confirmed by
+    fixing it (a `fixed` flag): the `k` ground-truth items nearest to its item
+    by stored embedding (selectors_mining.labelled_similar) are flagged for
+    re-review, kind `similar`, with the reason ("similar to item N's confirmed
+    label error") and a score of the seed's times the similarity. Items with
+    an open flag, or one of the same model version already answered, are left
+    as they are. Event `label_error_similar_flagged`. Returns {"flagged",
+    "skipped", "items"}. ValidationError for a flag that is not fixed or a bad
+    `k`; Conflict (409) when the item has no embedding."""
+    project_lock(project_id=flag.project_id)
+    flag = LabelErrorFlag.objects.select_related("project").get(pk=flag.pk)
+    if flag.status != FlagStatus.FIXED:
+        raise ValidationError(
+            {
+                "flag": "only a fixed flag (a label error a reviewer confirmed by "
+                f"reopening the item) seeds similar mistakes; this one is "
+                f"{flag.status}"
+            }
+        )
+    found = labelled_similar(project=flag.project, item_id=flag.item_id, k=k)
+    taken = set(
+        LabelErrorFlag.objects.filter(project_id=flag.project_id)
+        .filter(Q(status=FlagStatus.OPEN) | Q(model_version_id=flag.model_version_id))
+        .filter(item_id__in=[s.item.pk for s in found])
+        .values_list("item_id", flat=True)
+    )
+    rows = []
+    for s in found:
+        if s.item.pk in taken:
+            continue
+        score = round(flag.score * max(0.0, 1.0 - s.distance), 4)
+        reason = (
+            f"similar to item {flag.item_id}'s confirmed label error "
+            f"({flag.kind}; distance {s.distance:.3f})"
+        )
+        rows.append(
+            LabelErrorFlag(
+                project_id=flag.project_id,
+                item_id=s.item.pk,
+                model_version_id=flag.model_version_id,
+                model_name=flag.model_name,
+                item_version=s.item.version,
+                kind=SIMILAR,
+                score=score,
+                candidates=[_similar_candidate(flag, s, score, reason)],
+            )
+        )
+    LabelErrorFlag.objects.bulk_create(rows, batch_size=500)
+    items = [r.item_id for r in rows]
+    event_log(
+        project_id=flag.project_id,
+        actor=actor,
+        verb="label_error_similar_flagged",
+        item_id=flag.item_id,
+        flag=flag.pk,
+        flagged=len(rows),
+        items=items,
+    )
+    return {"flagged": len(rows), "skipped": len(found) - len(rows), "items": items}
+
+
+SIMILAR = "similar"
+
+
+def _similar_candidate(flag, found, score: float, reason: str) -> dict:
+    return {
+        "kind": SIMILAR,
+        "score": score,
+        "reason": reason,
+        "label": None,
+        "predicted": None,
+        "iou": 0.0,
+        "confidence": 0.0,
+        "gt_index": None,
+        "pred_index": None,
+        "gt_bbox": None,
+        "pred_bbox": None,
+        "similar_to": flag.item_id,
+        "seed_flag": flag.pk,
+        "distance": round(float(found.distance), 4),
+    }

@@ -21,6 +21,8 @@ PIPELINE_FIELDS = frozenset(
         "split_test",
         "split_seed",
         "consensus_share",
+        "ood_threshold",
+        "drift_warn_share",
     }
 )
 __all__ = ["PIPELINE_FIELDS", "SELECTION_FIELDS", "pipeline_update"]

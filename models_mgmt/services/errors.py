@@ -9,19 +9,22 @@ from pathlib import Path
 from django.db import transaction
 
 from ml import config as ml_config
-from ml.errors import BACKGROUND_IOU, MATCH_IOU, MISSED, TRUE_POSITIVE, match_image
+from ml.errors import MISSED, TRUE_POSITIVE, match_image
+from ml.thresholds import DEFAULTS
 from ml.training import TrainingCancelled
 from ml.types import GroundTruthImage
 from models_mgmt.models import Evaluation, EvaluationError, ModelVersion
+from models_mgmt.selectors import training_settings_get
 from models_mgmt.services.backend import get_backend
 from runs.db import retry_busy
 
 logger = logging.getLogger(__name__)
 
-# Predictions below this confidence are not errors a user would see: the
-# common operating point of YOLO detectors (ultralytics' own predict default).
-# The pool is scored lower (config "conf") because uncertainty needs them.
-ERROR_MIN_CONFIDENCE = 0.25
+# The default of the project setting error_min_confidence: predictions below
+# it are not errors a user would see (the common operating point of YOLO
+# detectors, ultralytics' own predict default). The pool is scored lower
+# (config "conf") because uncertainty needs them.
+ERROR_MIN_CONFIDENCE = DEFAULTS["error_min_confidence"]
 ROWS_PER_INSERT = 500  # rows held in memory before they are written
 IMAGES_PER_BATCH = 16  # images per forward pass, and per heartbeat
 
@@ -61,7 +64,9 @@ def evaluation_errors_finish(*, evaluation_id: int, stats: dict) -> None:
     Evaluation.objects.filter(pk=evaluation_id).update(error_stats=stats)
 
 
-def _predictions(version: ModelVersion, images: list[GroundTruthImage]):
+def _predictions(
+    version: ModelVersion, images: list[GroundTruthImage], min_confidence: float
+):
     cfg = ml_config.validate_model_config(
         version.config or {"architecture": version.architecture or "yolov8n.yaml"}
     )
@@ -69,7 +74,7 @@ def _predictions(version: ModelVersion, images: list[GroundTruthImage]):
         Path(version.weights.path),
         [img.path for img in images],
         imgsz=cfg["imgsz"],
-        conf=ERROR_MIN_CONFIDENCE,
+        conf=min_confidence,
         device=cfg["device"],
         batch=IMAGES_PER_BATCH,
         embed=False,
@@ -85,9 +90,10 @@ def evaluation_errors_analyse(
     groups: dict[int, str] | None = None,
 ) -> dict:
     """Predict every image of `images` ({item id: ground truth}) with the
-    version, match the predictions to the shapes (ml.errors.match_image at IoU
-    MATCH_IOU, background below BACKGROUND_IOU, confidence at least
-    ERROR_MIN_CONFIDENCE) and store the errors.
+    version, match the predictions to the shapes (ml.errors.match_image at the
+    project's error_match_iou, background below its error_background_iou,
+    confidence at least its error_min_confidence: TrainingSettings) and store
+    the errors; the stats record the thresholds used.
 
     Memory stays bounded: the backend streams its predictions and rows are
     written ROWS_PER_INSERT at a time. `beat` is called every
@@ -106,17 +112,27 @@ def evaluation_errors_analyse(
     pending: list[EvaluationError] = []
     errors = 0
     by_pick: dict[str, dict[str, int]] = {}
+    settings = training_settings_get(project=version.project)
+    match_iou, background_iou, min_confidence = (
+        settings.error_match_iou,
+        settings.error_background_iou,
+        settings.error_min_confidence,
+    )
     try:
-        stream = _predictions(version, [images[i] for i in ids]) if ids else iter(())
+        stream = (
+            _predictions(version, [images[i] for i in ids], min_confidence)
+            if ids
+            else iter(())
+        )
         for n, (item_id, prediction) in enumerate(zip(ids, stream, strict=True), 1):
             gt = images[item_id]
             records = match_image(
                 item_id,
                 gt.shapes,
                 prediction.detections,
-                iou=MATCH_IOU,
-                background_iou=BACKGROUND_IOU,
-                min_confidence=ERROR_MIN_CONFIDENCE,
+                iou=match_iou,
+                background_iou=background_iou,
+                min_confidence=min_confidence,
             )
             for shape in gt.shapes:
                 shapes[shape.label] = shapes.get(shape.label, 0) + 1
@@ -136,9 +152,9 @@ def evaluation_errors_analyse(
     except Exception as exc:  # an unreadable image, the model, a short stream
         return _failed(evaluation, exc)
     stats = {
-        "min_confidence": ERROR_MIN_CONFIDENCE,
-        "iou": MATCH_IOU,
-        "background_iou": BACKGROUND_IOU,
+        "min_confidence": min_confidence,
+        "iou": match_iou,
+        "background_iou": background_iou,
         "items": len(ids),
         "errors": errors,
         "true_positive": dict(sorted(true_positive.items())),

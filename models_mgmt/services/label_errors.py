@@ -16,8 +16,9 @@ from annotate.selectors_loop import ground_truth_by_item, item_ids_in_split
 from annotate.services.label_errors import FlagData, label_error_flags_replace
 from ml import config as ml_config
 from ml.label_errors import LabelErrorParams, rank_label_errors
+from ml.thresholds import DEFAULTS
 from models_mgmt.models import ModelVersion
-from models_mgmt.selectors import best_model
+from models_mgmt.selectors import best_model, training_settings_get
 from models_mgmt.services.backend import get_backend
 from runs import queues
 from runs.db import retry_busy
@@ -31,10 +32,11 @@ from runs.services import (
 logger = logging.getLogger(__name__)
 
 SPLITS = ("val", "test")  # held out from the model's training
-# A candidate is flagged from this score on (ml.label_errors: the model's
-# confidence times how badly label and prediction agree): below it, the
-# model is unsure or the disagreement small.
-FLAG_MIN_SCORE = 0.25
+# The default of the project setting label_error_min_score: a candidate is
+# flagged from this score on (ml.label_errors: the model's confidence times how
+# badly label and prediction agree); below it, the model is unsure or the
+# disagreement small.
+FLAG_MIN_SCORE = DEFAULTS["label_error_min_score"]
 # Predictions kept: low enough that the class-score support of a label the
 # model barely sees still counts (as the pool is scored).
 PREDICT_CONF = 0.05
@@ -122,9 +124,10 @@ def label_errors_check(*, job: Job | None = None, project: Project | None = None
     ranked = rank_label_errors(
         rows, class_names=list(model.class_names or []), params=LabelErrorParams()
     )
+    min_score = training_settings_get(project=project).label_error_min_score
     by_item: dict[int, list[dict]] = {}
     for c in ranked:
-        if c.score >= FLAG_MIN_SCORE:
+        if c.score >= min_score:
             by_item.setdefault(c.image_id, []).append(_candidate(c))
     flags = [FlagData(item_id=i, candidates=cs) for i, cs in by_item.items()]
     counts = retry_busy(

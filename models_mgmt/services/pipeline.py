@@ -18,6 +18,10 @@ TRAINING_SETTINGS_FIELDS = frozenset(
         "trigger_cron",
         "trigger_every_n_approved",
         "trigger_kpi",
+        "label_error_min_score",
+        "error_match_iou",
+        "error_background_iou",
+        "error_min_confidence",
     }
 )
 

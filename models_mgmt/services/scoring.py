@@ -15,7 +15,6 @@ from annotate.selectors_loop import (
     items_pending_scoring,
     label_counts_ground_truth,
 )
-from annotate.selectors_mining import OOD_THRESHOLD
 from annotate.services.predictions import (
     ItemPredictions,
     ItemScore,
@@ -361,6 +360,7 @@ def prioritise_project(*, project: Project) -> int:
         strategy = "random"
         picked = selection.select("random", candidates, {}, pipeline.split_seed)
     now = timezone.now().isoformat()
+    ood_above = pipeline.ood_threshold
     base = {
         "strategy": strategy,
         "cold_start": model is None,
@@ -382,7 +382,7 @@ def prioritise_project(*, project: Project) -> int:
                 "control": p.control,
                 "components": p.components,
                 **(
-                    {"ood": ood_of[pk], "ood_flagged": ood_of[pk] > OOD_THRESHOLD}
+                    {"ood": ood_of[pk], "ood_flagged": ood_of[pk] > ood_above}
                     if pk in ood_of
                     else {}
                 ),

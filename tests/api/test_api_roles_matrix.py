@@ -56,6 +56,7 @@ API_ROUTES: dict[str, dict[str, object]] = {
     "api-label-error-list": {"GET": Perm.REVIEW},
     "api-label-error-confirm": {"POST": Perm.REVIEW},
     "api-label-error-fix": {"POST": Perm.REVIEW},
+    "api-label-error-similar": {"POST": Perm.REVIEW},
     "api-export": {"GET": Perm.EXPORT},
     "api-export-job": {"GET": Perm.EXPORT},
     "api-export-download": {"GET": Perm.EXPORT},

@@ -104,6 +104,7 @@ VALID_BODIES = {
     "backtests_start": {"strategies": ["hybrid"]},
     "items_tag": {"tag": "hard"},
     "items_similar_prioritise": {"similar_to": [1], "items": [1]},
+    "label_error_similar": {},
     "pipeline_update": {
         "split": {"train": 0.8, "val": 0.1, "test": 0.1, "seed": 7},
         "triggers": {

@@ -126,6 +126,7 @@ def test_validate_strategy_params_fills_defaults_and_names_bad_fields():
         "batch_size": 50,
         "control_share": 0.1,
         "warmup": 150,
+        "ood_weight": 0.0,
     }
     assert validate_strategy_params("random", None) == {"batch_size": 50}
     # `k` is the old name of batch_size.

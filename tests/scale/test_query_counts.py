@@ -75,6 +75,7 @@ PAGES = [
     ("label page", "annotator", "/projects/{p}/label/", False),
     ("review page", "reviewer", "/projects/{p}/review/", False),
     ("label errors", "reviewer", "/projects/{p}/review/label-errors/", False),
+    ("embedding map", "owner", "/projects/{p}/map/?colour=ood", False),
     ("members", "owner", "/projects/{p}/members/", False),
     (
         "items, model disagreement",
