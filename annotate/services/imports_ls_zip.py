@@ -15,6 +15,8 @@ for the zip are rolled back with their stored files.
 """
 
 import posixpath
+import shutil
+import tempfile
 import zipfile
 import zlib
 from urllib.parse import unquote, urlparse
@@ -24,7 +26,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from annotate.models import Item
-from annotate.services.coco_source import json_array
+from annotate.services.coco_source import json_array, rewound
 from annotate.services.imports import ImportErrors, match_items
 from annotate.services.imports_ls import (
     NOT_A_LIST,
@@ -83,9 +85,10 @@ def _members(archive: zipfile.ZipFile) -> dict[str, zipfile.ZipInfo]:
     return members
 
 
-def _tasks(archive, members):
+def _tasks(archive, members, spool):
     """The export's tasks as a function giving them afresh (one pass over the
-    member each call: annotate.services.coco_source.json_array)."""
+    file each call: annotate.services.coco_source.json_array). The member is
+    inflated once into `spool` (a temporary file), not once per pass."""
     found = sorted(n for n in members if n.lower().endswith(".json"))
     if len(found) != 1:
         _refuse(
@@ -97,13 +100,15 @@ def _tasks(archive, members):
         _refuse(f"{found[0]}: too large ({info.file_size} bytes > {limit})")
     try:
         # A member never reads past its declared (bounded) size.
-        return json_array(
-            lambda: archive.open(info),
-            not_json=f"{found[0]}: not valid JSON",
-            not_list=NOT_A_LIST,
-        )
+        with archive.open(info) as fh:
+            shutil.copyfileobj(fh, spool, 1 << 16)
     except _ZIP_ERRORS as exc:
         _refuse(f"{found[0]}: unreadable ({exc})"[:300])
+    return json_array(
+        lambda: rewound(spool),
+        not_json=f"{found[0]}: not valid JSON",
+        not_list=NOT_A_LIST,
+    )
 
 
 def _url_parts(url: str) -> list[str]:
@@ -207,10 +212,10 @@ def label_studio_zip_import(*, project, handle, actor, as_: str, **options) -> d
         _refuse("not a readable zip archive")
     created: list[Item] = []
     try:
-        with archive, transaction.atomic():
+        with archive, tempfile.TemporaryFile() as spool, transaction.atomic():
             project_lock(project_id=project.pk)
             members = _members(archive)
-            tasks = _tasks(archive, members)
+            tasks = _tasks(archive, members, spool)
             errors = ImportErrors()
             item_of = _create_items(
                 project, archive, members, tasks, actor, created, errors
