@@ -66,6 +66,7 @@ POSTGRES_TESTS = (
     "tests/api/test_import_folder.py",
     "tests/annotate/test_import_stream.py",
     "tests/annotate/test_import_stream_datasets.py",
+    "tests/annotate/test_import_stream_ls.py",
     "tests/api/test_projects_api.py",
     "tests/api/test_bad_input_families.py",
     "tests/api/test_bad_input_limits.py",

@@ -214,12 +214,6 @@ class CocoDocumentField(serializers.JSONField):
     """The COCO document as sent; annotate.services.imports checks its content."""
 
 
-def _is_zip(upload) -> bool:
-    head = upload.read(4)
-    upload.seek(0)
-    return head in (b"PK\x03\x04", b"PK\x05\x06")
-
-
 class ImportInputSerializer(serializers.Serializer):
     """A COCO import: `as` and the document, as JSON `coco` or (multipart, for
     curl) a `file` holding it (then "archive": the import streams it).
@@ -292,16 +286,11 @@ class ImportInputSerializer(serializers.Serializer):
         fmt = attrs.get("format", "coco")
         document = archive = None
         if fmt == "label_studio":
-            if hasattr(upload, "read") and _is_zip(upload):
-                # Its export with the images (annotate.services.imports_ls_zip).
+            if hasattr(upload, "read"):
+                # Its JSON export, streamed one task at a time, or a zip of
+                # it with the images (annotate.services.imports_ls_zip): the
+                # import answers {"file": ["not valid JSON"]} itself.
                 archive = upload
-            elif hasattr(upload, "read"):
-                try:
-                    document = json.loads(upload.read())
-                except (ValueError, RecursionError, UnicodeDecodeError):
-                    raise serializers.ValidationError(
-                        {"file": "not valid JSON"}
-                    ) from None
             elif "label_studio" in attrs:
                 document = attrs["label_studio"]
             else:

@@ -15,13 +15,15 @@ such files are rare and get the old behaviour, memory included.
 
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 
 import ijson
 from django.core.exceptions import ValidationError
 
 KEYS = ("images", "annotations", "categories")
-CHUNK = 1 << 20
+# Bytes read at a time by the passes that build nothing (held: one chunk).
+CHUNK = 1 << 16
 # ijson parses a buffer at a time and holds its items until they are taken:
 # small buffers let each annotation die young (the garbage collector walks
 # every object that outlives a collection; 64 KiB, the default, cost 40 %).
@@ -29,6 +31,83 @@ BUF_SIZE = 4096
 # What yajl reads differently from json.loads (see the module docstring).
 _ODD_BYTES = re.compile(rb"[\x0b\x0c]|\\u[dD][89a-fA-F]")
 _NOT_JSON = ValidationError({"file": ["not valid JSON"]})
+
+
+def odd_bytes(handle) -> bool:
+    """Whether the file (binary, read from its start) holds what yajl reads
+    differently from json.loads: a UTF-8 BOM, form feed or vertical tab,
+    a surrogate escape (see the module docstring)."""
+    if handle.read(3) == b"\xef\xbb\xbf":
+        return True
+    tail = b""
+    while chunk := handle.read(CHUNK):
+        if _ODD_BYTES.search(tail + chunk):
+            return True
+        tail = chunk[-5:]
+    return False
+
+
+@contextmanager
+def rewound(handle):
+    """A seekable handle from its start, left open (an opener of json_array)."""
+    handle.seek(0)
+    yield handle
+
+
+def json_array(opener, *, not_json: str, not_list: str) -> Callable[[], Iterable]:
+    """The elements of a JSON file whose top level is a list, as a function
+    giving them afresh, one at a time, on each call (a pass over the file).
+    `opener()` is a context manager giving the file (binary) from its start.
+    The file is read once here in full (a syntax error anywhere is found before
+    a pass starts) and then streamed with ijson; where yajl and json.loads
+    would disagree, or the top level is not a list, it is parsed whole by
+    json.loads instead, as before streaming. Raises ValidationError({"file":
+    [not_json]}) or ({"file": [not_list]})."""
+    with opener() as handle:
+        streamed = not odd_bytes(handle)
+    if streamed:
+        with opener() as handle:
+            streamed = _starts_a_list(handle)
+    if streamed:
+        with opener() as handle:
+            streamed = _parses_to_the_end(handle)
+    if streamed:
+
+        def items() -> Iterator:
+            with opener() as handle:
+                yield from ijson.items(
+                    handle, "item", use_float=True, buf_size=BUF_SIZE
+                )
+
+        return items
+    with opener() as handle:
+        try:
+            document = json.loads(handle.read())
+        except (ValueError, RecursionError, UnicodeDecodeError):
+            raise ValidationError({"file": [not_json]}) from None
+    if not isinstance(document, list):
+        raise ValidationError({"file": [not_list]})
+    return lambda: iter(document)
+
+
+def _starts_a_list(handle) -> bool:
+    try:
+        for _, event, _ in ijson.parse(handle, buf_size=BUF_SIZE):
+            return event == "start_array"
+    except (ijson.JSONError, ValueError, UnicodeDecodeError, RecursionError):
+        return False
+    return False
+
+
+def _parses_to_the_end(handle) -> bool:
+    """Whether yajl reads the whole file without error: items of a prefix no
+    element has, so it is parsed in C and nothing is built."""
+    try:
+        for _ in ijson.items(handle, "item.\x00", use_float=True, buf_size=CHUNK):
+            pass
+    except (ijson.JSONError, ValueError, UnicodeDecodeError, RecursionError):
+        return False
+    return True
 
 
 class DocumentSource:
@@ -85,7 +164,8 @@ class FileSource:
         """{top-level key: "list" or "other"}, or None where this file must be
         parsed whole. Reads the whole file once: a syntax error anywhere is
         found before anything is written."""
-        if self._odd_bytes():
+        self.handle.seek(0)
+        if odd_bytes(self.handle):
             return None
         self.handle.seek(0)
         kinds: dict[str, str] = {}
@@ -107,18 +187,6 @@ class FileSource:
         except (ijson.JSONError, ValueError, UnicodeDecodeError, RecursionError):
             return None
         return kinds
-
-    def _odd_bytes(self) -> bool:
-        self.handle.seek(0)
-        if self.handle.read(3) == b"\xef\xbb\xbf":
-            return True
-        self.handle.seek(0)
-        tail = b""
-        while chunk := self.handle.read(CHUNK):
-            if _ODD_BYTES.search(tail + chunk):
-                return True
-            tail = chunk[-5:]
-        return False
 
     def _items(self, key: str) -> Iterator:
         if self._whole is not None:

@@ -1,6 +1,7 @@
 """Label Studio JSON import (its "JSON" export: a list of tasks with
-annotations and predictions), read into a COCO document and applied by
-annotate.services.imports.coco_import: same checks, all or nothing, same report.
+annotations and predictions), read one task at a time as a source of
+annotate.services.imports.coco_import (a file streamed with ijson): same
+checks, the same streamed all-or-nothing write, same report.
 
 Regions taken: `rectanglelabels` (x, y, width, height in percent of the image;
 a rotated one becomes its rotated polygon) and `polygonlabels` (points in
@@ -14,15 +15,18 @@ region `score`, else the prediction's). The image is matched by the path of
 
 import math
 import re
+from collections.abc import Iterator
 from urllib.parse import unquote, urlparse
 
 from django.core.exceptions import ValidationError
 
 from annotate.selectors import item_sizes
-from annotate.services.coco_source import DocumentSource
-from annotate.services.imports import ImportErrors, coco_import, is_number, match_items
+from annotate.services.imports import coco_import
+from annotate.services.imports_check import ID_CHUNK, ImportErrors, is_number
+from annotate.services.imports_match import match_items
 
 UPLOAD_PREFIX = re.compile(r"^[0-9a-f]{8}-(?=.)")
+NOT_A_LIST = "a Label Studio export is a list of tasks"
 REGION_TYPES = {"rectanglelabels": "rectangle", "polygonlabels": "polygon"}
 
 
@@ -132,61 +136,116 @@ def _chosen(task: dict, as_: str):
     return key, None, None
 
 
-def label_studio_document(*, project, tasks, as_: str, item_of=None) -> dict:
-    """A COCO document of Label Studio tasks (see the module docstring).
+def _task_name(task) -> str | None:
+    data = task.get("data") if isinstance(task, dict) else None
+    return image_name(data.get("image")) if isinstance(data, dict) else None
+
+
+class LabelStudioSource:
+    """Label Studio tasks as a source of coco_import (the interface of
+    annotate.services.coco_source; its problems gather in `errors`, in task
+    order, and are the ones raised, as when the tasks were converted into one
+    document before the check). `tasks()` gives the tasks afresh on each call
+    (annotate.services.coco_source.json_array streams a file); they are read
+    in three passes, one task at a time: the image names (matched to items),
+    then the labels, images and every problem, then the regions as they are
+    taken. Held per task: its image name, then its matched item's size.
     `item_of` ({image name: item id}) names the item of an image outright
     (the images of a zip, annotate.services.imports_ls_zip)."""
-    errors = ImportErrors()
-    if not isinstance(tasks, list):
-        raise ValidationError({"file": ["a Label Studio export is a list of tasks"]})
-    named = []
-    for i, task in enumerate(tasks):
-        data = task.get("data") if isinstance(task, dict) else None
-        name = image_name(data.get("image")) if isinstance(data, dict) else None
-        if name is None:
-            errors.add(f"tasks[{i}]", "data.image names no image")
-        named.append(name)
-    item_of = item_of or {}
-    matches = match_items(project, sorted({n for n in named if n} - set(item_of)))
-    matches.update((name, [pk]) for name, pk in item_of.items())
-    sizes = item_sizes(
-        project=project, item_ids={i for ids in matches.values() for i in ids}
-    )
-    categories: dict[str, int] = {}
-    images, annotations = [], []
-    for i, (task, name) in enumerate(zip(tasks, named, strict=True)):
-        ids = matches.get(name, []) if name else []
-        if name and len(ids) != 1:
-            errors.add(f"tasks[{i}]", f"{len(ids)} items match {name[:80]!r}")
-        if len(ids) != 1:
-            continue
-        key, index, results = _chosen(task, as_)
+
+    def __init__(self, *, project, tasks, as_: str, item_of=None):
+        self.project, self._tasks, self.as_ = project, tasks, as_
+        self.item_of = item_of or {}
+        self.problems: list[str] = []
+        self.errors = ImportErrors()
+        self._scanned = False
+        self._labels: dict[str, int] = {}
+        self._images: list[dict] = []
+        # Per task: (width, height) of its matched item where it is imported.
+        self._sizes: list[tuple[int, int] | None] = []
+
+    def _matches(self, named) -> tuple[dict, dict]:
+        """({image name: item ids}, {item id: (width, height)})."""
+        wanted = sorted({n for n in named if n} - set(self.item_of))
+        matches = match_items(self.project, wanted)
+        matches.update((name, [pk]) for name, pk in self.item_of.items())
+        ids = list({i for found in matches.values() for i in found})
+        sizes: dict[int, tuple[int, int]] = {}
+        for start in range(0, len(ids), ID_CHUNK):
+            chunk = ids[start : start + ID_CHUNK]
+            sizes.update(item_sizes(project=self.project, item_ids=chunk))
+        return matches, sizes
+
+    def _scan(self) -> None:
+        if self._scanned:
+            return
+        self._scanned = True
+        errors, named = self.errors, []
+        for i, task in enumerate(self._tasks()):
+            name = _task_name(task)
+            if name is None:
+                errors.add(f"tasks[{i}]", "data.image names no image")
+            named.append(name)
+        matches, sizes = self._matches(named)
+        for i, (task, name) in enumerate(zip(self._tasks(), named, strict=True)):
+            size = None
+            ids = matches.get(name, []) if name else []
+            if name and len(ids) != 1:
+                errors.add(f"tasks[{i}]", f"{len(ids)} items match {name[:80]!r}")
+            if len(ids) == 1:
+                size = self._check(i, task, sizes[ids[0]])
+            if size is not None:
+                self._images.append({"id": i + 1, "file_name": name})
+            self._sizes.append(size)
+
+    def _check(self, i: int, task: dict, size: tuple[int, int]):
+        """The task's regions checked (their labels numbered in order of first
+        use); the size where the task is imported, else None."""
+        key, index, results = _chosen(task, self.as_)
         if isinstance(results, str):
-            errors.add(f"tasks[{i}].{key}", results)
-            continue
+            self.errors.add(f"tasks[{i}].{key}", results)
+            return None
         if results is None:
-            continue  # nothing labelled (or all cancelled): the task is left out
-        width, height = sizes[ids[0]]
-        images.append({"id": i + 1, "file_name": name})
+            return None  # nothing labelled (or all cancelled): left out
         for j, result in enumerate(results):
             where = f"tasks[{i}].{key}[{index}].result[{j}]"
-            record = _region(result, where, errors, width, height, categories)
-            if record is not None:
-                record.update(id=len(annotations) + 1, image_id=i + 1)
-                annotations.append(record)
-    if errors:
-        raise ValidationError({"file": list(errors)})
-    return {
-        "images": images,
-        "annotations": annotations,
-        "categories": [{"id": cid, "name": n} for n, cid in categories.items()],
-    }
+            _region(result, where, self.errors, *size, self._labels)
+        return size
+
+    def categories(self) -> list:
+        self._scan()
+        return [{"id": cid, "name": n} for n, cid in self._labels.items()]
+
+    def images(self) -> list:
+        self._scan()
+        return self._images
+
+    def annotations(self) -> Iterator[dict]:
+        self._scan()
+        if self.errors:
+            return  # the import fails with them; no region is needed
+        next_id, ignored = 1, ImportErrors()
+        for i, task in enumerate(self._tasks()):
+            size = self._sizes[i]
+            if size is None:
+                continue
+            key, index, results = _chosen(task, self.as_)
+            for j, result in enumerate(results):
+                where = f"tasks[{i}].{key}[{index}].result[{j}]"
+                record = _region(result, where, ignored, *size, self._labels)
+                record.update(id=next_id, image_id=i + 1)
+                next_id += 1
+                yield record
 
 
 def label_studio_import(*, project, tasks, as_: str, item_of=None, **options) -> dict:
-    """Import a Label Studio JSON export through coco_import; all or nothing."""
-    document = label_studio_document(
-        project=project, tasks=tasks, as_=as_, item_of=item_of
-    )
-    source = DocumentSource(document, item_of=item_of)
+    """Import Label Studio tasks through coco_import; all or nothing. `tasks`
+    is the parsed export (a list) or a function giving the tasks afresh on
+    each call (annotate.services.coco_source.json_array: a file, streamed)."""
+    if not callable(tasks):
+        if not isinstance(tasks, list):
+            raise ValidationError({"file": [NOT_A_LIST]})
+        document = tasks
+        tasks = lambda: iter(document)  # noqa: E731
+    source = LabelStudioSource(project=project, tasks=tasks, as_=as_, item_of=item_of)
     return coco_import(project=project, source=source, as_=as_, **options)

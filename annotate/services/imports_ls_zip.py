@@ -14,8 +14,9 @@ nothing: a refused image or task answers 400 naming it, and the items created
 for the zip are rolled back with their stored files.
 """
 
-import json
 import posixpath
+import shutil
+import tempfile
 import zipfile
 import zlib
 from urllib.parse import unquote, urlparse
@@ -25,8 +26,13 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from annotate.models import Item
+from annotate.services.coco_source import json_array, rewound
 from annotate.services.imports import ImportErrors, match_items
-from annotate.services.imports_ls import image_name, label_studio_import
+from annotate.services.imports_ls import (
+    NOT_A_LIST,
+    image_name,
+    label_studio_import,
+)
 from annotate.services.items import (
     ItemRejected,
     item_create,
@@ -79,7 +85,10 @@ def _members(archive: zipfile.ZipFile) -> dict[str, zipfile.ZipInfo]:
     return members
 
 
-def _tasks(archive, members) -> list:
+def _tasks(archive, members, spool):
+    """The export's tasks as a function giving them afresh (one pass over the
+    file each call: annotate.services.coco_source.json_array). The member is
+    inflated once into `spool` (a temporary file), not once per pass."""
     found = sorted(n for n in members if n.lower().endswith(".json"))
     if len(found) != 1:
         _refuse(
@@ -90,12 +99,16 @@ def _tasks(archive, members) -> list:
     if info.file_size > limit:
         _refuse(f"{found[0]}: too large ({info.file_size} bytes > {limit})")
     try:
+        # A member never reads past its declared (bounded) size.
         with archive.open(info) as fh:
-            return json.loads(read_bounded(fh, info.file_size))
-    except (ValueError, RecursionError, UnicodeDecodeError, ItemRejected):
-        _refuse(f"{found[0]}: not valid JSON")
+            shutil.copyfileobj(fh, spool, 1 << 16)
     except _ZIP_ERRORS as exc:
         _refuse(f"{found[0]}: unreadable ({exc})"[:300])
+    return json_array(
+        lambda: rewound(spool),
+        not_json=f"{found[0]}: not valid JSON",
+        not_list=NOT_A_LIST,
+    )
 
 
 def _url_parts(url: str) -> list[str]:
@@ -136,7 +149,7 @@ class _ImageIndex:
 def _task_images(tasks) -> list[tuple[int, str, str]]:
     """(task index, image name, URL) of every task that names an image."""
     found = []
-    for i, task in enumerate(tasks):
+    for i, task in enumerate(tasks()):
         data = task.get("data") if isinstance(task, dict) else None
         url = data.get("image") if isinstance(data, dict) else None
         name = image_name(url)
@@ -199,12 +212,10 @@ def label_studio_zip_import(*, project, handle, actor, as_: str, **options) -> d
         _refuse("not a readable zip archive")
     created: list[Item] = []
     try:
-        with archive, transaction.atomic():
+        with archive, tempfile.TemporaryFile() as spool, transaction.atomic():
             project_lock(project_id=project.pk)
             members = _members(archive)
-            tasks = _tasks(archive, members)
-            if not isinstance(tasks, list):
-                _refuse("a Label Studio export is a list of tasks")
+            tasks = _tasks(archive, members, spool)
             errors = ImportErrors()
             item_of = _create_items(
                 project, archive, members, tasks, actor, created, errors

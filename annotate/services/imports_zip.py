@@ -2,14 +2,12 @@
 Label Studio JSON, YOLO and Pascal VOC zips (read by
 annotate.services.dataset_sources as streamed sources of coco_import)."""
 
-import json
-
 from django.core.exceptions import ValidationError
 
-from annotate.services.coco_source import FileSource
+from annotate.services.coco_source import FileSource, json_array, rewound
 from annotate.services.dataset_sources import VocSource, YoloSource, open_zip
 from annotate.services.imports import coco_import
-from annotate.services.imports_ls import label_studio_import
+from annotate.services.imports_ls import NOT_A_LIST, label_studio_import
 from annotate.services.imports_ls_zip import label_studio_zip_import
 
 DATASET_FORMATS = ("yolo", "voc")
@@ -61,8 +59,10 @@ def file_import(*, project, fmt: str, handle=None, document=None, **options) -> 
     if document is None and _is_zip(handle):
         return label_studio_zip_import(project=project, handle=handle, **options)
     if document is None:
-        try:
-            document = json.loads(handle.read())
-        except (ValueError, RecursionError, UnicodeDecodeError):
-            raise ValidationError({"file": ["not valid JSON"]}) from None
+        # Streamed one task at a time (annotate.services.coco_source.json_array).
+        document = json_array(
+            lambda: rewound(handle),
+            not_json="not valid JSON",
+            not_list=NOT_A_LIST,
+        )
     return label_studio_import(project=project, tasks=document, **options)
