@@ -132,7 +132,9 @@ def _duration(end: str, start: str):
     return ExpressionWrapper(F(end) - F(start), output_field=DurationField())
 
 
-def _capped():
+def task_active_time():
+    """A finished task's time, claim to submit, at most TASK_TIME_CAP (the
+    active time the Work page and the exports count)."""
     return Least(
         _duration("finished_at", "created_at"),
         Value(TASK_TIME_CAP, output_field=DurationField()),
@@ -213,7 +215,7 @@ def _annotators(project: Project, since) -> list[WorkerRow]:
         .annotate(
             items=Count("id"),
             shapes=Sum("shape_count"),
-            active=Sum(_capped()),
+            active=Sum(task_active_time()),
             model_shapes=Sum("model_shapes"),
             model_kept=Sum("model_kept"),
             consensus=Count("agreement"),
@@ -262,7 +264,7 @@ def _reviewers(project: Project, since) -> list[WorkerRow]:
         .values("assignee_id", "assignee__username")
         .annotate(
             n=Count("id"),
-            active=Sum(_capped()),
+            active=Sum(task_active_time()),
             rejected=Count("id", filter=Q(status=TaskStatus.REJECTED)),
         )
     )

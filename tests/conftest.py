@@ -59,6 +59,7 @@ POSTGRES_TESTS = (
     "tests/api/test_io_datasets.py",
     "tests/api/test_io_label_studio.py",
     "tests/api/test_io_label_studio_zip.py",
+    "tests/api/test_io_throughput.py",
     "tests/annotate/test_data_page.py",
     "tests/api/test_import_folder.py",
     "tests/annotate/test_import_stream.py",
