@@ -24,7 +24,11 @@ from annotate.services.annotations import (
     model_shapes_kept,
     shapes_validate,
 )
-from annotate.services.consensus import consensus_agreement, consensus_wants_second
+from annotate.services.consensus import (
+    consensus_agreement,
+    consensus_round_reset,
+    consensus_wants_second,
+)
 from annotate.services.events import event_log
 from annotate.services.queue import lease_end, task_require_active
 from ml.splits import assign_splits
@@ -174,7 +178,9 @@ def task_submit(
 
 @transaction.atomic
 def review_reject(*, task: Task, comment: str) -> Item:
-    """Send the item back to labelling with a required comment; annotations kept."""
+    """Send the item back to labelling with a required comment; annotations kept.
+    A consensus item's finished round is closed (consensus_round_reset): the
+    next two submits are compared afresh."""
     comment = (comment or "").strip() if isinstance(comment, str) else ""
     if not comment:
         raise ValidationError({"comment": "a comment is required to reject"})
@@ -185,6 +191,7 @@ def review_reject(*, task: Task, comment: str) -> Item:
     Item.objects.filter(pk=task.item_id).update(
         status=ItemStatus.UNLABELED, review_comment=comment, rejected_at=timezone.now()
     )
+    consensus_round_reset(item_ids=[task.item_id])
     event_log(
         project_id=task.project_id,
         actor=task.assignee,
