@@ -77,6 +77,9 @@ class Pipeline(models.Model):
     split_seed = models.IntegerField(default=0)
     # Share of items labelled by two annotators before review (ml.consensus).
     consensus_share = models.FloatField(default=0.0)
+    # Share of label claims that are hidden checks: an approved item served
+    # again, the submit scored against its ground truth (never changed).
+    check_share = models.FloatField(default=0.0)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -90,6 +93,10 @@ class Pipeline(models.Model):
             models.CheckConstraint(
                 condition=Q(consensus_share__gte=0) & Q(consensus_share__lte=1),
                 name="pipeline_consensus_share_unit",
+            ),
+            models.CheckConstraint(
+                condition=Q(check_share__gte=0) & Q(check_share__lte=1),
+                name="pipeline_check_share_unit",
             ),
         ]
 
@@ -373,6 +380,11 @@ class Task(models.Model):
     model_kept = models.PositiveIntegerField(null=True, blank=True)
     # Of a consensus label task: its version's agreement with the other one.
     agreement = models.FloatField(null=True, blank=True)
+    # A hidden check (Pipeline.check_share): a label task on a ground-truth item,
+    # its submit scored against the ground truth (ml.consensus.agreement) and
+    # never applied to the item.
+    is_check = models.BooleanField(default=False)
+    check_score = models.FloatField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 

@@ -52,6 +52,9 @@ class PipelineSettingsForm(forms.Form):
     consensus_share = forms.FloatField(
         required=False, error_messages={"invalid": "a number from 0 to 1"}
     )
+    check_share = forms.FloatField(
+        required=False, error_messages={"invalid": "a number from 0 to 1"}
+    )
     model_config = JsonTextField()
     comparison_config = JsonTextField()
     trigger_cron = forms.CharField(required=False, max_length=200)
@@ -70,6 +73,7 @@ class PipelineSettingsForm(forms.Form):
             "cold_start_strategy": settings.cold_start_strategy,
             **{f"split_{k}": v for k, v in split.items()},
             "consensus_share": settings.consensus_share,
+            "check_share": settings.check_share,
             "model_config": json.dumps(settings.model_config, indent=1),
             "comparison_config": json.dumps(settings.comparison_config, indent=1),
             "trigger_cron": triggers["cron"],
@@ -80,8 +84,11 @@ class PipelineSettingsForm(forms.Form):
     def api_data(self) -> dict:
         """The cleaned input as a PATCH body of /pipeline/ (call after is_valid)."""
         data = self.cleaned_data
-        share = data.get("consensus_share")
-        extra = {} if share is None else {"consensus_share": share}
+        extra = {
+            key: data[key]
+            for key in ("consensus_share", "check_share")
+            if data.get(key) is not None
+        }
         return {
             **extra,
             "strategy": data["strategy"],

@@ -130,6 +130,10 @@ class PipelineSettings:
         return self.pipeline.consensus_share
 
     @property
+    def check_share(self) -> float:
+        return self.pipeline.check_share
+
+    @property
     def model_config(self) -> dict:
         return self.training.model_config
 

@@ -47,6 +47,7 @@ POSTGRES_TESTS = (
     "tests/annotate/test_item_browser.py",
     "tests/annotate/test_work_page.py",
     "tests/annotate/test_consensus.py",
+    "tests/annotate/test_checks.py",
     "tests/annotate/test_item_tags.py",
     "tests/annotate/test_predictions.py",
     "tests/annotate/test_mining.py",

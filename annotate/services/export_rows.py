@@ -83,6 +83,7 @@ def labelling_of(item_ids) -> dict[int, list[dict]]:
             kind=TaskKind.LABEL,
             status=TaskStatus.SUBMITTED,
             finished_at__isnull=False,
+            is_check=False,
         )
         .annotate(active=task_active_time())
         .order_by("item_id", "finished_at", "id")

@@ -21,6 +21,7 @@ PIPELINE_FIELDS = frozenset(
         "split_test",
         "split_seed",
         "consensus_share",
+        "check_share",
     }
 )
 __all__ = ["PIPELINE_FIELDS", "SELECTION_FIELDS", "pipeline_update"]
