@@ -87,7 +87,12 @@ def test_checks_are_hidden_scored_and_never_change_the_ground_truth(team, client
         assert task["annotations"] == [] and task["item"]["priority_reason"] == {}
         image = api.get(task["item"]["image_url"])
         assert image.status_code == 200
-        assert _submit(api, task["id"], shapes).status_code == 200
+        done = _submit(api, task["id"], shapes)
+        assert done.status_code == 200
+        assert (done.json()["item"]["status"], done.json()["item"]["split"]) == (
+            "review",
+            None,
+        )
         got.append(task["item"]["id"])
     # With share 1 every claim is a check while unseen ground truth remains.
     assert got == [truth_a.pk, truth_b.pk]
