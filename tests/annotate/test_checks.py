@@ -87,6 +87,11 @@ def test_checks_are_hidden_scored_and_never_change_the_ground_truth(team, client
         assert task["annotations"] == [] and task["item"]["priority_reason"] == {}
         image = api.get(task["item"]["image_url"])
         assert image.status_code == 200
+        # Its image only: not the item with its ground truth, nor in a list.
+        detail = api.get(reverse("api-item-detail", args=[task["item"]["id"]]))
+        assert detail.status_code == 404
+        listed = api.get(reverse("api-item-list", args=[project.pk])).json()
+        assert task["item"]["id"] not in {i["id"] for i in listed["results"]}
         done = _submit(api, task["id"], shapes)
         assert done.status_code == 200
         assert (done.json()["item"]["status"], done.json()["item"]["split"]) == (
