@@ -83,6 +83,9 @@ class Pipeline(models.Model):
     drift_warn_share = models.FloatField(
         default=thresholds.DEFAULTS["drift_warn_share"]
     )
+    # Share of label claims that are hidden checks: an approved item served
+    # again, the submit scored against its ground truth (never changed).
+    check_share = models.FloatField(default=0.0)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -96,6 +99,10 @@ class Pipeline(models.Model):
             models.CheckConstraint(
                 condition=Q(consensus_share__gte=0) & Q(consensus_share__lte=1),
                 name="pipeline_consensus_share_unit",
+            ),
+            models.CheckConstraint(
+                condition=Q(check_share__gte=0) & Q(check_share__lte=1),
+                name="pipeline_check_share_unit",
             ),
         ]
 
@@ -379,6 +386,11 @@ class Task(models.Model):
     model_kept = models.PositiveIntegerField(null=True, blank=True)
     # Of a consensus label task: its version's agreement with the other one.
     agreement = models.FloatField(null=True, blank=True)
+    # A hidden check (Pipeline.check_share): a label task on a ground-truth item,
+    # its submit scored against the ground truth (ml.consensus.agreement) and
+    # never applied to the item.
+    is_check = models.BooleanField(default=False)
+    check_score = models.FloatField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 

@@ -167,9 +167,11 @@ def event_list(*, project: Project, limit: int = 20) -> list[Event]:
     )
 
 
-def item_get_for_user(*, user, item_id) -> Item:
+def item_get_for_user(*, user, item_id, image: bool = False) -> Item:
     """An item the user may see: managers see all of a project's items, annotators and
-    reviewers only items they hold or held a task on. Http404 otherwise."""
+    reviewers only items they hold or held a task on; a hidden ground-truth
+    check's item (annotate.services.checks) only as its image. Http404
+    otherwise."""
     try:
         item = Item.objects.select_related("project").get(pk=int(item_id))
     except (Item.DoesNotExist, ValueError, TypeError, OverflowError):
@@ -178,7 +180,9 @@ def item_get_for_user(*, user, item_id) -> Item:
         return item
     if (
         user.has_perm(Perm.VIEW_PROJECT, item.project)
-        and item.tasks.filter(Q(assignee=user)).exists()
+        and item.tasks.filter(
+            Q(assignee=user) & (Q(is_check=False) | Q(is_check=image))
+        ).exists()
     ):
         return item
     raise Http404("no such item")

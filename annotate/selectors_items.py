@@ -94,7 +94,8 @@ def item_list(
     if held_by is not None:
         # A subquery, not a join: the join repeats an item per task and so needs
         # DISTINCT, which makes the page's COUNT walk every matching item.
-        tasks = Task.objects.filter(project=project, assignee=held_by)
+        # (Hidden ground-truth checks stay hidden: annotate.services.checks.)
+        tasks = Task.objects.filter(project=project, assignee=held_by, is_check=False)
         qs = qs.filter(pk__in=tasks.values("item_id"))
     if status:
         if status not in ItemStatus.values:

@@ -65,6 +65,9 @@ class WorkerRow:
     # and the mean agreement of their version with the other one.
     consensus: int = 0
     agreement: float | None = None
+    # Label: hidden ground-truth checks submitted and their mean score.
+    checks: int = 0
+    check_score: float | None = None
 
     @property
     def hours(self) -> float:
@@ -132,7 +135,9 @@ def _duration(end: str, start: str):
     return ExpressionWrapper(F(end) - F(start), output_field=DurationField())
 
 
-def _capped():
+def task_active_time():
+    """A finished task's time, claim to submit, at most TASK_TIME_CAP (the
+    active time the Work page and the exports count)."""
     return Least(
         _duration("finished_at", "created_at"),
         Value(TASK_TIME_CAP, output_field=DurationField()),
@@ -140,8 +145,13 @@ def _capped():
 
 
 def _finished(project: Project, kind: str, statuses, since) -> QuerySet[Task]:
+    # Hidden checks are scored on their own (_checks), never counted as work.
     qs = Task.objects.filter(
-        project=project, kind=kind, status__in=statuses, finished_at__isnull=False
+        project=project,
+        kind=kind,
+        status__in=statuses,
+        finished_at__isnull=False,
+        is_check=False,
     )
     return qs.filter(finished_at__gte=since) if since is not None else qs
 
@@ -154,6 +164,7 @@ def _reviewed_annotator(column: str = "assignee_id"):
             item_id=OuterRef("item_id"),
             kind=TaskKind.LABEL,
             status=TaskStatus.SUBMITTED,
+            is_check=False,
             finished_at__lte=OuterRef("created_at"),
         )
         .order_by("-finished_at", "-id")
@@ -163,7 +174,7 @@ def _reviewed_annotator(column: str = "assignee_id"):
 
 def work_summary(*, project: Project, window: str = "7d", now=None) -> WorkSummary:
     """Every figure of the Work page over `window` (ValueError when unknown).
-    Eight queries, whatever the number of items and tasks."""
+    Nine queries, whatever the number of items and tasks."""
     window = work_window(window)
     since = _since(window, now)
     statuses = {s.value: 0 for s in ItemStatus}
@@ -213,7 +224,7 @@ def _annotators(project: Project, since) -> list[WorkerRow]:
         .annotate(
             items=Count("id"),
             shapes=Sum("shape_count"),
-            active=Sum(_capped()),
+            active=Sum(task_active_time()),
             model_shapes=Sum("model_shapes"),
             model_kept=Sum("model_kept"),
             consensus=Count("agreement"),
@@ -252,6 +263,24 @@ def _annotators(project: Project, since) -> list[WorkerRow]:
             WorkerRow(user_id=r["annotator"], username=r["annotator_name"]),
         )
         row.reviewed, row.rejected = r["n"], r["rejected"]
+    checks = (
+        Task.objects.filter(
+            project=project,
+            kind=TaskKind.LABEL,
+            status=TaskStatus.SUBMITTED,
+            is_check=True,
+            **({} if since is None else {"finished_at__gte": since}),
+        )
+        .order_by()
+        .values("assignee_id", "assignee__username")
+        .annotate(n=Count("id"), score=Avg("check_score"))
+    )
+    for r in checks:
+        row = rows.setdefault(
+            r["assignee_id"],
+            WorkerRow(user_id=r["assignee_id"], username=r["assignee__username"]),
+        )
+        row.checks, row.check_score = r["n"], r["score"]
     return sorted(rows.values(), key=lambda r: (-r.items, r.user_id))
 
 
@@ -262,7 +291,7 @@ def _reviewers(project: Project, since) -> list[WorkerRow]:
         .values("assignee_id", "assignee__username")
         .annotate(
             n=Count("id"),
-            active=Sum(_capped()),
+            active=Sum(task_active_time()),
             rejected=Count("id", filter=Q(status=TaskStatus.REJECTED)),
         )
     )
@@ -319,6 +348,7 @@ def item_filter_work(
     tag: str = "",
     labelled_by=None,
     reviewed_by=None,
+    checked_by=None,
     verdict: str = "",
     window: str = "",
     consensus: str = "",
@@ -332,6 +362,7 @@ def item_filter_work(
     given). `window` (24h, 7d, 30d, all) limits those tasks to the ones
     finished within it; with none of them, it keeps the items approved within it.
     `consensus` "1": items whose two annotators' versions were compared.
+    `checked_by`: items that member submitted as hidden checks (in the window).
     """
     if consensus not in ("", "1"):
         raise ValueError("consensus must be 1 or empty")
@@ -349,6 +380,18 @@ def item_filter_work(
         user_id = _member_id(project, labelled_by, "labelled_by")
         tasks = _finished(project, TaskKind.LABEL, (TaskStatus.SUBMITTED,), since)
         qs = qs.filter(pk__in=tasks.filter(assignee_id=user_id).values("item_id"))
+    if checked_by not in (None, ""):
+        user_id = _member_id(project, checked_by, "checked_by")
+        checks = Task.objects.filter(
+            project=project,
+            kind=TaskKind.LABEL,
+            status=TaskStatus.SUBMITTED,
+            is_check=True,
+            assignee_id=user_id,
+        )
+        if since is not None:
+            checks = checks.filter(finished_at__gte=since)
+        qs = qs.filter(pk__in=checks.values("item_id"))
     if reviewed_by not in (None, "") or verdict:
         verdicts = (verdict,) if verdict else VERDICTS
         tasks = _finished(project, TaskKind.REVIEW, verdicts, since)
@@ -356,7 +399,7 @@ def item_filter_work(
             user_id = _member_id(project, reviewed_by, "reviewed_by")
             tasks = tasks.filter(assignee_id=user_id)
         qs = qs.filter(pk__in=tasks.values("item_id"))
-    elif since is not None and labelled_by in (None, ""):
+    elif since is not None and labelled_by in (None, "") and checked_by in (None, ""):
         qs = qs.filter(approved_at__gte=since)
     return qs
 

@@ -10,6 +10,7 @@ SELECTION_FIELDS = (
     "cold_start_strategy",
     "split",
     "consensus_share",
+    "check_share",
 )
 
 
@@ -48,16 +49,18 @@ def selection_settings_clean(*, current, data: dict) -> tuple[dict, dict]:
             out.update(_split_clean(current, data["split"]))
         except (ValueError, TypeError) as exc:
             errors["split"] = str(exc)
-    if "consensus_share" in data:
-        share = data["consensus_share"]
+    for key in ("consensus_share", "check_share"):
+        if key not in data:
+            continue
+        share = data[key]
         if (
             isinstance(share, bool)
             or not isinstance(share, int | float)
             or not 0.0 <= share <= 1.0
         ):
-            errors["consensus_share"] = "must be a number from 0 to 1"
+            errors[key] = "must be a number from 0 to 1"
         else:
-            out["consensus_share"] = float(share)
+            out[key] = float(share)
     return out, errors
 
 

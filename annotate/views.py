@@ -69,5 +69,5 @@ def project_detail(request, project_id):
 @require_GET
 def item_image(request, item_id, variant="image"):
     """Image bytes behind a membership check; fixed image type, nosniff."""
-    item = selectors.item_get_for_user(user=request.user, item_id=item_id)
+    item = selectors.item_get_for_user(user=request.user, item_id=item_id, image=True)
     return item_image_response(item, thumbnail=variant == "thumbnail")

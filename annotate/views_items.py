@@ -31,6 +31,7 @@ FILTERS = {
     "tag": "tag",
     "labelled_by": "labelled_by",
     "reviewed_by": "reviewed_by",
+    "checked_by": "checked_by",
     "verdict": "verdict",
     "window": "window",
     "consensus": "consensus",
@@ -52,7 +53,14 @@ BULK_CHOICES = [
 ]
 TAG_ACTIONS = ("tag", "untag")
 # Filters the Work page's links set (no box of their own: kept as hidden inputs).
-WORK_KEYS = ("labelled_by", "reviewed_by", "verdict", "window", "consensus")
+WORK_KEYS = (
+    "labelled_by",
+    "reviewed_by",
+    "checked_by",
+    "verdict",
+    "window",
+    "consensus",
+)
 
 
 def _filters(source) -> dict[str, str]:
@@ -103,7 +111,11 @@ def _work_filter_text(params: dict, members) -> str:
         return ""
     names = {str(m.user_id): m.user.username for m in members}
     parts = []
-    for key, text in (("labelled_by", "labelled by"), ("reviewed_by", "reviewed by")):
+    for key, text in (
+        ("labelled_by", "labelled by"),
+        ("reviewed_by", "reviewed by"),
+        ("checked_by", "checked by"),
+    ):
         if params[key]:
             parts.append(f"{text} {names.get(params[key], params[key])}")
     if params["verdict"]:

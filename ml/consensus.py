@@ -1,5 +1,6 @@
 """Consensus between two annotators: which items get a second annotator, and how
-far two versions of the same image agree (IoU-matched shapes with equal labels)."""
+far two versions of the same image agree (IoU-matched shapes with equal labels);
+which label claims are hidden ground-truth checks."""
 
 import hashlib
 from collections.abc import Mapping, Sequence
@@ -18,6 +19,18 @@ def consensus_selected(item_id: int, seed: int, share: float) -> bool:
     if not 0.0 <= share <= 1.0:
         raise ValueError("share must be in [0, 1]")
     digest = hashlib.sha256(f"{seed}:{item_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64 < share
+
+
+def check_due(user_id: int, claims: int, seed: int, share: float) -> bool:
+    """Whether an annotator's next label claim (their `claims`-th in the
+    project, from 0) is a hidden ground-truth check: a seeded hash of (seed,
+    "check", user id, claims) read as a number in [0, 1) is below `share`. The
+    same arguments give the same answer in every process."""
+    if not 0.0 <= share <= 1.0:
+        raise ValueError("share must be in [0, 1]")
+    key = f"{seed}:check:{user_id}:{claims}".encode()
+    digest = hashlib.sha256(key).digest()
     return int.from_bytes(digest[:8], "big") / 2**64 < share
 
 

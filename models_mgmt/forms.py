@@ -127,6 +127,9 @@ class PipelineSettingsForm(forms.Form):
     consensus_share = forms.FloatField(
         required=False, error_messages={"invalid": "a number from 0 to 1"}
     )
+    check_share = forms.FloatField(
+        required=False, error_messages={"invalid": "a number from 0 to 1"}
+    )
     trigger_cron = forms.CharField(required=False, max_length=200)
     trigger_every_n_approved = forms.IntegerField(
         required=False, error_messages={"invalid": "an integer, or empty"}
@@ -159,6 +162,7 @@ class PipelineSettingsForm(forms.Form):
             "cold_start_strategy": settings.cold_start_strategy,
             **{f"split_{k}": v for k, v in split.items()},
             "consensus_share": settings.consensus_share,
+            "check_share": settings.check_share,
             "trigger_cron": triggers["cron"],
             "trigger_every_n_approved": triggers["every_n_approved"],
             "trigger_kpi": json.dumps(triggers["kpi"]),
@@ -216,8 +220,11 @@ class PipelineSettingsForm(forms.Form):
     def api_data(self) -> dict:
         """The cleaned input as a PATCH body of /pipeline/ (call after is_valid)."""
         data = self.cleaned_data
-        share = data.get("consensus_share")
-        extra = {} if share is None else {"consensus_share": share}
+        extra = {
+            key: data[key]
+            for key in ("consensus_share", "check_share")
+            if data.get(key) is not None
+        }
         return {
             **extra,
             "strategy": data["strategy"],

@@ -143,6 +143,10 @@ class PipelineSettings:
         }
 
     @property
+    def check_share(self) -> float:
+        return self.pipeline.check_share
+
+    @property
     def model_config(self) -> dict:
         return self.training.model_config
 

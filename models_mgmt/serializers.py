@@ -111,6 +111,12 @@ class PipelineSerializer(serializers.Serializer):
         help_text="share of items labelled by two annotators before review "
         "(0 to 1, default 0)",
     )
+    check_share = serializers.FloatField(
+        min_value=0.0,
+        max_value=1.0,
+        help_text="share of label claims that are hidden checks: an approved item "
+        "served again and scored against its ground truth (0 to 1, default 0)",
+    )
     model_config = serializers.DictField(help_text="ml.config model configuration")
     comparison_config = serializers.DictField(
         help_text='{"metric", "min_delta"} (ml.config)'

@@ -36,7 +36,9 @@ class ExportApi(APIView):
         description=(
             "Up to ALWEB_EXPORT_SYNC_MAX_ITEMS (default 5,000) ground-truth items the "
             "export streams in the response (200): `format=coco` gives COCO JSON "
-            "(split, status, width, height and `coco_url` in each image; "
+            "(split, status, width, height and `coco_url` in each image, and "
+            "`labelling`, the throughput of each submit, in images labelled in "
+            "alweb; "
             "`predictions=true` adds model predictions; `images=true` gives a zip of "
             "`annotations.json` and `images/`), `format=yolo` a zip in "
             "ultralytics layout (images/<split>/, labels/<split>/, data.yaml), "

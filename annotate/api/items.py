@@ -153,5 +153,7 @@ class ItemImageApi(APIView):
         responses={(200, "image/*"): OpenApiResponse(BIN, description="image")},
     )
     def get(self, request, item_id):
-        item = selectors.item_get_for_user(user=request.user, item_id=item_id)
+        item = selectors.item_get_for_user(
+            user=request.user, item_id=item_id, image=True
+        )
         return item_image_response(item)

@@ -179,13 +179,25 @@ class ConsensusSerializer(serializers.Serializer):
     versions = ConsensusVersionSerializer(many=True)
 
 
+# What a hidden check's item shows its annotator (annotate.services.checks).
+CHECK_MASK = {
+    "status": "labeling",
+    "split": None,
+    "review_comment": "",
+    "priority_reason": {},
+    "priority_why": "",
+    "uncertainty": None,
+    "scored_by": None,
+}
+
+
 class TaskSerializer(serializers.Serializer):
     """A claimed task as the API and the pages show it: its item, the annotations
     to start from (the draft when one was saved), the lease."""
 
     id = serializers.IntegerField()
     kind = serializers.ChoiceField(choices=TaskKind.choices)
-    item = ItemSerializer()
+    item = serializers.SerializerMethodField()
     annotations = serializers.SerializerMethodField()
     lease_expires_at = serializers.DateTimeField()
     version = serializers.IntegerField(
@@ -201,8 +213,18 @@ class TaskSerializer(serializers.Serializer):
             return None
         return item_consensus_versions(item=task.item)
 
+    @extend_schema_field(ItemSerializer)
+    def get_item(self, task) -> dict:
+        data = ItemSerializer(task.item).data
+        if task.is_check:
+            # A hidden check looks like any item waiting to be labelled.
+            data.update(CHECK_MASK)
+        return data
+
     @extend_schema_field(AnnotationSerializer(many=True))
     def get_annotations(self, task) -> list[dict]:
+        if task.is_check and task.draft is None:
+            return []  # never the ground truth it is scored against
         current = list(
             Annotation.objects.filter(item=task.item).select_related("author")
         )
@@ -264,7 +286,15 @@ class TaskDoneSerializer(serializers.Serializer):
 
     task = serializers.IntegerField()
     status = serializers.CharField()
-    item = ItemSerializer()
+    item = serializers.SerializerMethodField()
+
+    @extend_schema_field(ItemSerializer)
+    def get_item(self, body) -> dict:
+        data = ItemSerializer(body["item"]).data
+        if body.get("check"):
+            # A hidden check's submit answers as any submit would.
+            data.update(CHECK_MASK, status="review")
+        return data
 
 
 class TaskReleasedSerializer(serializers.Serializer):
@@ -365,6 +395,13 @@ class WorkerSerializer(serializers.Serializer):
     )
     agreement = serializers.FloatField(
         allow_null=True, help_text="mean agreement with the other annotator"
+    )
+    checks = serializers.IntegerField(
+        help_text="hidden ground-truth checks submitted (label)"
+    )
+    check_score = serializers.FloatField(
+        allow_null=True,
+        help_text="mean agreement F1 of the checks with the ground truth",
     )
 
     def get_active_seconds(self, row) -> float:

@@ -58,6 +58,7 @@ def _own_task(request, task_id) -> Task:
 
 def _done(task: Task, item: Item, status_text: str) -> Response:
     body = {"task": task.pk, "status": status_text, "item": item}
+    body["check"] = task.is_check
     return Response(TaskDoneSerializer(body).data)
 
 

@@ -69,3 +69,15 @@ def consensus_blocks(*, item_id: int, user) -> bool:
     return Item.objects.filter(
         pk=item_id, consensus_first__assignee=user, agreement__isnull=True
     ).exists()
+
+
+def consensus_round_reset(*, item_ids) -> int:
+    """Close the finished consensus round of these items as they go back to
+    labelling (rejected, reopened, sent back): their agreement and first version
+    are cleared, so the next pair of submits is compared afresh (the old tasks
+    keep their agreement, the Work page's history). A round still open (a first
+    version in, no agreement yet) is left as it is. Returns the items changed.
+    Call inside the caller's transaction."""
+    return Item.objects.filter(pk__in=list(item_ids), agreement__isnull=False).update(
+        agreement=None, consensus_first=None
+    )

@@ -17,6 +17,7 @@ from annotate.models import (
     Task,
     TaskStatus,
 )
+from annotate.services.consensus import consensus_round_reset
 from annotate.services.events import event_log
 from annotate.services.projects import project_lock
 
@@ -126,6 +127,8 @@ def items_bulk_apply(
     if values.get("status") == ItemStatus.UNLABELED:
         values["review_comment"] = ""
     changed = Item.objects.filter(project=project, pk__in=ids).update(**values)
+    if values.get("status") == ItemStatus.UNLABELED:
+        consensus_round_reset(item_ids=ids)
     detail = {"assignee": assignee.username} if action == "assign" else {}
     Event.objects.bulk_create(
         Event(
@@ -183,6 +186,7 @@ def item_reopen(*, item: Item, actor, comment: str = "") -> Item:
         review_comment=comment or "reopened for correction",
         rejected_at=None,
     )
+    consensus_round_reset(item_ids=[item.pk])
     event_log(
         project_id=item.project_id,
         actor=actor,

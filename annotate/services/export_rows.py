@@ -5,7 +5,17 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 
 from annotate import coco
-from annotate.models import Annotation, AnnotationSource, Item, ItemStatus, Project
+from annotate.models import (
+    Annotation,
+    AnnotationSource,
+    Item,
+    ItemStatus,
+    Project,
+    Task,
+    TaskKind,
+    TaskStatus,
+)
+from annotate.selectors_work import task_active_time
 
 ITEM_CHUNK = 1000  # items per read; their annotations are read next, also whole
 Progress = Callable[[float], None]
@@ -59,6 +69,49 @@ def annotations_of(item_ids, source=AnnotationSource.HUMAN) -> list[tuple]:
             "model_name",
         )
     )
+
+
+def labelling_of(item_ids) -> dict[int, list[dict]]:
+    """The throughput of every submitted label task of these items, by item, in
+    submit order: {"annotator", "submitted_at", "active_seconds" (claim to
+    submit, at most annotate.selectors_work.TASK_TIME_CAP), "shapes",
+    "model_shapes", "model_kept", "agreement"} (counts null on tasks submitted
+    before they were stored; agreement only on consensus items). One query."""
+    rows = (
+        Task.objects.filter(
+            item_id__in=list(item_ids),
+            kind=TaskKind.LABEL,
+            status=TaskStatus.SUBMITTED,
+            finished_at__isnull=False,
+            is_check=False,
+        )
+        .annotate(active=task_active_time())
+        .order_by("item_id", "finished_at", "id")
+        .values_list(
+            "item_id",
+            "assignee__username",
+            "finished_at",
+            "active",
+            "shape_count",
+            "model_shapes",
+            "model_kept",
+            "agreement",
+        )
+    )
+    result: dict[int, list[dict]] = {}
+    for item_id, user, at, active, shapes, model, kept, agreement in rows:
+        result.setdefault(item_id, []).append(
+            {
+                "annotator": user,
+                "submitted_at": at.isoformat(),
+                "active_seconds": round(active.total_seconds(), 3),
+                "shapes": shapes,
+                "model_shapes": model,
+                "model_kept": kept,
+                "agreement": agreement,
+            }
+        )
+    return result
 
 
 def duplicated_names(project: Project) -> set[str]:

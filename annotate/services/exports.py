@@ -30,6 +30,7 @@ from annotate.services.export_rows import (
     coco_file_name,
     duplicated_names,
     ground_truth_item_chunks,
+    labelling_of,
 )
 from annotate.services.exports_coco_zip import coco_zip_write
 from annotate.services.exports_voc import voc_write
@@ -106,7 +107,10 @@ def coco_chunks(
     before the extension when several items share it; each box carries its
     corner polygon as segmentation and `"shape": "box"` (polygons
     `"shape": "polygon"`, one ring each). Images carry split, status ("done", or
-    "review" with `include_review`) and size. `predictions` adds a top-level
+    "review" with `include_review`) and size; images labelled in alweb carry
+    `labelling`, the throughput of each submit (export_rows.labelling_of: who,
+    when, active seconds, shapes, model shapes offered and kept unchanged,
+    agreement), which an import ignores. `predictions` adds a top-level
     "predictions" list in COCO results format (score, model_version, source,
     and model_name, the version as users know it, where the loop wrote it)
     holding the model annotations of the images listed. `image_url` (a URL
@@ -135,6 +139,7 @@ def coco_chunks(
     written = array("q")
     for chunk in ground_truth_item_chunks(project, statuses):
         parts = []
+        labelling = labelling_of(row[0] for row in chunk)
         for pk, name, width, height, split, fmt, _file, path, status in chunk:
             image = {
                 "id": pk,
@@ -146,6 +151,8 @@ def coco_chunks(
             }
             if image_url:
                 image["coco_url"] = image_url.replace("{id}", str(pk))
+            if pk in labelling:
+                image["labelling"] = labelling[pk]
             parts.append(("," if written else "") + json.dumps(image))
             written.append(pk)
         yield "".join(parts)

@@ -24,7 +24,12 @@ from annotate.services.annotations import (
     model_shapes_kept,
     shapes_validate,
 )
-from annotate.services.consensus import consensus_agreement, consensus_wants_second
+from annotate.services.checks import check_score
+from annotate.services.consensus import (
+    consensus_agreement,
+    consensus_round_reset,
+    consensus_wants_second,
+)
 from annotate.services.events import event_log
 from annotate.services.queue import lease_end, task_require_active
 from ml.splits import assign_splits
@@ -119,11 +124,13 @@ def task_submit(
         return item
     _lock_task(task, TaskKind.LABEL)
     cleaned = shapes_validate(item=item, shapes=shapes)
-    # Stored for the Work page: shapes submitted, model pre-annotations kept.
-    counts = model_shapes_kept(item=item, shapes=cleaned)
     filters = {"pk": task.pk, "status": TaskStatus.ACTIVE}
     if client_version is not None:
         filters["draft_version"] = client_version
+    if task.is_check:
+        return _check_submit(task, item, cleaned, client_id, filters)
+    # Stored for the Work page: shapes submitted, model pre-annotations kept.
+    counts = model_shapes_kept(item=item, shapes=cleaned)
     if not Task.objects.filter(**filters).update(
         status=TaskStatus.SUBMITTED,
         finished_at=timezone.now(),
@@ -172,9 +179,43 @@ def task_submit(
     return item
 
 
+def _check_submit(task: Task, item: Item, cleaned, client_id, filters) -> Item:
+    """A hidden check's submit: the task stores the shapes and their score
+    against the ground truth (annotate.services.checks); the item, its
+    annotations and its status stay as they are."""
+    score = check_score(item=item, shapes=cleaned)
+    if not Task.objects.filter(**filters).update(
+        status=TaskStatus.SUBMITTED,
+        finished_at=timezone.now(),
+        draft=cleaned,
+        submit_client_id=client_id or "",
+        shape_count=len(cleaned),
+        model_shapes=0,
+        model_kept=0,
+        check_score=score,
+    ):
+        if _replayed(task, client_id):
+            item.refresh_from_db()
+            return item
+        raise _stale_or_lost(task, "nothing was submitted")
+    event_log(
+        project_id=task.project_id,
+        actor=task.assignee,
+        verb="check_submitted",
+        item_id=item.pk,
+        task=task.pk,
+        shapes=len(cleaned),
+        score=score,
+    )
+    item.refresh_from_db()
+    return item
+
+
 @transaction.atomic
 def review_reject(*, task: Task, comment: str) -> Item:
-    """Send the item back to labelling with a required comment; annotations kept."""
+    """Send the item back to labelling with a required comment; annotations kept.
+    A consensus item's finished round is closed (consensus_round_reset): the
+    next two submits are compared afresh."""
     comment = (comment or "").strip() if isinstance(comment, str) else ""
     if not comment:
         raise ValidationError({"comment": "a comment is required to reject"})
@@ -185,6 +226,7 @@ def review_reject(*, task: Task, comment: str) -> Item:
     Item.objects.filter(pk=task.item_id).update(
         status=ItemStatus.UNLABELED, review_comment=comment, rejected_at=timezone.now()
     )
+    consensus_round_reset(item_ids=[task.item_id])
     event_log(
         project_id=task.project_id,
         actor=task.assignee,

@@ -23,6 +23,7 @@ PIPELINE_FIELDS = frozenset(
         "consensus_share",
         "ood_threshold",
         "drift_warn_share",
+        "check_share",
     }
 )
 __all__ = ["PIPELINE_FIELDS", "SELECTION_FIELDS", "pipeline_update"]

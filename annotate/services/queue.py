@@ -9,6 +9,7 @@ from django.utils import timezone
 from alweb.exceptions import Conflict
 from annotate import selectors
 from annotate.models import Item, ItemStatus, Project, Task, TaskKind, TaskStatus
+from annotate.services.checks import check_claim
 from annotate.services.consensus import consensus_blocks
 from annotate.services.events import event_log
 
@@ -43,7 +44,8 @@ def _release(task: Task, actor, reason: str, **details) -> bool:
     )
     if not updated:
         return False
-    Item.objects.filter(pk=task.item_id).update(status=_status_after_release(task))
+    if not task.is_check:  # a check's item stays done
+        Item.objects.filter(pk=task.item_id).update(status=_status_after_release(task))
     event_log(
         project_id=task.project_id,
         actor=actor,
@@ -103,7 +105,8 @@ def queue_claim_next(
     inserts the task under the one-active-task-per-item constraint. Two users can
     never hold the same item. A user who already holds a task of this kind gets
     it back (with a renewed lease). Expired leases are returned to the queue first.
-    `exclude_item_ids` (items the user just skipped) are not offered.
+    `exclude_item_ids` (items the user just skipped) are not offered. A label
+    claim may be a hidden ground-truth check (annotate.services.checks).
     """
     if kind not in TaskKind.values:
         raise ValueError("kind must be label or review")
@@ -114,6 +117,10 @@ def queue_claim_next(
             Task.objects.filter(pk=current.pk).update(lease_expires_at=lease_end())
             current.refresh_from_db()
             return current
+    if kind == TaskKind.LABEL:
+        check = check_claim(project=project, user=user, lease_expires_at=lease_end())
+        if check is not None:
+            return check
     candidates = selectors.queue_candidates(
         project=project, user=user, kind=kind, exclude=list(exclude_item_ids)
     )

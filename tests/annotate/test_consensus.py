@@ -15,7 +15,8 @@ from alweb.roles import Role
 from annotate.api.outputs import TaskSerializer
 from annotate.models import Annotation, Item, ItemStatus, Pipeline, Task
 from annotate.selectors_work import work_summary
-from annotate.services.labeling import review_approve, task_submit
+from annotate.services.curation import item_reopen, items_bulk_apply
+from annotate.services.labeling import review_approve, review_reject, task_submit
 from annotate.services.queue import queue_claim_next, task_release
 from tests.api.helpers import client_for
 from tests.factories import UserFactory, add_member, make_items, make_project
@@ -301,3 +302,65 @@ def test_the_item_page_shows_both_versions_with_their_agreement(team, client):
         reverse("annotate:project-item", args=[project.pk, item.pk])
     ).content.decode()
     assert body.count("· consensus agreement 67%") == 2
+
+
+def test_a_rejected_consensus_item_is_compared_afresh_on_its_next_two_submits(team):
+    project, u = team
+    _share(project, 1.0)
+    (item,) = make_items(project, 1)
+    first = _label(project, u["ann"], [box("circle", 5)])
+    second = _label(project, u["ann2"], [box("triangle", 5)])
+    item.refresh_from_db()
+    assert item.agreement == 0.0 and item.status == ItemStatus.REVIEW
+    review = queue_claim_next(project=project, user=u["rev"], kind="review")
+    review_reject(task=review, comment="both wrong: it is a rectangle")
+    item.refresh_from_db()
+    # Back in labelling: the old agreement no longer describes the item.
+    assert item.status == ItemStatus.UNLABELED
+    assert (item.agreement, item.consensus_first_id) == (None, None)
+    assert TaskSerializer(second).data["consensus"] is None
+    # A new round: the first submit waits for a second annotator...
+    again = _label(project, u["ann2"], [box("rectangle", 5)])
+    item.refresh_from_db()
+    assert item.status == ItemStatus.UNLABELED and item.consensus_first_id == again.pk
+    assert queue_claim_next(project=project, user=u["rev"], kind="review") is None
+    # ...whose submit is compared with it, and the item goes to review.
+    last = _label(project, u["ann"], [box("rectangle", 5)])
+    item.refresh_from_db()
+    assert item.status == ItemStatus.REVIEW and item.agreement == 1.0
+    review = queue_claim_next(project=project, user=u["rev"], kind="review")
+    versions = TaskSerializer(review).data["consensus"]["versions"]
+    assert [v["task"] for v in versions] == [again.pk, last.pk]
+    # The first round's tasks keep their figure (the Work page's history).
+    first.refresh_from_db()
+    assert first.agreement == 0.0
+
+
+def test_a_reopened_consensus_item_is_compared_afresh(team):
+    project, u = team
+    _share(project, 1.0)
+    (item,) = make_items(project, 1)
+    _label(project, u["ann"], [box("circle", 5)])
+    _label(project, u["ann2"], [box("circle", 5)])
+    review_approve(task=queue_claim_next(project=project, user=u["rev"], kind="review"))
+    item.refresh_from_db()
+    item_reopen(item=item, actor=u["own"], comment="look again")
+    item.refresh_from_db()
+    assert (item.agreement, item.consensus_first_id) == (None, None)
+    again = _label(project, u["ann2"], [box("circle", 5)])
+    item.refresh_from_db()
+    assert item.consensus_first_id == again.pk and item.status == ItemStatus.UNLABELED
+
+
+def test_a_consensus_item_sent_back_to_labelling_in_bulk_is_compared_afresh(team):
+    project, u = team
+    _share(project, 1.0)
+    (item,) = make_items(project, 1)
+    _label(project, u["ann"], [box("circle", 5)])
+    _label(project, u["ann2"], [box("triangle", 5)])
+    items_bulk_apply(
+        project=project, actor=u["own"], action="label", item_ids=[item.pk]
+    )
+    item.refresh_from_db()
+    assert item.status == ItemStatus.UNLABELED
+    assert (item.agreement, item.consensus_first_id) == (None, None)

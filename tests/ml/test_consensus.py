@@ -3,7 +3,7 @@ the seeded choice of items that get two annotators."""
 
 import pytest
 
-from ml.consensus import agreement, consensus_selected, shape_iou
+from ml.consensus import agreement, check_due, consensus_selected, shape_iou
 
 
 def box(label, x, y, w, h):
@@ -87,3 +87,17 @@ def test_consensus_selection_is_seeded_and_follows_the_share():
     assert set(picked) <= {i for i in range(1000) if consensus_selected(i, 7, 0.5)}
     with pytest.raises(ValueError, match="share"):
         consensus_selected(1, 7, 1.5)
+
+
+def test_check_claims_are_seeded_per_annotator_and_follow_the_share():
+    due = [n for n in range(1000) if check_due(3, n, 7, 0.2)]
+    assert 150 < len(due) < 250
+    assert due == [n for n in range(1000) if check_due(3, n, 7, 0.2)]
+    assert due != [n for n in range(1000) if check_due(4, n, 7, 0.2)]
+    assert due != [n for n in range(1000) if check_due(3, n, 8, 0.2)]
+    # Not the consensus draw under another name.
+    assert due != [n for n in range(1000) if consensus_selected(n, 7, 0.2)]
+    assert not any(check_due(3, n, 7, 0.0) for n in range(200))
+    assert all(check_due(3, n, 7, 1.0) for n in range(200))
+    with pytest.raises(ValueError, match="share"):
+        check_due(3, 1, 7, -0.1)
