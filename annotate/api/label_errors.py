@@ -12,7 +12,10 @@ from alweb.api import json_body, project_for
 from alweb.roles import Perm
 from alweb.schema import page_of
 from annotate import selectors_flags
-from annotate.api.outputs import LabelErrorFlagSerializer, LabelErrorSimilarSerializer
+from annotate.api.outputs_mining import (
+    LabelErrorFlagSerializer,
+    LabelErrorSimilarSerializer,
+)
 from annotate.api.serializers import (
     LabelErrorFixInputSerializer,
     LabelErrorSimilarInputSerializer,

@@ -9,7 +9,10 @@ from alweb.api import json_body, project_for
 from alweb.roles import Perm
 from alweb.schema import CONFLICT
 from annotate import selectors, selectors_mining
-from annotate.api.outputs import SimilarPrioritisedSerializer, SimilarResultSerializer
+from annotate.api.outputs_mining import (
+    SimilarPrioritisedSerializer,
+    SimilarResultSerializer,
+)
 from annotate.api.serializers import (
     SimilarBucketInputSerializer,
     SimilarPrioritiseInputSerializer,
