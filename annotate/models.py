@@ -288,6 +288,11 @@ class AnnotationSource(models.TextChoices):
     MODEL = "model", "Model"
 
 
+# An item's ground-truth shapes: the human ones and the accepted model ones
+# (not predictions written onto it, e.g. by a predictions import).
+GROUND_TRUTH_ROWS = models.Q(source=AnnotationSource.HUMAN) | models.Q(accepted=True)
+
+
 class Annotation(models.Model):
     """One shape on an item: the item's current annotation set (human or model)."""
 
@@ -305,6 +310,9 @@ class Annotation(models.Model):
     model_name = models.CharField(max_length=100, blank=True, default="")
     confidence = models.FloatField(null=True, blank=True)
     class_scores = models.JSONField(null=True, blank=True)
+    # A model shape a person submitted unchanged: ground truth that keeps its
+    # model source (GROUND_TRUTH_ROWS); a new prediction never replaces it.
+    accepted = models.BooleanField(default=False)
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,

@@ -4,7 +4,14 @@ as ml/ types, the frozen splits, items waiting to be scored, their scores."""
 from django.db.models import Count, QuerySet
 
 from annotate.explain import pick_group
-from annotate.models import Annotation, Item, ItemStatus, ItemTag, Project
+from annotate.models import (
+    GROUND_TRUTH_ROWS,
+    Annotation,
+    Item,
+    ItemStatus,
+    ItemTag,
+    Project,
+)
 from ml.types import BoxShape, GroundTruthImage, PolygonShape
 
 
@@ -36,9 +43,12 @@ def ground_truth_by_item(
     *, item_ids: list[int], split_of: dict[int, str]
 ) -> dict[int, GroundTruthImage]:
     """{item id: GroundTruthImage} of the items that exist, in id order; the
-    shapes in annotation id order (the order error records index)."""
+    shapes (GROUND_TRUTH_ROWS: human and accepted model ones, not predictions
+    imported onto the item) in annotation id order (the order error records
+    index)."""
     shapes: dict[int, list] = {i: [] for i in item_ids}
-    for ann in Annotation.objects.filter(item_id__in=item_ids).order_by("id"):
+    rows = Annotation.objects.filter(GROUND_TRUTH_ROWS, item_id__in=item_ids)
+    for ann in rows.order_by("id"):
         geo = ann.geometry
         if ann.kind == "box":
             shapes[ann.item_id].append(BoxShape(ann.label, tuple(geo["bbox"])))

@@ -24,6 +24,10 @@ def setup_django(prefix: str, *, sync: bool = True) -> Path:
     os.environ["ALWEB_VAR_DIR"] = str(var)
     os.environ.pop("ALWEB_SQLITE_PATH", None)
     os.environ["ALWEB_Q_SYNC"] = "1" if sync else "0"
+    if sync:
+        # Inline (sync) tasks run under the main cluster's timeout, the
+        # housekeeping queue's 600 s: a training on a busy machine outlasts it.
+        os.environ.setdefault("ALWEB_Q_HOUSEKEEPING_TIMEOUT", "7200")
     os.environ["ALWEB_ALLOWED_HOSTS"] = "testserver,127.0.0.1,localhost"
     os.environ.setdefault("ALWEB_LOG_LEVEL", "WARNING")
     os.environ["DJANGO_SETTINGS_MODULE"] = "alweb.settings"

@@ -37,6 +37,7 @@ network_guard.install()  # before any test module imports a library
 # tests are about SQLite itself (WAL, busy handling, the sqlite3 module) and
 # are skipped on other engines.
 POSTGRES_TESTS = (
+    "tests/annotate/test_accepted_shapes.py",
     "tests/annotate/test_queue.py",
     "tests/annotate/test_task_assignment.py",
     "tests/annotate/test_task_peek.py",

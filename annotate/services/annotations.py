@@ -74,8 +74,9 @@ def annotations_replace(*, item: Item, shapes: list[dict], author) -> int:
     """Make `shapes` (already validated) the item's annotation set; bump its version.
 
     A shape that names the id of one of the item's model pre-annotations and is
-    unchanged (same label and geometry) keeps its model source and confidence; every
-    other shape is a human shape by `author`. Returns the item's new version.
+    unchanged (same label and geometry) keeps its model source and confidence
+    and is marked accepted (ground truth); every other shape is a human shape
+    by `author`. Returns the item's new version.
     """
     existing = {a.pk: a for a in Annotation.objects.filter(item=item)}
     rows = []
@@ -100,6 +101,7 @@ def annotations_replace(*, item: Item, shapes: list[dict], author) -> int:
                 model_version_id=previous.model_version_id if keep_model else None,
                 confidence=previous.confidence if keep_model else None,
                 class_scores=previous.class_scores if keep_model else None,
+                accepted=keep_model,
                 author=None if keep_model else author,
             )
         )
@@ -111,13 +113,17 @@ def annotations_replace(*, item: Item, shapes: list[dict], author) -> int:
 
 
 def annotations_clear(*, item_ids, source: str | None = None, chunk: int = 5000):
-    """Delete the annotations of these items (only those of `source` when given),
-    `chunk` ids per query. The caller's transaction makes it all or nothing."""
+    """Delete the annotations of these items (only those of `source` when given;
+    of source "model" the predictions only, never the accepted ones, which are
+    ground truth), `chunk` ids per query. The caller's transaction makes it all
+    or nothing."""
     item_ids = list(item_ids)
     for start in range(0, len(item_ids), chunk):
         rows = Annotation.objects.filter(item_id__in=item_ids[start : start + chunk])
         if source is not None:
             rows = rows.filter(source=source)
+        if source == AnnotationSource.MODEL:
+            rows = rows.filter(accepted=False)
         rows.delete()
 
 
@@ -132,6 +138,7 @@ _ROW_FIELDS = (
     "confidence",
     "class_scores",
     "model_name",
+    "accepted",
     "author",
     "created_at",
     "updated_at",
@@ -171,7 +178,8 @@ class AnnotationRows:
             timezone.now(), connection
         )
         # The values every row shares, after kind, label, geometry, area and
-        # confidence: source, model version, class scores, model name, author,
+        # confidence: source, model version, class scores, model name,
+        # accepted (never: a file's shapes are human or predictions), author,
         # timestamps.
         self._shared = (
             meta.get_field("source").get_db_prep_save(source, connection),
@@ -180,6 +188,7 @@ class AnnotationRows:
         self._tail = (
             meta.get_field("class_scores").get_db_prep_save(None, connection),
             model_name[:100],
+            False,
             getattr(author, "pk", None),
             stamp,
             stamp,

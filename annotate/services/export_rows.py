@@ -4,10 +4,12 @@ whole, then their annotations (see annotate.services.exports)."""
 from collections import Counter
 from collections.abc import Callable, Iterator
 
+from django.db.models import Q
+
 from annotate import coco
 from annotate.models import (
+    GROUND_TRUTH_ROWS,
     Annotation,
-    AnnotationSource,
     Item,
     ItemStatus,
     Project,
@@ -51,13 +53,15 @@ def ground_truth_item_chunks(
         last = chunk[-1][0]
 
 
-def annotations_of(item_ids, source=AnnotationSource.HUMAN) -> list[tuple]:
+def annotations_of(item_ids, source: str | None = None) -> list[tuple]:
     """(item_id, kind, label, geometry, area, id, model version, confidence,
-    model name) of these items' annotations of `source`, in (item, id) order."""
+    model name) of these items' annotations, in (item, id) order: their ground
+    truth (GROUND_TRUTH_ROWS: human shapes and accepted model ones, as training
+    reads it), or all those of `source`."""
+    rows = Annotation.objects.filter(item_id__in=list(item_ids))
+    rows = rows.filter(GROUND_TRUTH_ROWS if source is None else Q(source=source))
     return list(
-        Annotation.objects.filter(item_id__in=list(item_ids), source=source)
-        .order_by("item_id", "id")
-        .values_list(
+        rows.order_by("item_id", "id").values_list(
             "item_id",
             "kind",
             "label",

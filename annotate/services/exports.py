@@ -59,7 +59,7 @@ def export_sync_limit() -> int:
     return int(getattr(settings, "ALWEB_EXPORT_SYNC_MAX_ITEMS", 5000))
 
 
-def _coco_annotation(row, category: int) -> dict:
+def _coco_annotation(row, category: int, prediction: bool = False) -> dict:
     item_id, kind, _label, geometry, area, pk, version, confidence, name = row
     if kind == "polygon":
         points = geometry.get("points") or []
@@ -79,8 +79,12 @@ def _coco_annotation(row, category: int) -> dict:
         "shape": kind,
     }
     if version is not None:
-        record["score"] = confidence if confidence is not None else 1.0
-        record["model_version"] = version
+        # In "annotations" a model shape is ground truth: a pre-annotation the
+        # annotator submitted unchanged (its source says where it came from);
+        # in "predictions" it is the model's output, with its score.
+        if prediction:
+            record["score"] = confidence if confidence is not None else 1.0
+            record["model_version"] = version
         record["source"] = f"model:{version}"
         if name:
             record["model_name"] = name
@@ -158,7 +162,10 @@ def coco_chunks(
         yield "".join(parts)
         if progress:
             progress(0.3 * min(1.0, len(written) / total_items))
-    sources = [("annotations", AnnotationSource.HUMAN)]
+    # The ground truth of an item is all its shapes: human ones and the model
+    # pre-annotations submitted unchanged (which keep their model source, as
+    # training takes them). Predictions: the model-source ones, with scores.
+    sources = [("annotations", None)]
     if predictions:
         sources.append(("predictions", AnnotationSource.MODEL))
     for key, source in sources:
@@ -171,10 +178,10 @@ def coco_chunks(
                 if category is None:
                     continue
                 n += 1
-                record = json.dumps(_coco_annotation(row, category))
+                record = json.dumps(_coco_annotation(row, category, source is not None))
                 parts.append(("," if n > 1 else "") + record)
             yield "".join(parts)
-            if progress and source == AnnotationSource.HUMAN:
+            if progress and source is None:
                 progress(0.3 + 0.7 * min(1.0, (start + ITEM_CHUNK) / len(written)))
     yield "]}\n"
 

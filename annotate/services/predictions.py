@@ -72,7 +72,9 @@ def item_predictions_replace(
     if only_unlabeled:
         items = items.filter(status=ItemStatus.UNLABELED)
     ids = set(items.values_list("pk", flat=True))
-    Annotation.objects.filter(item_id__in=ids, source=AnnotationSource.MODEL).delete()
+    Annotation.objects.filter(
+        item_id__in=ids, source=AnnotationSource.MODEL, accepted=False
+    ).delete()
     Annotation.objects.bulk_create(
         Annotation(
             item_id=p.item_id,
