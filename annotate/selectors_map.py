@@ -1,6 +1,7 @@
 """The embedding map (issue 14): a 2-D PCA projection (ml.projection) of a
 bounded, seeded sample of the project's items with an embedding, labelled and
-unlabelled, each point with its colour class (split, or OOD score band)."""
+unlabelled, each point with its colour class (split, OOD score band, or the
+item's most frequent label)."""
 
 import random
 from collections import Counter
@@ -10,13 +11,14 @@ import numpy as np
 from django.db.models import TextField
 from django.db.models.functions import Cast
 
-from annotate.models import Item, ItemStatus, Project
+from annotate.models import Annotation, Item, ItemStatus, Project
 from annotate.selectors import pipeline_get
 from annotate.selectors_mining import embedding_rows
 from ml.projection import project_2d
 
 MAX_POINTS = 5000  # points drawn at most, whatever the project's size
-COLOURINGS = ("split", "ood")
+COLOURINGS = ("split", "ood", "label")
+NO_SHAPES = "no shapes"
 SPLIT_CLASSES = ("train", "val", "test", "labelled, no split", "unlabelled")
 
 
@@ -26,7 +28,7 @@ class MapPoint:
     name: str
     x: float
     y: float
-    cls: str  # the colour class (a SPLIT_CLASSES entry, or an OOD band)
+    cls: str  # the colour class (a SPLIT_CLASSES entry, an OOD band, a label)
 
 
 @dataclass(frozen=True)
@@ -43,7 +45,8 @@ class EmbeddingMap:
 
 
 def parse_colouring(value) -> str:
-    """`colour` from the query string: split (default) or ood; ValueError."""
+    """`colour` from the query string: split (default), ood or label;
+    ValueError."""
     colour = value or "split"
     if colour not in COLOURINGS:
         raise ValueError(f"colour must be one of {', '.join(COLOURINGS)}")
@@ -66,6 +69,23 @@ def _ood_class(components, threshold: float) -> str:
     if isinstance(ood, bool) or not isinstance(ood, int | float):
         return "no OOD score"
     return above if ood > threshold else middle if ood >= 0.5 else below
+
+
+def _label_classes(project: Project, item_ids: list[int]) -> dict[int, str]:
+    """Each item's most frequent label among its shapes (the ground truth of a
+    labelled item, the pre-annotations of an unlabelled one; ties go to the
+    project's label order), one query."""
+    counts: dict[int, Counter] = {}
+    rows = Annotation.objects.filter(item_id__in=item_ids).values_list(
+        "item_id", "label"
+    )
+    for item_id, label in rows.iterator(chunk_size=5000):
+        counts.setdefault(item_id, Counter())[label] += 1
+    rank = {name: i for i, name in enumerate(project.labels)}
+    return {
+        pk: min(c.items(), key=lambda kv: (-kv[1], rank.get(kv[0], len(rank))))[0]
+        for pk, c in counts.items()
+    }
 
 
 def embedding_map(
@@ -103,23 +123,35 @@ def embedding_map(
     proj = project_2d(vectors, seed=pipeline.split_seed) if len(rows) else None
     coords = proj.coords if proj is not None else np.zeros((0, 2))
     threshold = pipeline.ood_threshold
+    labels = _label_classes(project, [r[0] for r in rows]) if colour == "label" else {}
+
+    def cls(pk, status, split, comp) -> str:
+        if colour == "split":
+            return _split_class(status, split)
+        if colour == "ood":
+            return _ood_class(comp, threshold)
+        return labels.get(pk, NO_SHAPES)
+
     points = [
         MapPoint(
             pk,
             name,
             float(x),
             float(y),
-            _split_class(status, split)
-            if colour == "split"
-            else _ood_class(comp, threshold),
+            cls(pk, status, split, comp),
         )
         for (pk, name, status, split, comp, _), (x, y) in zip(rows, coords, strict=True)
     ]
-    order = (
-        SPLIT_CLASSES
-        if colour == "split"
-        else (*_ood_classes(threshold), "no OOD score")
-    )
+    order = {
+        "split": SPLIT_CLASSES,
+        "ood": (*_ood_classes(threshold), "no OOD score"),
+        # Labels a shape still has after the project dropped them come last.
+        "label": (
+            *project.labels,
+            *sorted({p.cls for p in points} - {*project.labels, NO_SHAPES}),
+            NO_SHAPES,
+        ),
+    }[colour]
     counts = Counter(p.cls for p in points)
     classes = [(c, counts[c]) for c in order if counts[c]]
     explained = (0.0, 0.0) if proj is None else tuple(float(v) for v in proj.explained)

@@ -75,7 +75,7 @@ def test_a_bad_colouring_is_400_with_the_reason(client, project_roles):
     client.force_login(users[Role.OWNER])
     r = client.get(reverse("annotate:project-map", args=[project.pk]) + "?colour=x")
     assert r.status_code == 400
-    assert "colour must be one of split, ood" in r.content.decode()
+    assert "colour must be one of split, ood, label" in r.content.decode()
 
 
 def test_the_map_is_a_bounded_seeded_sample(project_roles):
@@ -101,3 +101,30 @@ def test_who_may_not_see_the_dashboard_may_not_see_the_map(client, project_roles
     client.force_login(users[role])
     r = client.get(reverse("annotate:project-map", args=[project.pk]))
     assert r.status_code == 403
+
+
+def test_by_label_each_item_takes_its_most_frequent_label(client, project_roles):
+    from annotate.models import Annotation
+
+    project, users, _ = project_roles
+    pool, done = _world(project)
+    box = {"bbox": [1, 1, 5, 5]}
+    rows = [(done[0], "circle"), (done[0], "triangle"), (done[0], "triangle")]
+    rows += [(d, "rectangle") for d in done[1:3]]
+    rows += [(pool[0], "gone")]  # a label the project no longer has
+    Annotation.objects.bulk_create(
+        Annotation(item=i, kind="box", label=label, geometry=box) for i, label in rows
+    )
+    data = embedding_map(project=project, colour="label")
+    by_item = {p.item_id: p.cls for p in data.points}
+    assert by_item[done[0].pk] == "triangle"
+    assert by_item[done[1].pk] == "rectangle"
+    assert by_item[pool[0].pk] == "gone"
+    assert by_item[pool[1].pk] == "no shapes"
+    assert dict(data.classes) == {
+        "rectangle": 2, "triangle": 1, "gone": 1, "no shapes": 16
+    }  # fmt: skip
+    assert [c for c, _ in data.classes][-2:] == ["gone", "no shapes"]
+    client.force_login(users[Role.OWNER])
+    r = client.get(reverse("annotate:project-map", args=[project.pk]) + "?colour=label")
+    assert r.status_code == 200 and 'data-class="triangle"' in r.content.decode()
