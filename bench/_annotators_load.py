@@ -187,10 +187,11 @@ def manager(base, token, cookie, project_id, items, seconds, start, out) -> None
     out.put(rec.result(role="manager"))
 
 
-def rewriter(project_id, seconds, start, out) -> None:
+def rewriter(project_id, seconds, pause_s, start, out) -> None:
     """A scoring run's priority rewrite (models_mgmt.services.scoring.
     prioritise_project, which writes through annotate.services.predictions) in
-    a loop against the same database, as long as the load lasts."""
+    a loop against the same database, `pause_s` seconds between rewrites, as
+    long as the load lasts."""
     from django.db import connections
 
     from annotate.models import Project
@@ -210,7 +211,7 @@ def rewriter(project_id, seconds, start, out) -> None:
             time.sleep(1)
             continue
         times.append((time.perf_counter() - t0) * 1000)
-        pause(1.0, deadline)
+        pause(pause_s, deadline)
     connections.close_all()
     out.put(
         {

@@ -32,7 +32,8 @@ Leaves out: the browser (its images, thumbnails and static files), a real model
 (jobs enqueued by the load are left queued), power loss, and the network.
 
 Usage: .venv/bin/python bench/drill_annotators.py [--items 100000]
-       [--seconds 120] [--pause 1.0] [--postgres] [--workers 2] [--threads 4]
+       [--seconds 120] [--pause 1.0] [--postgres] [--rewrite-pause 1.0]
+       [--workers 2] [--threads 4]
 """
 
 import argparse
@@ -216,7 +217,8 @@ def run_load(args, server, project, tokens, cookie):
                 ),
             ),
             ctx.Process(
-                target=load.rewriter, args=(project.pk, args.seconds, start, out)
+                target=load.rewriter,
+                args=(project.pk, args.seconds, args.rewrite_pause, start, out),
             ),
         ]
     )
@@ -353,6 +355,12 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=120.0)
     parser.add_argument("--pause", type=float, default=1.0)
     parser.add_argument("--postgres", action="store_true")
+    parser.add_argument(
+        "--rewrite-pause",
+        type=float,
+        default=1.0,
+        help="seconds between two priority rewrites (default 1.0: back to back)",
+    )
     parser.add_argument("--annotators", type=int, default=20)
     parser.add_argument("--reviewers", type=int, default=3)
     parser.add_argument("--workers", type=int, default=2)
