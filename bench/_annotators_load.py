@@ -195,17 +195,27 @@ def rewriter(project_id, seconds, pause_s, start, out) -> None:
     from django.db import connections
 
     from annotate.models import Project
-    from models_mgmt.services.scoring import prioritise_project
+    from models_mgmt.services import scoring
 
     connections.close_all()  # never the parent's connection
     project = Project.objects.get(pk=project_id)
-    times, problems, written = [], [], 0
+    times, problems, written, writes = [], [], 0, []
+    write = scoring.item_priorities_set
+
+    def timed_write(**kwargs):  # the transaction that writes the priorities
+        t0 = time.perf_counter()
+        try:
+            return write(**kwargs)
+        finally:
+            writes.append((time.perf_counter() - t0) * 1000)
+
+    scoring.item_priorities_set = timed_write
     start.wait()
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         t0 = time.perf_counter()
         try:
-            written += prioritise_project(project=project)
+            written += scoring.prioritise_project(project=project)
         except Exception as exc:  # a failed rewrite is a finding: report it
             problems.append(f"prioritise_project: {exc.__class__.__name__}: {exc}")
             time.sleep(1)
@@ -216,7 +226,7 @@ def rewriter(project_id, seconds, pause_s, start, out) -> None:
     out.put(
         {
             "role": "rewriter",
-            "latency": {"priority rewrite": times},
+            "latency": {"priority rewrite": times, "priority rewrite: write": writes},
             "codes": Counter(),
             "problems": problems,
             "written": written,

@@ -32,7 +32,7 @@ Leaves out: the browser (its images, thumbnails and static files), a real model
 (jobs enqueued by the load are left queued), power loss, and the network.
 
 Usage: .venv/bin/python bench/drill_annotators.py [--items 100000]
-       [--seconds 120] [--pause 1.0] [--postgres] [--rewrite-pause 1.0]
+       [--seconds 120] [--pause 1.0] [--postgres] [--rewrite-pause 1.0 | --no-rewrite]
        [--workers 2] [--threads 4]
 """
 
@@ -166,8 +166,8 @@ def run_load(args, server, project, tokens, cookie):
 
     ctx = multiprocessing.get_context("fork")
     out = ctx.Queue()
-    n = len(tokens[Role.ANNOTATOR]) + len(tokens[Role.REVIEWER]) + 2
-    start = ctx.Barrier(n + 1)
+    n = len(tokens[Role.ANNOTATOR]) + len(tokens[Role.REVIEWER]) + 1
+    start = ctx.Barrier(n + 1 + (not args.no_rewrite))
     common = (server.url,)
     procs = (
         [
@@ -216,12 +216,15 @@ def run_load(args, server, project, tokens, cookie):
                     out,
                 ),
             ),
+        ]
+    )
+    if not args.no_rewrite:
+        procs.append(
             ctx.Process(
                 target=load.rewriter,
                 args=(project.pk, args.seconds, args.rewrite_pause, start, out),
-            ),
-        ]
-    )
+            )
+        )
     connections.close_all()  # the children must not share the parent's connection
     for p in procs:
         p.start()
@@ -361,6 +364,9 @@ def main() -> int:
         default=1.0,
         help="seconds between two priority rewrites (default 1.0: back to back)",
     )
+    parser.add_argument(
+        "--no-rewrite", action="store_true", help="no priority rewriter (a baseline)"
+    )
     parser.add_argument("--annotators", type=int, default=20)
     parser.add_argument("--reviewers", type=int, default=3)
     parser.add_argument("--workers", type=int, default=2)
@@ -425,8 +431,9 @@ def drill(args) -> int:
     problems += db_problems
     figures.update(seen)
     print(
-        f"== drill: {args.annotators} annotators, {args.reviewers} reviewers, a "
-        f"priority rewriter, the manager; {args.items} items, pause {args.pause} s "
+        f"== drill: {args.annotators} annotators, {args.reviewers} reviewers, "
+        f"{'no' if args.no_rewrite else 'a'} priority rewriter, the manager; "
+        f"{args.items} items, pause {args.pause} s "
         f"=="
     )
     print(f"{time.strftime('%Y-%m-%d %H:%M:%S %Z')} | {os.cpu_count()} cores")
