@@ -216,3 +216,26 @@ def test_a_click_gives_one_valid_polygon_with_the_label_asked(
     assert response.status_code == 400
     assert response.data == {"point": [NO_OBJECT]}
     assert network_guard.pending() == []
+
+
+@pytest.mark.django_db
+def test_models_page_form_uploads_refuses_and_removes_the_weights(
+    project, owner, client
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client.force_login(owner)
+    page = f"/projects/{project.pk}/models/"
+    form = f"/projects/{project.pk}/models/segmenter/"
+    assert 'data-testid="segmenter-absent"' in client.get(page).content.decode()
+    bad = SimpleUploadedFile("weights.pt", CHECKPOINT)
+    html = client.post(form, {"file": bad}, follow=True).content.decode()
+    assert "must end with one of" in html and "mobile_sam.pt" in html
+    assert not Segmenter.objects.exists()
+    good = SimpleUploadedFile("mobile_sam.pt", CHECKPOINT)
+    html = client.post(form, {"file": good}, follow=True).content.decode()
+    assert 'data-testid="segmenter-present"' in html
+    assert "mobile_sam.pt" in html and "uploaded: the Segment tool" in html
+    html = client.post(form, {"action": "delete"}, follow=True).content.decode()
+    assert 'data-testid="segmenter-absent"' in html
+    assert not Segmenter.objects.exists()
