@@ -214,3 +214,9 @@ def training_readiness(*, project: Project) -> Readiness:
 def segmenter_get(*, project) -> Segmenter | None:
     """The project's segmentation weights (click-to-segment), or None."""
     return Segmenter.objects.filter(project=project).first()
+
+
+def segmenter_present(*, project_id: int) -> bool:
+    """Whether the project has segmentation weights (the label page's Segment
+    tool is enabled; read by annotate through settings.ALWEB_SEGMENTER_PRESENT)."""
+    return Segmenter.objects.filter(project_id=project_id).exists()

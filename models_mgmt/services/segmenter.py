@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import File
 from django.db import transaction
@@ -139,7 +140,11 @@ def segment_item_point(*, item: Item, x, y, label: str | None = None) -> dict:
     if not hasattr(backend, "segment_point"):
         raise Conflict("the configured ML backend cannot segment")
     points = backend.segment_point(
-        weights=segmenter.weights.path, image=item.file.path, x=px, y=py
+        weights=segmenter.weights.path,
+        image=item.file.path,
+        x=px,
+        y=py,
+        device=settings.ALWEB_ML_DEVICE,
     )
     if not points:
         raise ValidationError({"point": NO_OBJECT})

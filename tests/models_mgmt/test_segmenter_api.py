@@ -163,9 +163,9 @@ def test_annotator_holding_the_item_may_segment_a_viewer_of_others_may_not(
     )
 
 
-@pytest.fixture(scope="module")
-def sam_weights(tmp_path_factory):
-    """Random-init MobileSAM built by ultralytics' own builder (no download)."""
+def build_sam_weights(folder):
+    """Random-init MobileSAM built by ultralytics' own builder (no download),
+    saved as folder/mobile_sam.pt."""
     from models_mgmt.services.backend import get_backend
 
     get_backend()  # offline set-up before ultralytics is imported
@@ -178,9 +178,14 @@ def sam_weights(tmp_path_factory):
         # Lift the IoU head so the predictor keeps a mask (random init scores
         # every mask below SAM's confidence floor).
         model.mask_decoder.iou_prediction_head.layers[-1].bias.fill_(5.0)
-    path = tmp_path_factory.mktemp("sam") / "mobile_sam.pt"
+    path = folder / "mobile_sam.pt"
     torch.save(model.state_dict(), path)
     return path
+
+
+@pytest.fixture(scope="module")
+def sam_weights(tmp_path_factory):
+    return build_sam_weights(tmp_path_factory.mktemp("sam"))
 
 
 def noise_item(project):
