@@ -130,6 +130,8 @@ def test_segment_without_weights_says_so_and_bad_points_are_400(project, owner):
         ({"x": -1, "y": 10}, "x"),
         ({"x": 10, "y": 72.5}, "y"),
         ({"x": 10, "y": 10, "label": "bird"}, "label"),
+        ({"x": 10**400, "y": 10}, "x"),
+        ({"x": None, "y": 10}, "x"),
     ]:
         response = client.post(_segment_url(item), body, format="json")
         assert response.status_code == 400, (body, response.data)
