@@ -69,7 +69,7 @@ def segmenter_data(segmenter) -> dict:
 class SegmenterApi(APIView):
     """The project's segmentation weights for click-to-segment."""
 
-    parser_classes = [MultiPartParser, FormParser]
+    parser_classes = [SafeJSONParser, MultiPartParser, FormParser]
 
     @extend_schema(
         operation_id="segmenter_get",
@@ -107,7 +107,7 @@ class SegmenterApi(APIView):
 
 
 class ItemSegmentApi(APIView):
-    parser_classes = [SafeJSONParser]
+    parser_classes = [SafeJSONParser, MultiPartParser, FormParser]
 
     @extend_schema(
         operation_id="items_segment",
