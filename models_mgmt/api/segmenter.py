@@ -112,7 +112,7 @@ class ItemSegmentApi(APIView):
     @extend_schema(
         operation_id="items_segment",
         summary="Click-to-segment: the polygon of the object at a point",
-        request=SegmentPointSerializer,
+        request={"application/json": SegmentPointSerializer},
         responses={
             200: inline_serializer("SegmentResult", {"shape": PolygonSerializer()}),
             400: BAD_REQUEST,
