@@ -246,3 +246,21 @@ def test_models_page_form_uploads_refuses_and_removes_the_weights(
     html = client.post(form, {"action": "delete"}, follow=True).content.decode()
     assert 'data-testid="segmenter-absent"' in html
     assert not Segmenter.objects.exists()
+
+
+@pytest.mark.django_db
+def test_deleting_the_project_removes_its_segmentation_weights(
+    project, owner, django_capture_on_commit_callbacks
+):
+    from annotate.services.projects import project_delete
+
+    response = client_for(owner).post(
+        _url(project),
+        {"file": upload_file("mobile_sam.pt", CHECKPOINT)},
+        format="multipart",
+    )
+    path = Segmenter.objects.get().weights.path
+    assert response.status_code == 201 and os.path.exists(path)
+    with django_capture_on_commit_callbacks(execute=True):
+        project_delete(project=project, actor=owner)
+    assert not Segmenter.objects.exists() and not os.path.exists(path)
