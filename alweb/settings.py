@@ -398,3 +398,6 @@ ALWEB_EXPORT_SYNC_MAX_ITEMS = env_int("ALWEB_EXPORT_SYNC_MAX_ITEMS", 5000)
 # helper call (alweb imports no app; the app that owns the tables answers).
 ALWEB_MEMBERSHIP_ROLE = "annotate.selectors.membership_role"
 ALWEB_PROJECT_FOR_USER = "annotate.selectors.project_get_for_user"
+# Whether a project has click-to-segment weights (the label page's Segment tool):
+# models_mgmt answers; annotate reads it through this name, never importing it.
+ALWEB_SEGMENTER_PRESENT = "models_mgmt.selectors.segmenter_present"

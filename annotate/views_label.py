@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.module_loading import import_string
 from django.views.decorators.http import require_http_methods, require_POST
 
 from alweb.pages import project_context
@@ -23,6 +24,11 @@ PALETTE = [
     "#bfef45", "#fabed4", "#469990", "#dcbeff", "#9a6324", "#fffac8", "#800000",
     "#aaffc3", "#808000", "#ffd8b1", "#000075", "#a9a9a9", "#ffe119",
 ]  # fmt: skip
+
+SEGMENT_OFF = (
+    "Segment: no segmentation weights yet. An owner or developer can upload "
+    "them on the Models page."
+)
 
 EMPTY = {
     TaskKind.LABEL: "Nothing to label right now.",
@@ -67,6 +73,17 @@ def _page(request, project_id, *, kind: str, perm: Perm, template: str, tab: str
         if kind == TaskKind.LABEL
         else 0,
     }
+    if kind == TaskKind.LABEL:
+        # Click-to-segment: POST {x, y, label} to <segmentUrl><item id>/segment/;
+        # the tool is shown disabled without weights or without polygons.
+        present = import_string(settings.ALWEB_SEGMENTER_PRESENT)
+        context["page_config"]["segment"] = {
+            "enabled": "polygon" in project.kinds and present(project_id=project.pk),
+            "url": reverse("api-item-segment", args=[0]).removesuffix("0/segment/"),
+            "off": SEGMENT_OFF
+            if "polygon" in project.kinds
+            else "Segment: this project does not draw polygons",
+        }
     return render(request, template, context)
 
 

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from models_mgmt.api import backtests, errors, pipeline, versions
+from models_mgmt.api import backtests, errors, pipeline, segmenter, versions
 
 urlpatterns = [
     path(
@@ -19,6 +19,16 @@ urlpatterns = [
         "projects/<int:project_id>/models/",
         versions.ModelListApi.as_view(),
         name="api-project-models",
+    ),
+    path(
+        "projects/<int:project_id>/segmenter/",
+        segmenter.SegmenterApi.as_view(),
+        name="api-project-segmenter",
+    ),
+    path(
+        "items/<int:item_id>/segment/",
+        segmenter.ItemSegmentApi.as_view(),
+        name="api-item-segment",
     ),
     path(
         "projects/<int:project_id>/train/",

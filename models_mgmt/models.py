@@ -260,3 +260,29 @@ class Comparison(models.Model):
 
     def __str__(self) -> str:
         return f"{self.candidate} vs {self.incumbent}: {self.winner}"
+
+
+def segmenter_upload_to(instance: "Segmenter", filename: str) -> str:
+    # ultralytics tells the SAM model by the file name's ending: the checked
+    # name is kept, in a folder of its own (no storage suffix can change it).
+    return f"segmenters/{instance.project_id}/{uuid.uuid4().hex}/{filename}"
+
+
+class Segmenter(models.Model):
+    """A project's promptable segmentation weights (SAM, MobileSAM, SAM 2) for
+    click-to-segment on the label page: at most one per project, uploaded by an
+    owner or developer (services.segmenter), never downloaded."""
+
+    project = models.OneToOneField(
+        Project, on_delete=models.CASCADE, related_name="segmenter"
+    )
+    weights = models.FileField(upload_to=segmenter_upload_to, max_length=255)
+    file_name = models.CharField(max_length=100)
+    size_bytes = models.PositiveBigIntegerField()
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+
+    def __str__(self) -> str:
+        return f"segmenter {self.file_name} of {self.project}"

@@ -10,6 +10,7 @@ from annotate.selectors import project_find
 from models_mgmt.models import TrainingSettings
 from models_mgmt.services.pipeline import training_settings_create
 from models_mgmt.services.scoring import scoring_request
+from models_mgmt.services.segmenter import segmenter_files_delete_on_commit
 from models_mgmt.services.training import (
     training_version_reset_for_retry,
     training_version_stop,
@@ -33,6 +34,7 @@ def create_training_settings(sender, project, **kwargs):
 def delete_model_files(sender, project, **kwargs):
     """A deleted project's weights and run folders go once the deletion commits."""
     model_files_delete_on_commit(project=project)
+    segmenter_files_delete_on_commit(project=project)
 
 
 @receiver(signals.item_created)

@@ -12,7 +12,13 @@ from annotate.models import Pipeline, Project
 from annotate.selectors import pipeline_get, project_get_for_user
 from annotate.selectors_loop import item_ids_in_split
 from ml import config as ml_config
-from models_mgmt.models import Comparison, Evaluation, ModelVersion, TrainingSettings
+from models_mgmt.models import (
+    Comparison,
+    Evaluation,
+    ModelVersion,
+    Segmenter,
+    TrainingSettings,
+)
 
 
 def model_version_list(*, project) -> QuerySet[ModelVersion]:
@@ -203,3 +209,14 @@ def training_readiness(*, project: Project) -> Readiness:
     return Readiness(
         n_test, cfg["min_test_items"], cfg["min_score"], cfg["metric"], approvals
     )
+
+
+def segmenter_get(*, project) -> Segmenter | None:
+    """The project's segmentation weights (click-to-segment), or None."""
+    return Segmenter.objects.filter(project=project).first()
+
+
+def segmenter_present(*, project_id: int) -> bool:
+    """Whether the project has segmentation weights (the label page's Segment
+    tool is enabled; read by annotate through settings.ALWEB_SEGMENTER_PRESENT)."""
+    return Segmenter.objects.filter(project_id=project_id).exists()

@@ -6,6 +6,7 @@ from models_mgmt import (
     views,
     views_backtests,
     views_pipeline,
+    views_segmenter,
     views_settings,
     views_versions,
 )
@@ -44,6 +45,11 @@ urlpatterns = [
         "projects/<int:project_id>/models/base/",
         views.register_base,
         name="register-base",
+    ),
+    path(
+        "projects/<int:project_id>/models/segmenter/",
+        views_segmenter.segmenter_form,
+        name="segmenter",
     ),
     path(
         "projects/<int:project_id>/models/compare/",

@@ -38,6 +38,7 @@ def models_page(request, project_id):
         best=selectors.best_model(project=project),
         readiness=selectors.training_readiness(project=project),
         weights_form=BaseWeightsForm(),
+        segmenter=selectors.segmenter_get(project=project),
     )
     if request.htmx:
         return render(request, "models_mgmt/models.html#model-live", context)

@@ -36,6 +36,8 @@ from tests.roles_posts.actions import (
     Reopen,
     RollBack,
     RunAction,
+    SegmenterDelete,
+    SegmenterUpload,
     TrainNow,
     Upload,
 )
@@ -101,6 +103,10 @@ FORM_POSTS = {
     "annotate:label-error-similar": (Perm.REVIEW, {"similar": SimilarMistakes()}),
     "models_mgmt:backtests": (Perm.BACKTEST, {"start": BacktestStart()}),
     "models_mgmt:register-base": (Perm.TRAIN, {"upload": RegisterBase()}),
+    "models_mgmt:segmenter": (
+        Perm.TRAIN,
+        {"upload": SegmenterUpload(), "delete": SegmenterDelete()},
+    ),
     "models_mgmt:run-cancel": (
         Perm.EXPORT,
         {"cancel": RunAction("models_mgmt:run-cancel", "queued")},

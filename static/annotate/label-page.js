@@ -33,10 +33,26 @@ let timer = null;
 let saving = null; // the save in flight (a promise)
 let attempt = null; // {taskId, key, clientId}: the submit whose answer was not seen
 
+/** Click-to-segment: the polygon of the object at (x, y) on the shown item, or
+ *  null with the reason on the page (no weights, nothing found there). */
+async function segmentAt(x, y, label) {
+  const item = runner.task?.item;
+  if (!item) return null;
+  const res = await apiCall("POST", `${config.segment.url}${item.id}/segment/`, { x, y, label });
+  if (runner.task?.item?.id !== item.id) return null;
+  if (res.ok && res.data?.shape) {
+    showAlert("");
+    return res.data.shape.points;
+  }
+  showAlert("Segment: " + errorText(res));
+  return null;
+}
+
 const runner = createTaskRunner(config, {
   // The threshold starts at the site's default until this browser moves it.
   canvasOptions: () => ({ threshold: config.threshold, ...settings.get(),
-    keyScope: $("task-work"), pageKeys: PAGE_KEYS }),
+    keyScope: $("task-work"), pageKeys: PAGE_KEYS,
+    segment: config.segment && { ...config.segment, request: segmentAt } }),
   onShow(t, { pending }) {
     clearTimeout(timer);
     showAlert("");

@@ -75,6 +75,14 @@ API_ROUTES: dict[str, dict[str, object]] = {
     "api-task-list": {"GET": Perm.ASSIGN_TASKS},
     "api-project-models": {"GET": Perm.VIEW_DASHBOARD, "POST": Perm.TRAIN},
     "api-project-train": {"POST": Perm.TRAIN},
+    "api-project-segmenter": {
+        "GET": Perm.VIEW_DASHBOARD,
+        "POST": Perm.TRAIN,
+        "DELETE": Perm.TRAIN,
+    },
+    # Label or review perm on a visible item; without weights it answers 409
+    # (tests/models_mgmt/test_segmenter_api.py: annotators holding a task).
+    "api-item-segment": {"POST": (Perm.VIEW_DASHBOARD, 404)},
     "api-project-backtests": {"POST": Perm.BACKTEST},
     "api-model-detail": {"GET": Perm.VIEW_DASHBOARD},
     "api-model-errors": {"GET": Perm.VIEW_DASHBOARD},
@@ -205,6 +213,11 @@ def body_for(name: str, verb: str, c: Ctx) -> tuple[object, str]:
         ("api-task-submit", "POST"): ({"annotations": []}, "json"),
         ("api-task-reject", "POST"): ({"comment": "no"}, "json"),
         ("api-project-models", "POST"): ({"architecture": "yolov8n.yaml"}, "json"),
+        ("api-project-segmenter", "POST"): (
+            {"file": upload_file("mobile_sam.pt", b"\x80\x02}q\x00.")},
+            "multipart",
+        ),
+        ("api-item-segment", "POST"): ({"x": 1, "y": 1}, "json"),
         ("api-import", "POST"): (
             {
                 "as": "ground_truth",

@@ -18,7 +18,7 @@ ERROR_BODIES = {
     "409": "#/components/schemas/Conflict",
     "413": "#/components/schemas/Error",
 }
-FILE_ENDPOINTS = {"items_upload", "models_register"}
+FILE_ENDPOINTS = {"items_upload", "models_register", "segmenter_upload"}
 
 
 @pytest.fixture(scope="module")

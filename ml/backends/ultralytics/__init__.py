@@ -13,15 +13,23 @@ from ml.backends.ultralytics.offline import (
     build_base,
     setup_offline,
 )
+from ml.backends.ultralytics.segment import (
+    SAM_WEIGHT_NAMES,
+    sam_weights_name_ok,
+    segment_point,
+)
 from ml.backends.ultralytics.train import train, validate
 
 __all__ = [
     "FONT_NAMES",
     "INTEGRATION_KEYS",
+    "SAM_WEIGHT_NAMES",
     "build_base",
     "embed",
     "predict",
+    "sam_weights_name_ok",
     "score_images",
+    "segment_point",
     "setup_offline",
     "train",
     "validate",

@@ -9,7 +9,9 @@
 // shapes, readOnly, tool, label, threshold, modelVisible, markEdits (mark shapes
 // changed since loaded: review), keyScope (an element whose buttons also pass
 // keys to the canvas), pageKeys (extra [group, [[key, what]]] for the key
-// sheet), onRender(ms, layers) (benchmarks).
+// sheet), onRender(ms, layers) (benchmarks), segment ({enabled, off,
+// request(x, y, label) -> points or null}: the Segment tool; without it, or
+// not enabled, the tool's button is disabled with `off` as its title).
 
 import { createApi } from "./api.js";
 import { createEdits } from "./edits.js";
@@ -22,21 +24,24 @@ import { createStore, fromRest, newUid, normaliseLabels, toRest, visibility } fr
 import { createToolbar } from "./toolbar.js";
 import { createBoxTool } from "./tools/box.js";
 import { createPolygonTool } from "./tools/polygon.js";
+import { createSegmentTool } from "./tools/segment.js";
 import { createSelectTool } from "./tools/select.js";
 import { createView } from "./view.js";
 
 export { KEYMAP };
-export const TOOLS = ["box", "polygon", "select"];
+export const TOOLS = ["box", "polygon", "select", "segment"];
 
 export function mountCanvas(root, options = {}) {
   const {
     width = 0, height = 0, labels = [], shapes = [], readOnly = false, onRender,
-    markEdits = false, keyScope = null, pageKeys = [],
+    markEdits = false, keyScope = null, pageKeys = [], segment = null,
   } = options;
+  const canSegment = !readOnly && !!(segment && segment.enabled && segment.request);
+  const tools_ = canSegment ? TOOLS : TOOLS.filter((t) => t !== "segment");
   const labelList = normaliseLabels(labels);
   const initialLabel = labelList.some((l) => l.name === options.label) ? options.label
     : labelList.length ? labelList[0].name : null;
-  const initialTool = readOnly ? "select" : TOOLS.includes(options.tool) ? options.tool : "box";
+  const initialTool = readOnly ? "select" : tools_.includes(options.tool) ? options.tool : "box";
   const store = createStore({
     width: width || 1, height: height || 1, labels: labelList, label: initialLabel,
     shapes: shapes.map(fromRest), tool: initialTool, readOnly, markEdits,
@@ -56,6 +61,7 @@ export function mountCanvas(root, options = {}) {
     setModelVisible: (v) => api.setModelVisible(v),
     setThreshold: (t) => api.setConfidenceThreshold(t), setLabel: (n) => api.setLabel(n),
     help: () => help.open(), refocus: focus,
+    segment: { enabled: canSegment, off: (segment && segment.off) || "Segment: not available" },
   });
   const body = document.createElement("div");
   body.className = "alc-body";
@@ -93,9 +99,9 @@ export function mountCanvas(root, options = {}) {
     setCursor,
     /** A drawn shape is added unselected: the next label key sets the label
      *  of the next shape, as in Label Studio, instead of relabelling this one. */
-    addShape(geom) {
+    addShape(geom, asLabel) {
       const s = store.get();
-      const label = s.label ?? "object";
+      const label = asLabel ?? s.label ?? "object";
       const shape = {
         ...geom, label, source: "human", confidence: null, id: null, author: null, uid: newUid(),
       };
@@ -111,6 +117,9 @@ export function mountCanvas(root, options = {}) {
     box: createBoxTool(toolCtx),
     polygon: createPolygonTool(toolCtx),
     select: createSelectTool(toolCtx),
+    segment: createSegmentTool(toolCtx, canSegment ? segment.request : null, {
+      root, imageToken: () => imageToken,
+    }),
   };
   const tool = () => tools[store.get().tool];
 
@@ -264,7 +273,7 @@ export function mountCanvas(root, options = {}) {
   }, { scope: keyScope });
 
   Object.assign(api, createApi({
-    store, tools, tool, view, edits, help, focus, setImage, TOOLS,
+    store, tools, tool, view, edits, help, focus, setImage, TOOLS: tools_,
     getImage: () => currentImage,
     destroy() {
       if (destroyed) return;

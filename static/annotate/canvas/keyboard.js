@@ -7,6 +7,7 @@
 export const KEYMAP = [
   ["Tools", [
     ["B", "box tool"], ["P", "polygon tool"], ["V", "select tool"],
+    ["G", "segment tool: a click on an object adds its polygon (needs segmentation weights)"],
   ]],
   ["Labels", [
     ["1–9", "label of the selected shape, or of the next shape drawn"],
@@ -78,7 +79,8 @@ export function createKeyboard(root, handlers, { scope = null } = {}) {
     if (key === "0") return handlers.zoomTo(1);
     const letters = {
       b: () => handlers.setTool("box"), p: () => handlers.setTool("polygon"),
-      v: () => handlers.setTool("select"), a: handlers.acceptAll, f: handlers.fit,
+      v: () => handlers.setTool("select"), g: () => handlers.setTool("segment"),
+      a: handlers.acceptAll, f: handlers.fit,
       l: handlers.toggleLocked,
     };
     if (letters[lower]) return letters[lower]() ?? true;

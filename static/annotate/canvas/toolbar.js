@@ -33,7 +33,8 @@ const sep = () => Object.assign(document.createElement("span"), { className: "al
 
 /**
  * h: {setTool, undo, redo, fit, zoom(f), zoomTo(s), setModelVisible, setThreshold,
- *     acceptAll, acceptSelected, setLabel, help, refocus}
+ *     acceptAll, acceptSelected, setLabel, help, refocus,
+ *     segment: {enabled, off (the disabled button's title)}}
  * Returns {toolbar, labelPicker, sync(state, canUndo, canRedo)}.
  */
 export function createToolbar(labels, readOnly, h) {
@@ -47,7 +48,14 @@ export function createToolbar(labels, readOnly, h) {
     box: btn("tool-box", "▭ Box", "Draw boxes (B)", () => h.setTool("box")),
     polygon: btn("tool-polygon", "⬠ Polygon", "Draw polygons (P)", () => h.setTool("polygon")),
     select: btn("tool-select", "➚ Select", "Select and edit (V)", () => h.setTool("select")),
+    segment: btn("tool-segment", "✦ Segment",
+      "Segment (G): click an object for its polygon", () => h.setTool("segment")),
   };
+  if (!h.segment.enabled) {
+    tools.segment.disabled = true;
+    tools.segment.title = h.segment.off;
+    tools.segment.setAttribute("aria-label", h.segment.off);
+  }
   const undo = btn("undo", "↶", "Undo (Ctrl+Z)", () => h.undo());
   const redo = btn("redo", "↷", "Redo (Ctrl+Shift+Z)", () => h.redo());
   const fit = btn("fit", "Fit", "Fit image (F)", () => h.fit());
@@ -88,7 +96,7 @@ export function createToolbar(labels, readOnly, h) {
   const zoom = [zoomOut, level, zoomIn, fit];
   if (readOnly) toolbar.append(tools.select, sep(), ...zoom, sep(), toggleWrap, sliderWrap, sep(), help);
   else {
-    toolbar.append(tools.box, tools.polygon, tools.select, sep(), undo, redo, sep(), ...zoom,
+    toolbar.append(tools.box, tools.polygon, tools.select, tools.segment, sep(), undo, redo, sep(), ...zoom,
       sep(), toggleWrap, sliderWrap, acceptOne, accept, sep(), help);
   }
 
