@@ -36,13 +36,12 @@ from tests.roles_posts.actions import (
     Reopen,
     RollBack,
     RunAction,
-    SegmenterDelete,
-    SegmenterUpload,
     TrainNow,
     Upload,
 )
 from tests.roles_posts.label_errors import LabelErrorAnswer
 from tests.roles_posts.mining import SimilarSend
+from tests.roles_posts.segmenter import SegmenterDelete, SegmenterUpload
 from tests.roles_posts.similar_mistakes import SimilarMistakes
 from tests.roles_posts.thresholds import ThresholdsEdit
 from tests.roles_posts.work import BulkTag, GoalEdit
