@@ -386,12 +386,32 @@ def scenario_redis(d: Drill) -> dict:
     d.ui_truth(ca, job)
     if down:
         late, _ = d.terminal(down)
-        d.notes.append(f"that run: {late.status} {late.error[:80]}")
+        d.notes.append(f"that run: {late.status}: {late.error[:100]}")
         d.check(
             "run enqueued while Redis was down is terminal", late.status in TERMINAL
         )
         d.ui_truth(cb, late)
+        if late.status == "failed":
+            r = cb.post(f"/api/v1/runs/{down}/retry/")
+            d.check("its retry answered 202", r.status_code == 202)
+            retry, _ = d.terminal(r.json()["id"], timeout=120)
+            d.check(
+                f"its retry through the restarted Redis {retry.status}",
+                retry.status == "succeeded",
+            )
+            d.ui_truth(cb, retry)
+    alive = sorted(n for n, p in d.procs.items() if p.poll() is None)
+    d.notes.append(f"clusters alive after the Redis restart: {alive}")
     return {"outcome": f"training {job.status}", "terminal_s": took}
+
+
+def _once() -> bool:
+    """Each run's django-q task name ("<kind>-<id>") recorded at most once."""
+    from django.db.models import Count
+    from django_q.models import Task
+
+    names = Task.objects.values("name").annotate(n=Count("id"))
+    return not [row for row in names if row["n"] > 1 and "-" in row["name"]]
 
 
 def child(name: str, items: int) -> int:
@@ -413,6 +433,7 @@ def child(name: str, items: int) -> int:
             result.update(scenario_export(d, items))
         else:
             result.update(globals()[f"scenario_{name}"](d))
+        d.check("no run ran twice (one django-q task result per run)", _once())
     except Exception as exc:  # noqa: BLE001 - reported as a failed check
         d.check(f"{type(exc).__name__}: {exc}", False)
     finally:
