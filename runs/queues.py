@@ -9,6 +9,10 @@ cluster. Each name here must be a key of Q_CLUSTER["ALT_CLUSTERS"] (checked at
 start-up).
 """
 
+import logging
+
+logger = logging.getLogger(__name__)
+
 TRAINING = "training"
 WORK = "work"
 GPU = "gpu"
@@ -22,15 +26,33 @@ def training_queue(device: str) -> str:
 
 
 def enqueue_on_commit(
-    func: str, *args, queue: str | None, group: str, task_name: str | None = None
+    func: str,
+    *args,
+    queue: str | None,
+    group: str,
+    task_name: str | None = None,
+    on_error=None,
 ) -> None:
     """Send django-q2 task `func(*args)` to cluster `queue` (None: the default,
     housekeeping one) once the current transaction commits; nothing is sent if it
-    rolls back. In sync mode (tests) the task then runs inline."""
+    rolls back. In sync mode (tests) the task then runs inline.
+
+    A broker that refuses the task (Redis down) is logged and handed to
+    `on_error(exc)`; it never propagates: the transaction has committed, so the
+    request that queued the task answers as it would have."""
     from django.db import transaction
     from django_q.tasks import async_task
 
     options = {"cluster": queue, "group": group}
     if task_name:
         options["task_name"] = task_name
-    transaction.on_commit(lambda: async_task(func, *args, **options))
+
+    def send() -> None:
+        try:
+            async_task(func, *args, **options)
+        except Exception as exc:  # noqa: BLE001 - any broker failure
+            logger.exception("could not send task %s to queue %s", func, queue)
+            if on_error is not None:
+                on_error(exc)
+
+    transaction.on_commit(send)

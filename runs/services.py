@@ -80,13 +80,27 @@ def run_create(
 
 def run_enqueue(*, job: Job) -> None:
     """Send the run to its cluster after the current transaction commits (in sync
-    mode, tests, it then runs inline)."""
+    mode, tests, it then runs inline). A broker that refuses it (Redis down)
+    fails the run with the reason, so it can be retried: no worker would ever
+    claim it, and the reaper only ends running runs."""
+
+    def unsent(exc: Exception) -> None:
+        run_finish(
+            job.pk,
+            status=JobStatus.FAILED,
+            error=(
+                f"could not send the run to its queue ({type(exc).__name__}: "
+                f"{exc}); retry it once the task broker is back"
+            ),
+        )
+
     queues.enqueue_on_commit(
         job.task,
         job.pk,
         queue=job.queue or None,
         group=job.kind,
         task_name=f"{job.kind}-{job.pk}",
+        on_error=unsent,
     )
 
 
