@@ -60,14 +60,14 @@ def start_gunicorn(var: Path, workers: int, threads: int) -> tuple:
 def wait_serving(proc, url: str, log: Path) -> None:
     import requests
 
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise SystemExit("gunicorn exited:\n" + log.read_text())
         try:
             if requests.get(url + "/healthz", timeout=5).status_code == 200:
                 return
-        except requests.ConnectionError:
+        except requests.RequestException:  # refused, or a booting worker's timeout
             pass
         time.sleep(0.2)
     raise SystemExit("gunicorn never answered /healthz:\n" + log.read_text())

@@ -64,7 +64,9 @@ def start(env: dict, *, workers: int = 1, threads: int = 4) -> Server:
 
 
 def _wait_until_serving(proc, lines: queue.Queue, log: list[str]) -> str:
-    deadline = time.monotonic() + 60
+    # Generous: on a loaded 2-core machine a booting worker (Django, DRF and
+    # the schema imported) can take most of a minute to answer its first request.
+    deadline = time.monotonic() + 120
     url = None
     while url is None:
         if proc.poll() is not None or time.monotonic() > deadline:
@@ -76,14 +78,24 @@ def _wait_until_serving(proc, lines: queue.Queue, log: list[str]) -> str:
         match = re.search(r"Listening at: (http://127\.0\.0\.1:\d+)", line)
         if match:
             url = match.group(1)
+    if healthz_until(url, deadline):
+        return url
+    raise AssertionError("gunicorn never answered /healthz:\n" + "\n".join(log))
+
+
+def healthz_until(url: str, deadline: float, read_timeout: float = 5) -> bool:
+    """Ask `url`/healthz until it answers 200 or `deadline` (monotonic) passes.
+    A refused connection and a request that times out (a worker still booting
+    under load) are both "not yet", never an error."""
     while time.monotonic() < deadline:
         try:
-            if requests.get(url + "/healthz", timeout=5).status_code == 200:
-                return url
-        except requests.ConnectionError:
+            answer = requests.get(url + "/healthz", timeout=read_timeout)
+            if answer.status_code == 200:
+                return True
+        except requests.RequestException:
             pass
         time.sleep(0.2)
-    raise AssertionError("gunicorn never answered /healthz:\n" + "\n".join(log))
+    return False
 
 
 def stop(proc: subprocess.Popen) -> None:
