@@ -53,6 +53,7 @@ POSTGRES_TESTS = (
     "tests/annotate/test_predictions.py",
     "tests/annotate/test_mining.py",
     "tests/annotate/test_mining_pages.py",
+    "tests/annotate/test_drift_query.py",
     "tests/annotate/test_label_error_pages.py",
     "tests/annotate/test_similar_mistakes.py",
     "tests/annotate/test_embedding_map.py",
