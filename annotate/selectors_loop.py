@@ -165,13 +165,15 @@ def item_embeddings_done(
 
 
 def ground_truth_pending_embedding(
-    *, project: Project, model_version_id: int, limit: int = REFERENCE_LIMIT
+    *, project: Project, model_version_id: int | None, limit: int = REFERENCE_LIMIT
 ) -> QuerySet[Item]:
     """Among the newest `limit` ground-truth items by id (the window that
     diversity reads as its reference), those not yet embedded by
-    `model_version_id`, in id order, without their stored scores. Scoring
-    embeds them after the unlabelled pool, so that every comparison of
-    embeddings stays in one model's space."""
+    `model_version_id`, in id order, without their stored scores; none before
+    any model (None). Scoring embeds them after the unlabelled pool, so that
+    every comparison of embeddings stays in one model's space."""
+    if model_version_id is None:
+        return Item.objects.none()
     window = (
         Item.objects.filter(project=project, status=ItemStatus.DONE)
         .order_by("-id")

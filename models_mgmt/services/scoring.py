@@ -69,9 +69,9 @@ def _pending_items(project: Project, model: ModelVersion | None):
 
 
 def _labelled_pending(project: Project, model: ModelVersion | None):
-    if model is None:
-        return Item.objects.none()
-    return ground_truth_pending_embedding(project=project, model_version_id=model.pk)
+    return ground_truth_pending_embedding(
+        project=project, model_version_id=model.pk if model else None
+    )
 
 
 def _score_and_prioritise(job: Job) -> dict:
