@@ -133,12 +133,57 @@ def label_counts_ground_truth(*, project: Project) -> dict[str, int]:
     return {row["label"]: row["n"] for row in rows}
 
 
-def item_embeddings_done(*, project: Project, limit: int = 5000) -> list[list]:
-    """Embeddings of up to `limit` ground-truth items (diversity's reference set)."""
+# Ground-truth items whose embeddings diversity compares with (its reference
+# set), and that scoring embeds with each new model: the newest by id.
+REFERENCE_LIMIT = 5000
+
+
+def _in_space(qs: QuerySet[Item], model_version_id: int | None) -> QuerySet[Item]:
+    """Items whose embedding is in the space of `model_version_id`: its
+    feature embeddings, or the pixel embeddings (scored_by None) before any
+    model."""
+    if model_version_id is None:
+        return qs.filter(scored_by__isnull=True)
+    return qs.filter(scored_by=model_version_id)
+
+
+def item_embeddings_done(
+    *, project: Project, model_version_id: int | None, limit: int = REFERENCE_LIMIT
+) -> list[list]:
+    """Embeddings of up to `limit` ground-truth items (diversity's reference
+    set), the newest by id, only those in the space of `model_version_id`
+    (the best model's; None before any: pixel embeddings): an embedding left
+    from the cold start or an older model is not comparable."""
+    qs = Item.objects.filter(
+        project=project, status=ItemStatus.DONE, embedding__isnull=False
+    )
     return list(
-        Item.objects.filter(
-            project=project, status=ItemStatus.DONE, embedding__isnull=False
-        ).values_list("embedding", flat=True)[:limit]
+        _in_space(qs, model_version_id)
+        .order_by("-id")
+        .values_list("embedding", flat=True)[:limit]
+    )
+
+
+def ground_truth_pending_embedding(
+    *, project: Project, model_version_id: int | None, limit: int = REFERENCE_LIMIT
+) -> QuerySet[Item]:
+    """Among the newest `limit` ground-truth items by id (the window that
+    diversity reads as its reference), those not yet embedded by
+    `model_version_id`, in id order, without their stored scores; none before
+    any model (None). Scoring embeds them after the unlabelled pool, so that
+    every comparison of embeddings stays in one model's space."""
+    if model_version_id is None:
+        return Item.objects.none()
+    window = (
+        Item.objects.filter(project=project, status=ItemStatus.DONE)
+        .order_by("-id")
+        .values("pk")[:limit]
+    )
+    return (
+        Item.objects.filter(pk__in=window)
+        .exclude(scored_by=model_version_id)
+        .defer("embedding", "priority_reason", "score_components")
+        .order_by("id")
     )
 
 

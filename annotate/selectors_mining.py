@@ -88,25 +88,38 @@ def item_embeddings(
 ) -> np.ndarray:
     """The embeddings of `item_ids` (items of `project`), one row each in the
     order given. ValidationError for ids that are not items of the project;
-    Conflict (409) when some have no embedding yet or their sizes differ."""
-    rows = dict(
-        Item.objects.filter(project=project, pk__in=item_ids).values_list(
-            "pk", "embedding"
-        )
-    )
+    Conflict (409) when some have no embedding yet or they are not all in one
+    space (embedded by different models, or some by pixels before any)."""
+    return _embeddings_in_one_space(project, item_ids, field)[0]
+
+
+def _embeddings_in_one_space(
+    project: Project, item_ids: list[int], field: str
+) -> tuple[np.ndarray, int | None]:
+    """(item_embeddings's rows, the model whose space they are in: scored_by,
+    None for the cold start's pixel embeddings)."""
+    rows = {
+        pk: (emb, space)
+        for pk, emb, space in Item.objects.filter(
+            project=project, pk__in=item_ids
+        ).values_list("pk", "embedding", "scored_by")
+    }
     unknown = [i for i in item_ids if i not in rows]
     if unknown:
         raise ValidationError({field: f"not items of this project: {id_list(unknown)}"})
-    missing = [i for i in item_ids if not isinstance(rows[i], list) or not rows[i]]
+    missing = [
+        i for i in item_ids if not isinstance(rows[i][0], list) or not rows[i][0]
+    ]
     if missing:
         raise Conflict(
             f"no embedding yet for item {id_list(missing)}: embeddings come with "
             "scoring (pixel embeddings before the first model, the detector's after)",
             items=missing,
         )
-    if len({len(rows[i]) for i in item_ids}) > 1:
+    spaces = {rows[i][1] for i in item_ids}
+    if len({len(rows[i][0]) for i in item_ids}) > 1 or len(spaces) > 1:
         raise Conflict(
-            "these items' embeddings differ in size (scored by different models); "
+            "these items' embeddings come from different models; "
             "wait for the next scoring run",
             items=item_ids,
         )
@@ -115,7 +128,7 @@ def item_embeddings(
         for i in item_ids
         if not all(
             isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
-            for v in rows[i]
+            for v in rows[i][0]
         )
     ]
     if bad:
@@ -124,8 +137,8 @@ def item_embeddings(
             "numbers; score the project again",
             items=bad,
         )
-    vectors = np.asarray([rows[i] for i in item_ids], dtype=np.float32)
-    return vectors
+    vectors = np.asarray([rows[i][0] for i in item_ids], dtype=np.float32)
+    return vectors, spaces.pop()
 
 
 def embedding_rows(texts: list[str], dim: int) -> tuple[np.ndarray, np.ndarray]:
@@ -165,18 +178,34 @@ def embedding_rows(texts: list[str], dim: int) -> tuple[np.ndarray, np.ndarray]:
     return rows[finite], kept
 
 
+# pool_index's `space` when the caller compares with any embedding of `dim`.
+ANY_SPACE = object()
+
+
 def pool_index(
-    *, project: Project, dim: int, exclude=(), status=ItemStatus.UNLABELED
+    *,
+    project: Project,
+    dim: int,
+    exclude=(),
+    status=ItemStatus.UNLABELED,
+    space=ANY_SPACE,
 ) -> EmbeddingIndex:
     """The items of `project` in `status` (the unlabelled pool by default; the
     ground truth for similar mistakes) with an embedding of `dim` finite
     values (the first MAX_POOL by id, `exclude` left out), read POOL_CHUNK rows
-    at a time (as JSON text, parsed in C) into one float32 matrix."""
+    at a time (as JSON text, parsed in C) into one float32 matrix. With
+    `space` (a model version id, or None for pixel embeddings), only
+    embeddings of that space (scored_by): another model's are not
+    comparable, even of the same size."""
     qs = (
         Item.objects.filter(project=project, status=status, embedding__isnull=False)
         .exclude(pk__in=list(exclude))
         .order_by("id")
     )
+    if space is None:
+        qs = qs.filter(scored_by__isnull=True)
+    elif space is not ANY_SPACE:
+        qs = qs.filter(scored_by=space)
     size = min(qs.count(), MAX_POOL)
     matrix = np.zeros((size, dim), dtype=np.float32)
     ids: list[int] = []
@@ -205,6 +234,7 @@ def item_similar(
     """The `k` unlabelled items nearest to `item_ids` by cosine distance of
     their embeddings (one item, or a bucket queried by its centroid or as a
     union: ml.similarity), nearest first; the query items themselves left out.
+    Only items embedded in the query's space (the same scored_by) are searched.
     Raises ValidationError for bad `k` / `mode` / ids, Conflict for query items
     without an embedding (item_embeddings)."""
     k, mode = parse_k(k), parse_mode(mode)
@@ -220,9 +250,9 @@ def labelled_similar(*, project: Project, item_id: int, k=K_DEFAULT) -> list:
 
 
 def _nearest(project, ids, k: int, mode: str, status) -> list[SimilarItem]:
-    queries = item_embeddings(project=project, item_ids=ids)
+    queries, space = _embeddings_in_one_space(project, ids, "items")
     index = pool_index(
-        project=project, dim=queries.shape[1], exclude=ids, status=status
+        project=project, dim=queries.shape[1], exclude=ids, status=status, space=space
     )
     if len(index) == 0:
         return []
@@ -240,13 +270,13 @@ def item_distances(
 ) -> dict[int, float]:
     """Cosine distance of each of `item_ids` to the query items (`mode` as in
     item_similar). Raises as item_embeddings does; Conflict when the two sets'
-    embeddings differ in size."""
-    queries = item_embeddings(project=project, item_ids=query_ids, field="similar_to")
-    vectors = item_embeddings(project=project, item_ids=item_ids)
-    if vectors.shape[1] != queries.shape[1]:
+    embeddings are not of one space (size, or the model that embedded them)."""
+    queries, space = _embeddings_in_one_space(project, query_ids, "similar_to")
+    vectors, other = _embeddings_in_one_space(project, item_ids, "items")
+    if vectors.shape[1] != queries.shape[1] or space != other:
         raise Conflict(
-            "the chosen items' embeddings differ in size from the query's "
-            "(scored by different models); search again",
+            "the chosen items' embeddings come from another model than the "
+            "query's; search again",
             items=item_ids,
         )
     index = EmbeddingIndex(item_ids, vectors)

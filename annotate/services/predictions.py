@@ -146,22 +146,37 @@ def _update_items(fields: Sequence[str], rows) -> int:
 
 @transaction.atomic
 def item_embeddings_store(
-    *, project: Project, embeddings: Mapping[int, Sequence[float] | None]
+    *,
+    project: Project,
+    embeddings: Mapping[int, Sequence[float] | None],
+    model_version_id: int | None = None,
+    only_status: str | None = None,
 ) -> int:
-    """Store image embeddings (before any model: the diversity cold start's pixel
-    embeddings) on items of `project`. Returns the count written."""
-    ids = set(
-        Item.objects.filter(project=project, pk__in=list(embeddings)).values_list(
-            "pk", flat=True
-        )
+    """Store image embeddings on items of `project`, with the space they are
+    in: scored_by = `model_version_id` (a model's feature embeddings) or None
+    (before any model: the diversity cold start's pixel embeddings); a model's
+    also sets scored_at. Nothing else of the item changes (no annotations,
+    status, uncertainty or priority). With `only_status`, items no longer in
+    that status are left untouched (scoring embeds ground truth with it: an
+    item reopened meanwhile is scored as unlabelled instead). Returns the
+    count written."""
+    items = Item.objects.filter(project=project, pk__in=list(embeddings))
+    if only_status is not None:
+        items = items.filter(status=only_status)
+    ids = set(items.values_list("pk", flat=True))
+    if model_version_id is None:
+        fields, extra = ("embedding", "scored_by"), (None,)
+    else:
+        fields = ("embedding", "scored_by", "scored_at")
+        extra = (model_version_id, timezone.now())
+    return _update_items(
+        fields,
+        (
+            (pk, list(emb) if emb else None, *extra)
+            for pk, emb in embeddings.items()
+            if pk in ids
+        ),
     )
-    rows = [
-        Item(pk=pk, embedding=list(emb) if emb else None)
-        for pk, emb in embeddings.items()
-        if pk in ids
-    ]
-    Item.objects.bulk_update(rows, ["embedding"])
-    return len(rows)
 
 
 # Items whose priorities one transaction writes (item_priorities_set).

@@ -6,10 +6,11 @@ from pathlib import Path
 from django.conf import settings
 from django.utils import timezone
 
-from annotate.models import Item, Project
+from annotate.models import Item, ItemStatus, Project
 from annotate.selectors import pipeline_get
 from annotate.selectors_loop import (
     ground_truth_count,
+    ground_truth_pending_embedding,
     item_embeddings_done,
     item_scores_unlabeled,
     items_pending_scoring,
@@ -67,10 +68,16 @@ def _pending_items(project: Project, model: ModelVersion | None):
     )
 
 
+def _labelled_pending(project: Project, model: ModelVersion | None):
+    return ground_truth_pending_embedding(
+        project=project, model_version_id=model.pk if model else None
+    )
+
+
 def _score_and_prioritise(job: Job) -> dict:
-    scored = _score_project(job)
+    scored, embedded = _score_project(job)
     prioritise_project(project=job.project)
-    return {"scored": scored}
+    return {"scored": scored, "ground_truth_embedded": embedded}
 
 
 def scoring_run(job_id: int) -> None:
@@ -86,10 +93,14 @@ def scoring_run(job_id: int) -> None:
         scoring_request(project=project)
 
 
-def _score_project(job: Job) -> int:
+def _score_project(job: Job) -> tuple[int, int]:
+    """Score the unlabelled pool with the best model, page by page, then embed
+    the ground truth with it (the newest REFERENCE_LIMIT items by id not yet in
+    its space: what diversity, similar-item search and the map compare with).
+    Returns (unlabelled items scored, ground-truth items embedded)."""
     project = job.project
     batch = settings.ALWEB_SCORING_BATCH
-    done = 0
+    done = embedded = 0
     # The OOD reference (pixel embeddings of the train split), fitted once per
     # run, when the first page is scored with a model.
     references: dict = {}
@@ -100,28 +111,71 @@ def _score_project(job: Job) -> int:
         model = best_model(project=project)
         # One model load and one prediction stream per page; writes per batch.
         pending = list(_pending_items(project, model)[: batch * 32])
-        if not pending:
-            return done
-        total = done + _pending_items(project, model).count()
-        if model is not None and "ood" not in references:
+        # The ground truth after the pool: its embedding only.
+        labelled = (
+            [] if pending else list(_labelled_pending(project, model)[: batch * 32])
+        )
+        if not pending and not labelled:
+            return done, embedded
+        total = (
+            done
+            + embedded
+            + _pending_items(project, model).count()
+            + _labelled_pending(project, model).count()
+        )
+        if pending and model is not None and "ood" not in references:
             references["ood"] = ood_reference(project=project)
-        if model is None:
+        if labelled:
+            chunks = _embedded_chunks(model, labelled, batch)
+        elif model is None:
             chunks = (
                 (pending[i : i + batch], None) for i in range(0, len(pending), batch)
             )
         else:
             chunks = _predicted_chunks(project, model, pending, batch)
         for chunk, predictions in chunks:
-            if model is None:
+            if labelled:
+                _store_labelled_embeddings(project, model, chunk, predictions)
+                embedded += len(chunk)
+            elif model is None:
                 _embed_cold(project, chunk)
+                done += len(chunk)
             else:
                 _store_scores(project, model, chunk, predictions, references.get("ood"))
-            done += len(chunk)
+                done += len(chunk)
             run_heartbeat_or_stop(
                 job.pk,
-                progress=0.95 * done / max(total, 1),
-                message=f"{done}/{total} items",
+                progress=0.95 * (done + embedded) / max(total, 1),
+                message=f"{done + embedded}/{total} items",
             )
+
+
+def _embedded_chunks(model: ModelVersion, items: list[Item], batch: int):
+    """Yield (items, predictions) per `batch` from one embedding stream."""
+    stream = _stream(model, items, batch, embed=True)
+    for start in range(0, len(items), batch):
+        chunk = items[start : start + batch]
+        yield chunk, [next(stream) for _ in chunk]
+
+
+def _store_labelled_embeddings(
+    project: Project, model: ModelVersion, items: list[Item], predictions
+) -> None:
+    """The model's feature embeddings of ground-truth items, with scored_by:
+    never pre-annotations, scores, status or annotations (items reopened
+    meanwhile are left to be scored as unlabelled)."""
+    embeddings = {
+        item.pk: pred.embedding or None
+        for item, pred in zip(items, predictions, strict=True)
+    }
+    retry_busy(
+        lambda: item_embeddings_store(
+            project=project,
+            embeddings=embeddings,
+            model_version_id=model.pk,
+            only_status=ItemStatus.DONE,
+        )
+    )
 
 
 def _embed_cold(project: Project, items: list[Item]) -> None:
@@ -336,7 +390,9 @@ def prioritise_project(*, project: Project) -> int:
     if selection.STRATEGIES[strategy].needs_embeddings:
         reference = [
             e
-            for e in item_embeddings_done(project=project)
+            for e in item_embeddings_done(
+                project=project, model_version_id=model.pk if model else None
+            )
             if e and (not rows or not rows[0][2] or len(e) == len(rows[0][2]))
         ]
     labelled = ground_truth_count(project=project)
