@@ -1,4 +1,5 @@
-"""Shared set-up for bench/scoring.py and bench/training_overhead.py.
+"""Shared set-up for the benches (bench/scoring.py, bench/training_overhead.py,
+bench/import_coco.py, bench/import_label_studio.py, ...).
 
 A fresh SQLite database and media folder in a temporary directory, Django in
 sync mode (django-q2 runs tasks inline), and builders for a project whose
@@ -39,6 +40,40 @@ def setup_django(prefix: str, *, sync: bool = True) -> Path:
     call_command("migrate", verbosity=0)
     call_command("createcachetable", verbosity=0)
     return var
+
+
+def seed_bare_items(prefix: str, items: int, labels: list[str]):
+    """A fresh database (setup_django(prefix)) with a project of `labels` (box
+    and polygon) owned by "bench-owner" and `items` items bulk-created as
+    img_<i>.png, 640x480, with no image files (the imports read none);
+    (var folder, project)."""
+    var = setup_django(prefix)
+    from django.utils import timezone
+
+    from annotate.models import Item
+    from annotate.services.projects import project_create
+    from tests.factories import UserFactory
+
+    owner = UserFactory(username="bench-owner")
+    project = project_create(
+        owner=owner, name="bench", labels=labels, kinds=["box", "polygon"]
+    )
+    now = timezone.now()
+    rows = [
+        Item(
+            project=project,
+            file=f"items/{project.pk}/{i}.png",
+            original_name=f"img_{i}.png",
+            image_format="PNG",
+            width=640,
+            height=480,
+            checksum=f"{i:064x}",
+            created_at=now,
+        )
+        for i in range(items)
+    ]
+    Item.objects.bulk_create(rows, batch_size=5000)
+    return var, project
 
 
 @contextmanager
