@@ -47,31 +47,25 @@ def project_settings(request, project_id):
             raise PermissionDenied("your role can only view the pipeline settings")
         if request.POST.get("action") == "goal":
             goal_form = GoalForm(request.POST)
-            if _save_goal(request, project, goal_form):
+            if _save(request, project, goal_form, _write_goal):
                 messages.success(request, "Goal saved.")
                 return redirect("models_mgmt:project-settings", project_id=project.pk)
-            reasons = "; ".join(
-                f"{k}: {' '.join(v)}" for k, v in goal_form.errors.items()
-            )
+            reasons = _reasons(goal_form)
         elif request.POST.get("action") == "thresholds":
             thresholds_form = ThresholdsForm(request.POST)
-            if _save_thresholds(request, project, thresholds_form):
+            if _save(request, project, thresholds_form, _write_pipeline):
                 messages.success(request, "Thresholds saved.")
                 return redirect("models_mgmt:project-settings", project_id=project.pk)
-            reasons = "; ".join(
-                f"{k}: {' '.join(v)}" for k, v in thresholds_form.errors.items()
-            )
+            reasons = _reasons(thresholds_form)
         elif request.POST.get("action") == "labels":
             labels_form = LabelsForm(request.POST)
-            if _save_labels(request, project, labels_form):
+            if _save(request, project, labels_form, _write_labels):
                 messages.success(request, "Labels saved.")
                 return redirect("models_mgmt:project-settings", project_id=project.pk)
-            reasons = "; ".join(
-                f"{k}: {' '.join(v)}" for k, v in labels_form.errors.items()
-            )
+            reasons = _reasons(labels_form)
         else:
             form = PipelineSettingsForm(request.POST)
-            if _save_pipeline(request, project, form):
+            if _save(request, project, form, _write_pipeline):
                 messages.success(request, "Pipeline settings saved.")
                 return redirect("models_mgmt:project-settings", project_id=project.pk)
             reasons = form.reasons()
@@ -138,51 +132,40 @@ def _references(strategy, cron) -> dict:
     }
 
 
-def _save_pipeline(request, project, form: PipelineSettingsForm) -> bool:
+def _reasons(form) -> str:
+    """A refused side form's errors in one line: "field: reason; ..."."""
+    return "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items())
+
+
+def _save(request, project, form, write) -> bool:
+    """Validate `form`, then `write(request, project, form)` (its one service
+    call). A refusal's reasons go under the boxes they name: the form's own
+    add_api_errors where it has one, else field by field (a reason about no
+    box on top). True when saved."""
     if not form.is_valid():
         return False
     try:
-        pipeline_update(project=project, actor=request.user, data=form.api_data())
+        write(request, project, form)
     except ValidationError as exc:
-        form.add_api_errors(exc.message_dict)
+        if hasattr(form, "add_api_errors"):
+            form.add_api_errors(exc.message_dict)
+        else:
+            for field, reasons in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, reasons)
         return False
     return True
 
 
-def _save_labels(request, project, form: LabelsForm) -> bool:
-    if not form.is_valid():
-        return False
-    try:
-        project_labels_update(
-            project=project, actor=request.user, labels=form.cleaned_data["labels"]
-        )
-    except ValidationError as exc:
-        for field, reasons in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, reasons)
-        return False
-    return True
+def _write_pipeline(request, project, form) -> None:
+    """The pipeline form's and the thresholds form's write."""
+    pipeline_update(project=project, actor=request.user, data=form.api_data())
 
 
-def _save_goal(request, project, form: GoalForm) -> bool:
-    if not form.is_valid():
-        return False
-    try:
-        project_update(
-            project=project, actor=request.user, goal=form.cleaned_data["goal"]
-        )
-    except ValidationError as exc:
-        for field, reasons in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, reasons)
-        return False
-    return True
+def _write_labels(request, project, form: LabelsForm) -> None:
+    project_labels_update(
+        project=project, actor=request.user, labels=form.cleaned_data["labels"]
+    )
 
 
-def _save_thresholds(request, project, form: ThresholdsForm) -> bool:
-    if not form.is_valid():
-        return False
-    try:
-        pipeline_update(project=project, actor=request.user, data=form.api_data())
-    except ValidationError as exc:
-        form.add_api_errors(exc.message_dict)
-        return False
-    return True
+def _write_goal(request, project, form: GoalForm) -> None:
+    project_update(project=project, actor=request.user, goal=form.cleaned_data["goal"])
