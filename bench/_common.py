@@ -48,31 +48,15 @@ def seed_bare_items(prefix: str, items: int, labels: list[str]):
     img_<i>.png, 640x480, with no image files (the imports read none);
     (var folder, project)."""
     var = setup_django(prefix)
-    from django.utils import timezone
-
     from annotate.models import Item
     from annotate.services.projects import project_create
-    from tests.factories import UserFactory
+    from tests.factories import UserFactory, bare_item_rows
 
     owner = UserFactory(username="bench-owner")
     project = project_create(
         owner=owner, name="bench", labels=labels, kinds=["box", "polygon"]
     )
-    now = timezone.now()
-    rows = [
-        Item(
-            project=project,
-            file=f"items/{project.pk}/{i}.png",
-            original_name=f"img_{i}.png",
-            image_format="PNG",
-            width=640,
-            height=480,
-            checksum=f"{i:064x}",
-            created_at=now,
-        )
-        for i in range(items)
-    ]
-    Item.objects.bulk_create(rows, batch_size=5000)
+    Item.objects.bulk_create(bare_item_rows(project, items), batch_size=5000)
     return var, project
 
 

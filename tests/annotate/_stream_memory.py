@@ -9,10 +9,9 @@ import tracemalloc
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.utils import timezone
 
 from annotate.models import Annotation, Item
-from tests.factories import UserFactory, make_project
+from tests.factories import UserFactory, bare_item_rows, make_project
 
 LABELS = ["car", "person"]
 
@@ -26,20 +25,7 @@ def owner_fixture():
 def bare_project(owner, n_items: int, name: str = "stream"):
     """A project of LABELS with `n_items` items img_<i>.png (no image files)."""
     project = make_project(owner, name=name, labels=LABELS)
-    now = timezone.now()
-    Item.objects.bulk_create(
-        Item(
-            project=project,
-            file=f"items/{project.pk}/{i}.png",
-            original_name=f"img_{i}.png",
-            image_format="PNG",
-            width=640,
-            height=480,
-            checksum=f"{i:064x}",
-            created_at=now,
-        )
-        for i in range(n_items)
-    )
+    Item.objects.bulk_create(bare_item_rows(project, n_items))
     return project
 
 
@@ -83,16 +69,20 @@ def assert_peak_does_not_grow(
     assert peak_large < 1.5 * peak_small, (peak_small, peak_large, len(large))
 
 
-def assert_imports_as_parsed(project, twin, data: bytes, *, streamed, parsed):
-    """`streamed(data)` into `project` gives what `parsed(json.loads(data))`
-    into `twin` gives ({"file": ["not valid JSON"]} where json.loads fails):
-    the same result, the same errors, the same rows."""
-    got = outcome(lambda: streamed(data))
+def assert_imports_as_parsed(owner, data, *, streamed, parsed):
+    """`streamed(project, data)` into a project of 3 bare items gives what
+    `parsed(twin, json.loads(data))` gives into another ({"file": ["not valid
+    JSON"]} where json.loads fails): the same result, the same errors, the
+    same rows. `data`: bytes, or text to encode as UTF-8."""
+    project = bare_project(owner, 3, "streamed")
+    twin = bare_project(owner, 3, "parsed")
+    data = data if isinstance(data, bytes) else data.encode()
+    got = outcome(lambda: streamed(project, data))
     try:
         document = json.loads(data)
     except ValueError:
         expected = {"file": ["not valid JSON"]}
     else:
-        expected = outcome(lambda: parsed(document))
+        expected = outcome(lambda: parsed(twin, document))
     assert got == expected
     assert stored(project) == stored(twin)

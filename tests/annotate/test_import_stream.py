@@ -103,16 +103,11 @@ def _odd_files(doc: dict) -> dict[str, bytes]:
 def test_a_file_imports_exactly_as_its_parsed_document(owner, case):
     """Streamed or parsed whole, a file gives what json.loads + coco_import give:
     the same result, the same errors, the same rows."""
-    project = bare_project(owner, 3, "streamed")
-    twin = bare_project(owner, 3, "parsed")
-    data = _odd_files(_document(3, 4))[case]
-    data = data if isinstance(data, bytes) else data.encode()
     assert_imports_as_parsed(
-        project,
-        twin,
-        data,
-        streamed=lambda data: _import_file(project, owner, data),
-        parsed=lambda document: coco_import(
+        owner,
+        _odd_files(_document(3, 4))[case],
+        streamed=lambda project, data: _import_file(project, owner, data),
+        parsed=lambda twin, document: coco_import(
             project=twin, document=document, as_="ground_truth", actor=owner
         ),
     )

@@ -163,16 +163,11 @@ def _odd_files(tasks: list) -> dict[str, bytes]:
 def test_a_file_imports_exactly_as_its_parsed_document(owner, case):
     """Streamed or parsed whole, a file gives what json.loads and the import of
     the parsed tasks give: the same result, the same errors, the same rows."""
-    project = bare_project(owner, 3, "streamed")
-    twin = bare_project(owner, 3, "parsed")
-    data = _odd_files(_tasks(3, 4))[case]
-    data = data if isinstance(data, bytes) else data.encode()
     assert_imports_as_parsed(
-        project,
-        twin,
-        data,
-        streamed=lambda data: _import(project, owner, data),
-        parsed=lambda document: file_import(
+        owner,
+        _odd_files(_tasks(3, 4))[case],
+        streamed=lambda project, data: _import(project, owner, data),
+        parsed=lambda twin, document: file_import(
             project=twin,
             fmt="label_studio",
             document=document,
