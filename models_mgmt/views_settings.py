@@ -38,45 +38,32 @@ def project_settings(request, project_id):
         return _preview(request, project)
     saved = pipeline_settings_get(project=project)
     form = PipelineSettingsForm(initial=PipelineSettingsForm.initial_from(saved))
-    labels_form = LabelsForm(initial={"labels": ", ".join(project.labels)})
-    goal_form = GoalForm(initial={"goal": project.goal or ""})
-    thresholds_form = ThresholdsForm(initial=saved.thresholds)
+    side_forms = {
+        "labels_form": LabelsForm(initial={"labels": ", ".join(project.labels)}),
+        "goal_form": GoalForm(initial={"goal": project.goal or ""}),
+        "thresholds_form": ThresholdsForm(initial=saved.thresholds),
+    }
     status = 200
     if request.method == "POST":
         if not request.user.has_perm(Perm.EDIT_PIPELINE, project):
             raise PermissionDenied("your role can only view the pipeline settings")
-        if request.POST.get("action") == "goal":
-            goal_form = GoalForm(request.POST)
-            if _save(request, project, goal_form, _write_goal):
-                messages.success(request, "Goal saved.")
-                return redirect("models_mgmt:project-settings", project_id=project.pk)
-            reasons = _reasons(goal_form)
-        elif request.POST.get("action") == "thresholds":
-            thresholds_form = ThresholdsForm(request.POST)
-            if _save(request, project, thresholds_form, _write_pipeline):
-                messages.success(request, "Thresholds saved.")
-                return redirect("models_mgmt:project-settings", project_id=project.pk)
-            reasons = _reasons(thresholds_form)
-        elif request.POST.get("action") == "labels":
-            labels_form = LabelsForm(request.POST)
-            if _save(request, project, labels_form, _write_labels):
-                messages.success(request, "Labels saved.")
-                return redirect("models_mgmt:project-settings", project_id=project.pk)
-            reasons = _reasons(labels_form)
+        action = request.POST.get("action")
+        if action in SIDE_FORMS:
+            form_class, write, done = SIDE_FORMS[action]
+            bound = side_forms[f"{action}_form"] = form_class(request.POST)
         else:
-            form = PipelineSettingsForm(request.POST)
-            if _save(request, project, form, _write_pipeline):
-                messages.success(request, "Pipeline settings saved.")
-                return redirect("models_mgmt:project-settings", project_id=project.pk)
-            reasons = form.reasons()
+            bound = form = PipelineSettingsForm(request.POST)
+            write, done = _write_pipeline, "Pipeline settings saved."
+        if _save(request, project, bound, write):
+            messages.success(request, done)
+            return redirect("models_mgmt:project-settings", project_id=project.pk)
         status = 400
+        reasons = form.reasons() if bound is form else _reasons(bound)
         messages.error(request, "Nothing was saved: " + reasons)
     context = project_context(request, project, "settings")
     context.update(
         form=form,
-        labels_form=labels_form,
-        goal_form=goal_form,
-        thresholds_form=thresholds_form,
+        **side_forms,
         **_references(form["strategy"].value(), form["trigger_cron"].value()),
         **_rows(form, form["strategy"].value()),
     )
@@ -169,3 +156,11 @@ def _write_labels(request, project, form: LabelsForm) -> None:
 
 def _write_goal(request, project, form: GoalForm) -> None:
     project_update(project=project, actor=request.user, goal=form.cleaned_data["goal"])
+
+
+# The page's smaller forms, by the POST's "action": (form, write, message).
+SIDE_FORMS = {
+    "goal": (GoalForm, _write_goal, "Goal saved."),
+    "thresholds": (ThresholdsForm, _write_pipeline, "Thresholds saved."),
+    "labels": (LabelsForm, _write_labels, "Labels saved."),
+}
