@@ -1,4 +1,5 @@
-"""Shared set-up for bench/scoring.py and bench/training_overhead.py.
+"""Shared set-up for the benches (bench/scoring.py, bench/training_overhead.py,
+bench/import_coco.py, bench/import_label_studio.py, ...).
 
 A fresh SQLite database and media folder in a temporary directory, Django in
 sync mode (django-q2 runs tasks inline), and builders for a project whose
@@ -39,6 +40,24 @@ def setup_django(prefix: str, *, sync: bool = True) -> Path:
     call_command("migrate", verbosity=0)
     call_command("createcachetable", verbosity=0)
     return var
+
+
+def seed_bare_items(prefix: str, items: int, labels: list[str]):
+    """A fresh database (setup_django(prefix)) with a project of `labels` (box
+    and polygon) owned by "bench-owner" and `items` items bulk-created as
+    img_<i>.png, 640x480, with no image files (the imports read none);
+    (var folder, project)."""
+    var = setup_django(prefix)
+    from annotate.models import Item
+    from annotate.services.projects import project_create
+    from tests.factories import UserFactory, bare_item_rows
+
+    owner = UserFactory(username="bench-owner")
+    project = project_create(
+        owner=owner, name="bench", labels=labels, kinds=["box", "polygon"]
+    )
+    Item.objects.bulk_create(bare_item_rows(project, items), batch_size=5000)
+    return var, project
 
 
 @contextmanager

@@ -25,7 +25,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from _common import setup_django  # noqa: E402
+from _common import seed_bare_items  # noqa: E402
 
 LABELS = ["car", "person", "dog", "cat"]
 
@@ -36,33 +36,7 @@ def rss_mb(who=resource.RUSAGE_SELF) -> float:
 
 def seed(items: int, shapes: int) -> tuple[Path, int, int]:
     """The database with `items` items and the COCO file; (file, shapes, project)."""
-    var = setup_django("import")
-    from django.utils import timezone
-
-    from annotate.models import Item
-    from annotate.services.projects import project_create
-    from tests.factories import UserFactory
-
-    owner = UserFactory(username="bench-owner")
-    project = project_create(
-        owner=owner, name="bench", labels=LABELS, kinds=["box", "polygon"]
-    )
-    now = timezone.now()
-    rows = [
-        Item(
-            project=project,
-            file=f"items/{project.pk}/{i}.png",
-            original_name=f"img_{i}.png",
-            image_format="PNG",
-            width=640,
-            height=480,
-            checksum=f"{i:064x}",
-            created_at=now,
-        )
-        for i in range(items)
-    ]
-    Item.objects.bulk_create(rows, batch_size=5000)
-    del rows
+    var, project = seed_bare_items("import", items, LABELS)
     per_item = shapes // items
     splits = ["train"] * 8 + ["val", "test"]
     path = Path(var) / "import.json"

@@ -38,7 +38,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
-from _common import setup_django  # noqa: E402
+from _common import seed_bare_items  # noqa: E402
 
 LABELS = ["car", "person", "dog", "cat"]
 STEPS = ("json", "zip")
@@ -113,33 +113,7 @@ def _task(i: int, per_item: int) -> dict:
 
 def seed(items: int, shapes: int) -> tuple[Path, int, int]:
     """The items, the export and its zip; (var folder, shapes, project id)."""
-    var = setup_django("import_ls")
-    from django.utils import timezone
-
-    from annotate.models import Item
-    from annotate.services.projects import project_create
-    from tests.factories import UserFactory
-
-    owner = UserFactory(username="bench-owner")
-    project = project_create(
-        owner=owner, name="bench", labels=LABELS, kinds=["box", "polygon"]
-    )
-    now = timezone.now()
-    rows = [
-        Item(
-            project=project,
-            file=f"items/{project.pk}/{i}.png",
-            original_name=f"img_{i}.png",
-            image_format="PNG",
-            width=640,
-            height=480,
-            checksum=f"{i:064x}",
-            created_at=now,
-        )
-        for i in range(items)
-    ]
-    Item.objects.bulk_create(rows, batch_size=5000)
-    del rows
+    var, project = seed_bare_items("import_ls", items, LABELS)
     per_item = shapes // items
     path = Path(var) / "ls.json"
     with open(path, "w") as fh:

@@ -38,51 +38,32 @@ def project_settings(request, project_id):
         return _preview(request, project)
     saved = pipeline_settings_get(project=project)
     form = PipelineSettingsForm(initial=PipelineSettingsForm.initial_from(saved))
-    labels_form = LabelsForm(initial={"labels": ", ".join(project.labels)})
-    goal_form = GoalForm(initial={"goal": project.goal or ""})
-    thresholds_form = ThresholdsForm(initial=saved.thresholds)
+    side_forms = {
+        "labels_form": LabelsForm(initial={"labels": ", ".join(project.labels)}),
+        "goal_form": GoalForm(initial={"goal": project.goal or ""}),
+        "thresholds_form": ThresholdsForm(initial=saved.thresholds),
+    }
     status = 200
     if request.method == "POST":
         if not request.user.has_perm(Perm.EDIT_PIPELINE, project):
             raise PermissionDenied("your role can only view the pipeline settings")
-        if request.POST.get("action") == "goal":
-            goal_form = GoalForm(request.POST)
-            if _save_goal(request, project, goal_form):
-                messages.success(request, "Goal saved.")
-                return redirect("models_mgmt:project-settings", project_id=project.pk)
-            reasons = "; ".join(
-                f"{k}: {' '.join(v)}" for k, v in goal_form.errors.items()
-            )
-        elif request.POST.get("action") == "thresholds":
-            thresholds_form = ThresholdsForm(request.POST)
-            if _save_thresholds(request, project, thresholds_form):
-                messages.success(request, "Thresholds saved.")
-                return redirect("models_mgmt:project-settings", project_id=project.pk)
-            reasons = "; ".join(
-                f"{k}: {' '.join(v)}" for k, v in thresholds_form.errors.items()
-            )
-        elif request.POST.get("action") == "labels":
-            labels_form = LabelsForm(request.POST)
-            if _save_labels(request, project, labels_form):
-                messages.success(request, "Labels saved.")
-                return redirect("models_mgmt:project-settings", project_id=project.pk)
-            reasons = "; ".join(
-                f"{k}: {' '.join(v)}" for k, v in labels_form.errors.items()
-            )
+        action = request.POST.get("action")
+        if action in SIDE_FORMS:
+            form_class, write, done = SIDE_FORMS[action]
+            bound = side_forms[f"{action}_form"] = form_class(request.POST)
         else:
-            form = PipelineSettingsForm(request.POST)
-            if _save_pipeline(request, project, form):
-                messages.success(request, "Pipeline settings saved.")
-                return redirect("models_mgmt:project-settings", project_id=project.pk)
-            reasons = form.reasons()
+            bound = form = PipelineSettingsForm(request.POST)
+            write, done = _write_pipeline, "Pipeline settings saved."
+        if _save(request, project, bound, write):
+            messages.success(request, done)
+            return redirect("models_mgmt:project-settings", project_id=project.pk)
         status = 400
+        reasons = form.reasons() if bound is form else _reasons(bound)
         messages.error(request, "Nothing was saved: " + reasons)
     context = project_context(request, project, "settings")
     context.update(
         form=form,
-        labels_form=labels_form,
-        goal_form=goal_form,
-        thresholds_form=thresholds_form,
+        **side_forms,
         **_references(form["strategy"].value(), form["trigger_cron"].value()),
         **_rows(form, form["strategy"].value()),
     )
@@ -138,51 +119,48 @@ def _references(strategy, cron) -> dict:
     }
 
 
-def _save_pipeline(request, project, form: PipelineSettingsForm) -> bool:
+def _reasons(form) -> str:
+    """A refused side form's errors in one line: "field: reason; ..."."""
+    return "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items())
+
+
+def _save(request, project, form, write) -> bool:
+    """Validate `form`, then `write(request, project, form)` (its one service
+    call). A refusal's reasons go under the boxes they name: the form's own
+    add_api_errors where it has one, else field by field (a reason about no
+    box on top). True when saved."""
     if not form.is_valid():
         return False
     try:
-        pipeline_update(project=project, actor=request.user, data=form.api_data())
+        write(request, project, form)
     except ValidationError as exc:
-        form.add_api_errors(exc.message_dict)
+        if hasattr(form, "add_api_errors"):
+            form.add_api_errors(exc.message_dict)
+        else:
+            for field, reasons in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, reasons)
         return False
     return True
 
 
-def _save_labels(request, project, form: LabelsForm) -> bool:
-    if not form.is_valid():
-        return False
-    try:
-        project_labels_update(
-            project=project, actor=request.user, labels=form.cleaned_data["labels"]
-        )
-    except ValidationError as exc:
-        for field, reasons in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, reasons)
-        return False
-    return True
+def _write_pipeline(request, project, form) -> None:
+    """The pipeline form's and the thresholds form's write."""
+    pipeline_update(project=project, actor=request.user, data=form.api_data())
 
 
-def _save_goal(request, project, form: GoalForm) -> bool:
-    if not form.is_valid():
-        return False
-    try:
-        project_update(
-            project=project, actor=request.user, goal=form.cleaned_data["goal"]
-        )
-    except ValidationError as exc:
-        for field, reasons in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, reasons)
-        return False
-    return True
+def _write_labels(request, project, form: LabelsForm) -> None:
+    project_labels_update(
+        project=project, actor=request.user, labels=form.cleaned_data["labels"]
+    )
 
 
-def _save_thresholds(request, project, form: ThresholdsForm) -> bool:
-    if not form.is_valid():
-        return False
-    try:
-        pipeline_update(project=project, actor=request.user, data=form.api_data())
-    except ValidationError as exc:
-        form.add_api_errors(exc.message_dict)
-        return False
-    return True
+def _write_goal(request, project, form: GoalForm) -> None:
+    project_update(project=project, actor=request.user, goal=form.cleaned_data["goal"])
+
+
+# The page's smaller forms, by the POST's "action": (form, write, message).
+SIDE_FORMS = {
+    "goal": (GoalForm, _write_goal, "Goal saved."),
+    "thresholds": (ThresholdsForm, _write_pipeline, "Thresholds saved."),
+    "labels": (LabelsForm, _write_labels, "Labels saved."),
+}

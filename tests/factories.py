@@ -2,10 +2,11 @@
 
 import factory
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
 from alweb.roles import Role
 from annotate.demo_data import DEMO_LABELS, synthetic_image
-from annotate.models import Membership
+from annotate.models import Item, Membership
 from annotate.services.items import item_create
 from annotate.services.projects import project_create
 
@@ -50,6 +51,25 @@ def make_items(project, n: int, *, start_seed: int = 0, actor=None, size=(96, 72
             data=synthetic_image(start_seed + i, *size).png,
             name=f"img_{start_seed + i}.png",
             actor=actor,
+        )
+        for i in range(n)
+    ]
+
+
+def bare_item_rows(project, n: int) -> list[Item]:
+    """n unsaved items img_<i>.png (640x480 PNG) with no image file, for
+    bulk_create: what an import that never opens the images needs."""
+    now = timezone.now()
+    return [
+        Item(
+            project=project,
+            file=f"items/{project.pk}/{i}.png",
+            original_name=f"img_{i}.png",
+            image_format="PNG",
+            width=640,
+            height=480,
+            checksum=f"{i:064x}",
+            created_at=now,
         )
         for i in range(n)
     ]

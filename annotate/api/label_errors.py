@@ -27,6 +27,20 @@ from annotate.services.label_errors import (
 )
 
 
+def _flag_for(request, project_id, flag_id, input_serializer=None):
+    """A reviewer's flag `flag_id` of the project (project_for's 403/404 first,
+    then the selector's 404), with the validated body of `input_serializer`
+    when given (its 400 comes before the flag is looked up); (flag, data)."""
+    project = project_for(request, project_id, Perm.REVIEW)
+    data = None
+    if input_serializer is not None:
+        body = input_serializer(data=json_body(request))
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+    flag = selectors_flags.label_error_flag_get(project=project, flag_id=flag_id)
+    return flag, data
+
+
 class LabelErrorListApi(APIView):
     @extend_schema(
         operation_id="label_errors_list",
@@ -64,8 +78,7 @@ class LabelErrorConfirmApi(APIView):
         responses={200: LabelErrorFlagSerializer},
     )
     def post(self, request, project_id, flag_id):
-        project = project_for(request, project_id, Perm.REVIEW)
-        flag = selectors_flags.label_error_flag_get(project=project, flag_id=flag_id)
+        flag, _ = _flag_for(request, project_id, flag_id)
         flag = label_error_confirm(flag=flag, actor=request.user)
         return Response(LabelErrorFlagSerializer(flag).data)
 
@@ -84,13 +97,10 @@ class LabelErrorFixApi(APIView):
         responses={200: LabelErrorFlagSerializer},
     )
     def post(self, request, project_id, flag_id):
-        project = project_for(request, project_id, Perm.REVIEW)
-        body = LabelErrorFixInputSerializer(data=json_body(request))
-        body.is_valid(raise_exception=True)
-        flag = selectors_flags.label_error_flag_get(project=project, flag_id=flag_id)
-        label_error_fix(
-            flag=flag, actor=request.user, comment=body.validated_data["comment"]
+        flag, data = _flag_for(
+            request, project_id, flag_id, LabelErrorFixInputSerializer
         )
+        label_error_fix(flag=flag, actor=request.user, comment=data["comment"])
         flag.refresh_from_db()
         return Response(LabelErrorFlagSerializer(flag).data)
 
@@ -111,11 +121,8 @@ class LabelErrorSimilarApi(APIView):
         responses={200: LabelErrorSimilarSerializer},
     )
     def post(self, request, project_id, flag_id):
-        project = project_for(request, project_id, Perm.REVIEW)
-        body = LabelErrorSimilarInputSerializer(data=json_body(request))
-        body.is_valid(raise_exception=True)
-        flag = selectors_flags.label_error_flag_get(project=project, flag_id=flag_id)
-        done = label_error_similar_flag(
-            flag=flag, actor=request.user, k=body.validated_data["k"]
+        flag, data = _flag_for(
+            request, project_id, flag_id, LabelErrorSimilarInputSerializer
         )
+        done = label_error_similar_flag(flag=flag, actor=request.user, k=data["k"])
         return Response(LabelErrorSimilarSerializer(done).data)

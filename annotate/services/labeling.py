@@ -131,32 +131,13 @@ def task_submit(
         return _check_submit(task, item, cleaned, client_id, filters)
     # Stored for the Work page: shapes submitted, model pre-annotations kept.
     counts = model_shapes_kept(item=item, shapes=cleaned)
-    if not Task.objects.filter(**filters).update(
-        status=TaskStatus.SUBMITTED,
-        finished_at=timezone.now(),
-        draft=cleaned,
-        submit_client_id=client_id or "",
-        **counts,
-    ):
-        # A concurrent retry with the same client id may have won the UPDATE.
-        if _replayed(task, client_id):
-            item.refresh_from_db()
-            return item
-        raise _stale_or_lost(task, "nothing was submitted")
+    if not _mark_submitted(task, filters, cleaned, client_id, **counts):
+        item.refresh_from_db()
+        return item
     if consensus_wants_second(task=task):
         # The first of two versions: kept on the task, the item waits for a
         # second annotator (annotate.services.consensus).
-        event_log(
-            project_id=task.project_id,
-            actor=task.assignee,
-            verb="label_submitted",
-            item_id=item.pk,
-            task=task.pk,
-            shapes=len(cleaned),
-            consensus="first",
-        )
-        item.refresh_from_db()
-        return item
+        return _logged(task, item, "label_submitted", cleaned, consensus="first")
     agreed = consensus_agreement(task=task, shapes=cleaned)
     annotations_replace(item=item, shapes=cleaned, author=task.assignee)
     extra = {} if agreed is None else {"agreement": agreed}
@@ -166,14 +147,37 @@ def task_submit(
         rejected_at=None,
         **extra,
     )
+    return _logged(task, item, "label_submitted", cleaned, **extra)
+
+
+def _mark_submitted(task: Task, filters: dict, cleaned, client_id, **values) -> bool:
+    """The submit's conditional UPDATE of the task (`filters`: active [and at the
+    client's draft version]) to submitted, with the shapes, the client id and
+    `values`. True when it applied; False when a concurrent retry with the
+    same client id had won it (nothing more to do); else the Conflict."""
+    if Task.objects.filter(**filters).update(
+        status=TaskStatus.SUBMITTED,
+        finished_at=timezone.now(),
+        draft=cleaned,
+        submit_client_id=client_id or "",
+        **values,
+    ):
+        return True
+    if _replayed(task, client_id):
+        return False
+    raise _stale_or_lost(task, "nothing was submitted")
+
+
+def _logged(task: Task, item: Item, verb: str, cleaned, **fields) -> Item:
+    """Log the submit (`verb`, how many shapes, `fields`); the item as stored."""
     event_log(
         project_id=task.project_id,
         actor=task.assignee,
-        verb="label_submitted",
+        verb=verb,
         item_id=item.pk,
         task=task.pk,
         shapes=len(cleaned),
-        **extra,
+        **fields,
     )
     item.refresh_from_db()
     return item
@@ -184,31 +188,19 @@ def _check_submit(task: Task, item: Item, cleaned, client_id, filters) -> Item:
     against the ground truth (annotate.services.checks); the item, its
     annotations and its status stay as they are."""
     score = check_score(item=item, shapes=cleaned)
-    if not Task.objects.filter(**filters).update(
-        status=TaskStatus.SUBMITTED,
-        finished_at=timezone.now(),
-        draft=cleaned,
-        submit_client_id=client_id or "",
+    if not _mark_submitted(
+        task,
+        filters,
+        cleaned,
+        client_id,
         shape_count=len(cleaned),
         model_shapes=0,
         model_kept=0,
         check_score=score,
     ):
-        if _replayed(task, client_id):
-            item.refresh_from_db()
-            return item
-        raise _stale_or_lost(task, "nothing was submitted")
-    event_log(
-        project_id=task.project_id,
-        actor=task.assignee,
-        verb="check_submitted",
-        item_id=item.pk,
-        task=task.pk,
-        shapes=len(cleaned),
-        score=score,
-    )
-    item.refresh_from_db()
-    return item
+        item.refresh_from_db()
+        return item
+    return _logged(task, item, "check_submitted", cleaned, score=score)
 
 
 @transaction.atomic

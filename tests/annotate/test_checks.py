@@ -4,30 +4,32 @@ scored against the ground truth (ml.consensus.agreement), the ground truth never
 changes, and the Work page and its API show each annotator's check score."""
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 
 from alweb.roles import Role
-from annotate.models import Annotation, Item, ItemStatus, Pipeline, Task
+from annotate.models import Annotation, Item, ItemStatus, Task
 from annotate.services.annotations import annotations_replace, shapes_validate
 from annotate.services.labeling import items_make_ground_truth
+from tests.annotate._team import (
+    assert_api_refuses_share,
+    box,
+    make_team,
+    settings_page_share,
+)
 from tests.api.helpers import client_for
 from tests.api.test_io import export_coco
-from tests.factories import UserFactory, add_member, make_items, make_project
+from tests.factories import make_items
+from tests.models_mgmt.test_settings_page import FORM
 
 pytestmark = pytest.mark.django_db
 
 
-def box(label, x, y=5, w=20, h=20):
-    return {"kind": "box", "label": label, "bbox": [x, y, w, h]}
-
-
 @pytest.fixture
 def team():
-    owner = UserFactory(username="k-own")
-    project = make_project(owner, name="Checks")
-    ann = add_member(project, Role.ANNOTATOR, UserFactory(username="k-ann"))
-    rev = add_member(project, Role.REVIEWER, UserFactory(username="k-rev"))
+    project, users = make_team(
+        "k-own", "Checks", (("k-ann", Role.ANNOTATOR), ("k-rev", Role.REVIEWER))
+    )
+    owner, ann, rev = users["own"], users["k-ann"], users["k-rev"]
     truth_a, truth_b, *todo = make_items(project, 4)
     for item, shapes in (
         (truth_a, [box("circle", 5), box("rectangle", 40)]),
@@ -177,41 +179,23 @@ def test_checks_only_mix_into_a_queue_with_work_waiting(team):
 @pytest.mark.parametrize("bad", [-0.1, 1.5, "half", True, None])
 def test_a_bad_check_share_is_400_with_field_and_reason(team, bad):
     project, owner, *_ = team
-    r = client_for(owner).patch(
-        reverse("api-pipeline", args=[project.pk]), {"check_share": bad}, format="json"
-    )
-    assert r.status_code == 400, r.content
-    assert r.json()["check_share"] == ["must be a number from 0 to 1"]
-    assert Pipeline.objects.get(project=project).check_share == 0.0
+    assert_api_refuses_share(owner, project, "check_share", bad)
 
 
 def test_the_settings_page_sets_the_check_share_and_keeps_a_bad_one_typed(team):
     project, owner, *_ = team
-    page_client = Client()
-    page_client.force_login(owner)
-    url = reverse("models_mgmt:project-settings", args=[project.pk])
-    page = page_client.get(url).content.decode()
+    page, body = settings_page_share(
+        owner,
+        project,
+        "check_share",
+        bad="2",
+        good="0.1",
+        form={
+            **FORM,
+            "strategy_params": "{}",
+            "model_config": "{}",
+            "comparison_config": "{}",
+        },
+    )
     assert 'name="check_share" data-testid="check-share" value="0.0"' in page
-    form = {
-        "strategy": "entropy",
-        "cold_start_strategy": "diversity",
-        "strategy_params": "{}",
-        "model_config": "{}",
-        "comparison_config": "{}",
-        "trigger_kpi": "{}",
-        "trigger_cron": "",
-        "trigger_every_n_approved": "",
-        "split_train": "0.8",
-        "split_val": "0.1",
-        "split_test": "0.1",
-        "split_seed": "0",
-    }
-    r = page_client.post(url, {**form, "check_share": "2"})
-    assert r.status_code == 400
-    body = r.content.decode()
     assert 'name="check_share" data-testid="check-share" value="2"' in body
-    assert "must be a number from 0 to 1" in body
-    assert Pipeline.objects.get(project=project).check_share == 0.0
-    r = page_client.post(url, {**form, "check_share": "0.1"})
-    assert r.status_code in (200, 302)
-    assert Pipeline.objects.get(project=project).check_share == 0.1

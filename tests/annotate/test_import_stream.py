@@ -4,45 +4,23 @@ json.loads does, and stays all or nothing after rows were written."""
 
 import io
 import json
-import tracemalloc
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.db.models import NOT_PROVIDED
-from django.utils import timezone
 
-from annotate.models import Annotation, Item
+from annotate.models import Annotation
 from annotate.services.imports import coco_import
 from annotate.services.imports_zip import file_import
-from tests.factories import UserFactory, make_project
+from tests.annotate._stream_memory import (
+    assert_imports_as_parsed,
+    assert_peak_does_not_grow,
+    bare_project,
+    owner_fixture,  # noqa: F401
+    stored,
+)
 
 pytestmark = pytest.mark.django_db
-
-LABELS = ["car", "person"]
-
-
-@pytest.fixture
-def owner():
-    return UserFactory(username="stream-owner")
-
-
-def _project(owner, n_items: int, name: str = "stream"):
-    project = make_project(owner, name=name, labels=LABELS)
-    now = timezone.now()
-    Item.objects.bulk_create(
-        Item(
-            project=project,
-            file=f"items/{project.pk}/{i}.png",
-            original_name=f"img_{i}.png",
-            image_format="PNG",
-            width=640,
-            height=480,
-            checksum=f"{i:064x}",
-            created_at=now,
-        )
-        for i in range(n_items)
-    )
-    return project
 
 
 def _document(n_images: int, per_image: int) -> dict:
@@ -78,30 +56,13 @@ def _import_file(project, owner, data: bytes, **options):
     )
 
 
-def _outcome(call):
-    try:
-        return call()
-    except ValidationError as exc:
-        return exc.message_dict
-
-
-def _stored(project=None):
-    rows = Annotation.objects.all()
-    if project is not None:
-        rows = rows.filter(item__project=project)
-    return sorted(
-        rows.values_list("item__original_name", "kind", "label", "geometry", "area"),
-        key=repr,
-    )
-
-
 def test_a_problem_after_a_written_batch_rolls_every_row_back(owner):
     """12,000 good shapes (two batches of rows inserted) and then one bad one:
     400 naming it, and the annotations are what they were."""
-    project = _project(owner, 3)
+    project = bare_project(owner, 3)
     doc = _document(3, 4)
     _import_file(project, owner, json.dumps(doc).encode())
-    before = _stored()
+    before = stored()
     big = _document(3, 4000)
     big["annotations"].append(
         {"id": 10**6, "image_id": 3, "category_id": 1, "bbox": [1, 2, 3]}
@@ -111,7 +72,7 @@ def test_a_problem_after_a_written_batch_rolls_every_row_back(owner):
     assert caught.value.message_dict["file"] == [
         "annotations[12000]: bbox must be a list of 4 numbers [x, y, width, height]"
     ]
-    assert _stored() == before
+    assert stored() == before
 
 
 def _odd_files(doc: dict) -> dict[str, bytes]:
@@ -142,31 +103,14 @@ def _odd_files(doc: dict) -> dict[str, bytes]:
 def test_a_file_imports_exactly_as_its_parsed_document(owner, case):
     """Streamed or parsed whole, a file gives what json.loads + coco_import give:
     the same result, the same errors, the same rows."""
-    project, twin = _project(owner, 3, "streamed"), _project(owner, 3, "parsed")
-    data = _odd_files(_document(3, 4))[case]
-    data = data if isinstance(data, bytes) else data.encode()
-    streamed = _outcome(lambda: _import_file(project, owner, data))
-    try:
-        document = json.loads(data)
-    except ValueError:
-        expected = {"file": ["not valid JSON"]}
-    else:
-        expected = _outcome(
-            lambda: coco_import(
-                project=twin, document=document, as_="ground_truth", actor=owner
-            )
-        )
-    assert streamed == expected
-    assert _stored(project) == _stored(twin)
-
-
-def _peak_bytes(project, owner, data: bytes) -> int:
-    tracemalloc.start()
-    try:
-        _import_file(project, owner, data)
-        return tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    assert_imports_as_parsed(
+        owner,
+        _odd_files(_document(3, 4))[case],
+        streamed=lambda project, data: _import_file(project, owner, data),
+        parsed=lambda twin, document: coco_import(
+            project=twin, document=document, as_="ground_truth", actor=owner
+        ),
+    )
 
 
 def test_import_memory_does_not_grow_with_the_file(owner):
@@ -177,14 +121,16 @@ def test_import_memory_does_not_grow_with_the_file(owner):
     4.1 MB), so it stays under 1.5x.
     tracemalloc counts every Python object, and the same code path allocates
     the same sizes on every run."""
-    project = _project(owner, 20)
+    project = bare_project(owner, 20)
     small = json.dumps(_document(20, 200)).encode()
     large = json.dumps(_document(20, 800)).encode()
-    _import_file(project, owner, small)  # first use: imports, caches, statements
-    peak_small = _peak_bytes(project, owner, small)
-    peak_large = _peak_bytes(project, owner, large)
-    assert Annotation.objects.count() == 16_000
-    assert peak_large < 1.5 * peak_small, (peak_small, peak_large, len(large))
+    assert_peak_does_not_grow(
+        lambda data: _import_file(project, owner, data),
+        small=small,
+        large=large,
+        first=small,
+        total=16_000,
+    )
 
 
 def test_the_bulk_writer_fills_every_column_the_database_requires():

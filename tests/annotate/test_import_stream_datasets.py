@@ -4,7 +4,6 @@ import holds per-image state and bounded batches, not the whole archive as
 one document; a problem in a late file still rolls every row back."""
 
 import io
-import tracemalloc
 import zipfile
 
 import pytest
@@ -12,7 +11,12 @@ from django.core.exceptions import ValidationError
 
 from annotate.models import Annotation
 from annotate.services.imports_zip import file_import
-from tests.annotate.test_import_stream import _project, _stored, owner  # noqa: F401
+from tests.annotate._stream_memory import (
+    assert_peak_does_not_grow,
+    bare_project,
+    owner_fixture,  # noqa: F401
+    stored,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -53,7 +57,7 @@ def _voc(n_images: int, per_image: int) -> bytes:
     return _zip(members)
 
 
-def _import(project, owner, fmt: str, data: bytes):  # noqa: F811
+def _import(project, owner, fmt: str, data: bytes):
     return file_import(
         project=project,
         fmt=fmt,
@@ -63,37 +67,30 @@ def _import(project, owner, fmt: str, data: bytes):  # noqa: F811
     )
 
 
-def _peak_bytes(project, owner, fmt: str, data: bytes) -> int:  # noqa: F811
-    tracemalloc.start()
-    try:
-        _import(project, owner, fmt, data)
-        return tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-
-
 @pytest.mark.parametrize("fmt, make", [("yolo", _yolo), ("voc", _voc)])
-def test_dataset_import_memory_does_not_grow_with_the_archive(owner, fmt, make):  # noqa: F811
+def test_dataset_import_memory_does_not_grow_with_the_archive(owner, fmt, make):
     """Python's peak allocation during an import of 150 shapes an image: 40
     images against 160 (6,000 shapes against 24,000: both fill a batch of
     rows). Converted whole into one COCO document first, the peak grew with
     the archive (YOLO 3.6 to 11 MB, VOC 4.0 to 17 MB, 3-4x); streamed, it is the
     batches, one member and per-image state: under 1.5x."""
-    project = _project(owner, 160)
+    project = bare_project(owner, 160)
     small, large = make(40, 150), make(160, 150)
-    _import(project, owner, fmt, small)  # first use: imports, caches, statements
-    peak_small = _peak_bytes(project, owner, fmt, small)
-    peak_large = _peak_bytes(project, owner, fmt, large)
-    assert Annotation.objects.count() == 24_000
-    assert peak_large < 1.5 * peak_small, (peak_small, peak_large)
+    assert_peak_does_not_grow(
+        lambda data: _import(project, owner, fmt, data),
+        small=small,
+        large=large,
+        first=small,
+        total=24_000,
+    )
 
 
-def test_a_bad_line_in_the_last_yolo_file_rolls_every_row_back(owner):  # noqa: F811
+def test_a_bad_line_in_the_last_yolo_file_rolls_every_row_back(owner):
     """Three files of 4,000 shapes each (rows written in batches) and a bad
     last line: 400 naming the member and line, nothing changed."""
-    project = _project(owner, 3)
+    project = bare_project(owner, 3)
     _import(project, owner, "yolo", _yolo(3, 2))
-    before = _stored()
+    before = stored()
     members = {"data.yaml": "names: [car, person]\n"}
     line = "0 0.5 0.5 0.1 0.1\n"
     members["labels/train/img_0.txt"] = line * 4000
@@ -104,13 +101,13 @@ def test_a_bad_line_in_the_last_yolo_file_rolls_every_row_back(owner):  # noqa: 
     assert caught.value.message_dict["file"] == [
         "labels/train/img_2.txt line 4001: class '7' is not 0..1"
     ]
-    assert _stored() == before
+    assert stored() == before
 
 
-def test_yolo_problems_are_listed_in_file_order(owner):  # noqa: F811
+def test_yolo_problems_are_listed_in_file_order(owner):
     """A file matching no item and a bad line in an earlier file: both, in the
     order of the files, as when the archive was converted whole."""
-    project = _project(owner, 2)
+    project = bare_project(owner, 2)
     members = {
         "data.yaml": "names: [car, person]\n",
         "labels/train/img_0.txt": "0 0.5 0.5 0.1\n",

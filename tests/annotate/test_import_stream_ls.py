@@ -6,7 +6,6 @@ a problem in a late task still rolls every row back."""
 
 import io
 import json
-import tracemalloc
 import zipfile
 
 import pytest
@@ -14,7 +13,13 @@ from django.core.exceptions import ValidationError
 
 from annotate.models import Annotation
 from annotate.services.imports_zip import file_import
-from tests.annotate.test_import_stream import _project, _stored, owner  # noqa: F401
+from tests.annotate._stream_memory import (
+    assert_imports_as_parsed,
+    assert_peak_does_not_grow,
+    bare_project,
+    owner_fixture,  # noqa: F401
+    stored,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -80,7 +85,7 @@ def _tasks(n_tasks: int, per_task: int) -> list[dict]:
     return tasks
 
 
-def _import(project, owner, data: bytes, as_="ground_truth"):  # noqa: F811
+def _import(project, owner, data: bytes, as_="ground_truth"):
     return file_import(
         project=project,
         fmt="label_studio",
@@ -90,47 +95,34 @@ def _import(project, owner, data: bytes, as_="ground_truth"):  # noqa: F811
     )
 
 
-def _outcome(call):
-    try:
-        return call()
-    except ValidationError as exc:
-        return exc.message_dict
-
-
-def _peak_bytes(project, owner, data: bytes) -> int:  # noqa: F811
-    tracemalloc.start()
-    try:
-        _import(project, owner, data)
-        return tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-
-
-def test_label_studio_import_memory_does_not_grow_with_the_file(owner):  # noqa: F811
+def test_label_studio_import_memory_does_not_grow_with_the_file(owner):
     """Python's peak allocation during an import of 150 regions a task: 40
     tasks against 160 (6,000 shapes against 24,000: both fill a batch of
     rows; a file four times as large, 5.9 MB). Parsed whole and converted
     into one COCO document, the peak grew with the file; streamed, it is the
     batches, one task and per-task state: under 1.5x (SQLite: 1.7 to 2.1 MB;
     the code before streaming: 11.4 to 42 MB, 3.7x)."""
-    project = _project(owner, 160)
+    project = bare_project(owner, 160)
     small = json.dumps(_tasks(40, 150)).encode()
     large = json.dumps(_tasks(160, 150)).encode()
-    # First use (imports, caches, statements), and every item gets its split
-    # (drawn once: reading the labels of items new to ground truth is per item).
-    _import(project, owner, large)
-    peak_small = _peak_bytes(project, owner, small)
-    peak_large = _peak_bytes(project, owner, large)
-    assert Annotation.objects.count() == 24_000
-    assert peak_large < 1.5 * peak_small, (peak_small, peak_large, len(large))
+    # First use (imports, caches, statements) is the large file: every item
+    # gets its split (drawn once: reading the labels of items new to ground
+    # truth is per item).
+    assert_peak_does_not_grow(
+        lambda data: _import(project, owner, data),
+        small=small,
+        large=large,
+        first=large,
+        total=24_000,
+    )
 
 
-def test_a_bad_region_in_the_last_task_rolls_every_row_back(owner):  # noqa: F811
+def test_a_bad_region_in_the_last_task_rolls_every_row_back(owner):
     """Three tasks of 4,000 regions (rows written in batches) and one bad
     region at the end: 400 naming it, nothing changed."""
-    project = _project(owner, 3)
+    project = bare_project(owner, 3)
     _import(project, owner, json.dumps(_tasks(3, 2)).encode())
-    before = _stored()
+    before = stored()
     tasks = _tasks(3, 4000)
     tasks[2]["annotations"][0]["result"].append(
         {"type": "keypointlabels", "value": {"x": 1, "y": 2}}
@@ -141,7 +133,7 @@ def test_a_bad_region_in_the_last_task_rolls_every_row_back(owner):  # noqa: F81
         "tasks[2].annotations[0].result[4000]: region type 'keypointlabels' is "
         "not imported"
     ]
-    assert _stored() == before
+    assert stored() == before
 
 
 def _odd_files(tasks: list) -> dict[str, bytes]:
@@ -168,36 +160,28 @@ def _odd_files(tasks: list) -> dict[str, bytes]:
 
 
 @pytest.mark.parametrize("case", sorted(_odd_files(_tasks(1, 1))))
-def test_a_file_imports_exactly_as_its_parsed_document(owner, case):  # noqa: F811
+def test_a_file_imports_exactly_as_its_parsed_document(owner, case):
     """Streamed or parsed whole, a file gives what json.loads and the import of
     the parsed tasks give: the same result, the same errors, the same rows."""
-    project, twin = _project(owner, 3, "streamed"), _project(owner, 3, "parsed")
-    data = _odd_files(_tasks(3, 4))[case]
-    data = data if isinstance(data, bytes) else data.encode()
-    streamed = _outcome(lambda: _import(project, owner, data))
-    try:
-        document = json.loads(data)
-    except ValueError:
-        expected = {"file": ["not valid JSON"]}
-    else:
-        expected = _outcome(
-            lambda: file_import(
-                project=twin,
-                fmt="label_studio",
-                document=document,
-                as_="ground_truth",
-                actor=owner,
-            )
-        )
-    assert streamed == expected
-    assert _stored(project) == _stored(twin)
+    assert_imports_as_parsed(
+        owner,
+        _odd_files(_tasks(3, 4))[case],
+        streamed=lambda project, data: _import(project, owner, data),
+        parsed=lambda twin, document: file_import(
+            project=twin,
+            fmt="label_studio",
+            document=document,
+            as_="ground_truth",
+            actor=owner,
+        ),
+    )
 
 
-def test_predictions_and_the_zip_form_stream_the_same_regions(owner):  # noqa: F811
+def test_predictions_and_the_zip_form_stream_the_same_regions(owner):
     """The export as predictions (each task's last prediction, its score) and
     inside a zip (its images already items: matched, not created) give the
     rows a plain import of the same tasks gives."""
-    project, twin = _project(owner, 4, "zip"), _project(owner, 4, "plain")
+    project, twin = bare_project(owner, 4, "zip"), bare_project(owner, 4, "plain")
     tasks = _tasks(4, 6)
     data = json.dumps(tasks).encode()
     buffer = io.BytesIO()
@@ -213,7 +197,7 @@ def test_predictions_and_the_zip_form_stream_the_same_regions(owner):  # noqa: F
         )
         plain = _import(twin, owner, data, as_=as_)
         assert zipped == {**plain, "items_created": 0}
-        assert _stored(project) == _stored(twin)
+        assert stored(project) == stored(twin)
     assert Annotation.objects.filter(source="model").count() == 2 * 4
     assert set(
         Annotation.objects.filter(source="model").values_list("confidence", flat=True)

@@ -212,3 +212,35 @@ def test_the_strategy_preview_shows_its_boxes_saved_or_empty(owner_client):
     assert other.count('data-testid="strategy-param-row"') == 1
     assert 'name="sp_batch_size" id="id_sp_batch_size" value=""' in other
     assert 'placeholder="50"' in other
+
+
+def test_the_labels_form_refuses_removing_a_label_in_use_and_saves_a_new_one(
+    owner_client,
+):
+    """action=labels: a label an annotation still uses cannot go (400, the
+    service's reason under the labels box and in the message, the labels as
+    they were); an added label is saved."""
+    from annotate.models import Project
+    from annotate.services.annotations import annotations_replace, shapes_validate
+    from tests.factories import make_items
+
+    client, project = owner_client
+    (item,) = make_items(project, 1)
+    shapes = [{"kind": "box", "label": "circle", "bbox": [5, 5, 20, 20]}]
+    annotations_replace(
+        item=item, shapes=shapes_validate(item=item, shapes=shapes), author=None
+    )
+    url = reverse("models_mgmt:project-settings", args=[project.pk])
+    r = client.post(url, {"action": "labels", "labels": "rectangle, triangle"})
+    assert r.status_code == 400
+    body = r.content.decode()
+    reason = "labels in use cannot be removed: circle"
+    assert f"Nothing was saved: labels: {reason}" in body
+    assert body.count(reason) >= 2  # the message and the box's error
+    labels = ["circle", "rectangle", "triangle"]
+    assert Project.objects.get(pk=project.pk).labels == labels
+    r = client.post(
+        url, {"action": "labels", "labels": "circle, rectangle, triangle, x"}
+    )
+    assert r.status_code == 302
+    assert Project.objects.get(pk=project.pk).labels == [*labels, "x"]
