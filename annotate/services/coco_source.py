@@ -10,7 +10,12 @@ overflow, surrogate escapes, form feed or vertical tab between tokens, a
 UTF-8 BOM or another encoding — and where the document is not one object whose
 top-level keys appear once each without dots (ijson's prefixes would blur
 them), the file is parsed whole by json.loads instead, as before streaming:
-such files are rare and get the old behaviour, memory included.
+such files are rare and get the old behaviour, memory included. So are
+files nested deeper than MAX_DEPTH: ijson's prefixes cost time in the square
+of the depth (a 100 KiB file of "[" took 10 s, twice that depth four times as
+long), so the first pass counts the depth over yajl's basic events (linear)
+and such a file goes to json.loads, which refuses it quickly past its
+recursion limit.
 """
 
 import json
@@ -31,6 +36,10 @@ BUF_SIZE = 4096
 # What yajl reads differently from json.loads (see the module docstring).
 _ODD_BYTES = re.compile(rb"[\x0b\x0c]|\\u[dD][89a-fA-F]")
 _NOT_JSON = ValidationError({"file": ["not valid JSON"]})
+# Deeper than any import format needs (COCO's segmentation is 4 levels, a
+# Label Studio task about 8): beyond it a file is parsed whole (see above).
+MAX_DEPTH = 64
+_STEP = {"start_map": 1, "start_array": 1, "end_map": -1, "end_array": -1}
 
 
 def odd_bytes(handle) -> bool:
@@ -92,7 +101,7 @@ def json_array(opener, *, not_json: str, not_list: str) -> Callable[[], Iterable
 
 def _starts_a_list(handle) -> bool:
     try:
-        for _, event, _ in ijson.parse(handle, buf_size=BUF_SIZE):
+        for event, _ in ijson.basic_parse(handle, buf_size=BUF_SIZE):
             return event == "start_array"
     except (ijson.JSONError, ValueError, UnicodeDecodeError, RecursionError):
         return False
@@ -100,11 +109,14 @@ def _starts_a_list(handle) -> bool:
 
 
 def _parses_to_the_end(handle) -> bool:
-    """Whether yajl reads the whole file without error: items of a prefix no
-    element has, so it is parsed in C and nothing is built."""
+    """Whether yajl reads the whole file without error, never deeper than
+    MAX_DEPTH: yajl's basic events (no prefixes, nothing built)."""
+    depth = 0
     try:
-        for _ in ijson.items(handle, "item.\x00", use_float=True, buf_size=CHUNK):
-            pass
+        for event, _ in ijson.basic_parse(handle, use_float=True, buf_size=CHUNK):
+            depth += _STEP.get(event, 0)
+            if depth > MAX_DEPTH:
+                return False
     except (ijson.JSONError, ValueError, UnicodeDecodeError, RecursionError):
         return False
     return True
@@ -170,20 +182,22 @@ class FileSource:
         self.handle.seek(0)
         kinds: dict[str, str] = {}
         key = None
-        first = True
+        depth = 0
         try:
-            for prefix, event, value in ijson.parse(self.handle, use_float=True):
+            # Basic events: no prefixes, whose cost grows with the depth.
+            for event, value in ijson.basic_parse(self.handle, use_float=True):
                 if key is not None:
                     kinds[key] = "list" if event == "start_array" else "other"
                     key = None
-                elif first:
-                    if event != "start_map":
-                        return None
-                    first = False
-                elif event == "map_key" and prefix == "":
+                elif depth == 0 and event != "start_map":
+                    return None
+                elif event == "map_key" and depth == 1:
                     if value in kinds or "." in value:
                         return None
                     key = value
+                depth += _STEP.get(event, 0)
+                if depth > MAX_DEPTH:
+                    return None
         except (ijson.JSONError, ValueError, UnicodeDecodeError, RecursionError):
             return None
         return kinds
