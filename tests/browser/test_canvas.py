@@ -36,6 +36,22 @@ def browser():
         b.close()
 
 
+# The canvas links its stylesheet itself, and the image can be ready before
+# the sheet is: the layout then changes and the view refits (autoFit). A test
+# that reads the view first compared against a view from before the refit
+# (a pan measured 19,000 px in CI). Settled: the sheet is loaded and the view
+# is the same two frames apart.
+SETTLED = """async () => {
+  const link = document.getElementById("alc-style");
+  if (!link || !link.sheet) return false;
+  const frame = () => new Promise((done) => requestAnimationFrame(done));
+  const before = JSON.stringify(window.canvasApi.getView());
+  await frame();
+  await frame();
+  return JSON.stringify(window.canvasApi.getView()) === before;
+}"""
+
+
 @pytest.fixture
 def page(browser, static_server):
     context = browser.new_context(viewport={"width": 1280, "height": 800})
@@ -44,6 +60,7 @@ def page(browser, static_server):
     pg.on("pageerror", lambda e: errors.append(str(e)))
     pg.goto(f"{static_server}/harness/canvas-harness.html")
     pg.wait_for_function("window.harnessReady && window.imageReady", timeout=15000)
+    pg.wait_for_function(SETTLED, timeout=15000)
     yield pg
     context.close()
     assert not errors, errors
