@@ -397,6 +397,29 @@ def test_space_drag_and_middle_button_pan(page):
     assert len(shapes(page)) == n  # panning never draws
 
 
+def test_stage_stays_bounded_when_the_stylesheet_fails_to_load(browser, static_server):
+    """Without canvas.css the canvases sized the stage and the stage the
+    canvases: it grew to 33,554,432 px. The layout it needs is inline now."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    pg = context.new_page()
+    pg.route("**/canvas.css", lambda route: route.abort())
+    pg.goto(f"{static_server}/harness/canvas-harness.html")
+    pg.wait_for_function("window.harnessReady && window.imageReady", timeout=15000)
+    sizes = pg.evaluate("""async () => {
+      const stage = document.querySelector(".alc-stage");
+      const out = [];
+      for (let i = 0; i < 20; i++) {
+        await new Promise((done) => requestAnimationFrame(done));
+        const r = stage.getBoundingClientRect();
+        out.push([r.width, r.height]);
+      }
+      return out;
+    }""")
+    context.close()
+    assert all(w <= 1280 and 240 <= h <= 800 for w, h in sizes), sizes[-3:]
+    assert sizes[-1] == sizes[-10], sizes[-10:]
+
+
 def test_toolbar_and_api_changes_are_announced_as_events(page):
     page.get_by_test_id("tool-polygon").click()
     assert page.evaluate("window.canvasApi.getTool()") == "polygon"

@@ -67,6 +67,12 @@ export function mountCanvas(root, options = {}) {
   body.className = "alc-body";
   const stage = document.createElement("div");
   stage.className = "alc-stage";
+  // The layout the canvas needs is inline too: canvas.css may load late or
+  // not at all, and without it the canvases size the stage, which sizes the
+  // canvases, and the stage grows without bound (33,554,432 px measured).
+  Object.assign(stage.style, {
+    position: "relative", overflow: "hidden", minWidth: "0", minHeight: "240px",
+  });
   stage.tabIndex = 0;
   stage.dataset.testid = "stage";
   stage.setAttribute("role", "application");
@@ -75,6 +81,10 @@ export function mountCanvas(root, options = {}) {
   for (const name of ["bg", "base", "over"]) {
     layers[name] = document.createElement("canvas");
     layers[name].dataset.layer = name;
+    Object.assign(layers[name].style, {
+      position: "absolute", inset: "0", width: "100%", height: "100%", display: "block",
+      transformOrigin: "0 0",
+    });
     stage.append(layers[name]);
   }
   layers.over.dataset.testid = "canvas";
