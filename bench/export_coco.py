@@ -98,11 +98,10 @@ def main() -> None:
         cmd + (["--check"] if args.check else []), stdin=subprocess.PIPE, text=True
     )
     var = setup_django("export")
-    from django.utils import timezone
 
     from annotate.models import Annotation, Item
     from annotate.services.projects import project_create
-    from tests.factories import UserFactory
+    from tests.factories import UserFactory, bare_item_rows
 
     owner = UserFactory(username="bench-owner")
     labels = ["car", "person", "dog", "cat"]
@@ -110,28 +109,17 @@ def main() -> None:
         owner=owner, name="bench", labels=labels, kinds=["box", "polygon"]
     )
     t0 = time.perf_counter()
-    now = timezone.now()
-    splits = ["train"] * 8 + ["val", "test"]
-    rows = []
-    for i in range(args.items):
-        rows.append(
-            Item(
-                project=project,
-                file=f"items/{project.pk}/{i}.png",
-                original_name=f"img_{i}.png",
-                image_format="PNG",
-                width=640,
-                height=480,
-                checksum=f"{i:064x}",
+    splits = ("train",) * 8 + ("val", "test")
+    for start in range(0, args.items, 5000):
+        Item.objects.bulk_create(
+            bare_item_rows(
+                project,
+                min(5000, args.items - start),
+                start=start,
+                splits=splits,
                 status="done",
-                split=splits[i % 10],
-                created_at=now,
             )
         )
-        if len(rows) == 5000:
-            Item.objects.bulk_create(rows)
-            rows = []
-    Item.objects.bulk_create(rows)
     ids = list(Item.objects.filter(project=project).values_list("pk", flat=True))
     per_item = args.shapes // len(ids)
     rows = []

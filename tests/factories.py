@@ -56,20 +56,32 @@ def make_items(project, n: int, *, start_seed: int = 0, actor=None, size=(96, 72
     ]
 
 
-def bare_item_rows(project, n: int) -> list[Item]:
-    """n unsaved items img_<i>.png (640x480 PNG) with no image file, for
-    bulk_create: what an import that never opens the images needs."""
-    now = timezone.now()
+def bare_item_rows(
+    project,
+    n: int,
+    *,
+    start: int = 0,
+    size: tuple[int, int] = (640, 480),
+    name: str = "img_{}.png",
+    splits: tuple[str, ...] = (),
+    **fields,
+) -> list[Item]:
+    """n unsaved items (numbered from start, named name.format(i), PNG of
+    size) with no image file, for bulk_create: what an import or an export
+    that never opens the images needs. splits are cycled over the items;
+    fields (status=...) are set on each."""
+    fields.setdefault("created_at", timezone.now())
     return [
         Item(
             project=project,
             file=f"items/{project.pk}/{i}.png",
-            original_name=f"img_{i}.png",
+            original_name=name.format(i),
             image_format="PNG",
-            width=640,
-            height=480,
+            width=size[0],
+            height=size[1],
             checksum=f"{i:064x}",
-            created_at=now,
+            **({"split": splits[i % len(splits)]} if splits else {}),
+            **fields,
         )
-        for i in range(n)
+        for i in range(start, start + n)
     ]

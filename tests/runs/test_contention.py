@@ -18,7 +18,7 @@ from annotate.models import Item
 from annotate.services import exports
 from runs.models import Job, JobStatus
 from runs.services import run_claim, run_create, run_finish, run_heartbeat, runs_reap
-from tests.factories import UserFactory, make_project
+from tests.factories import UserFactory, bare_item_rows, make_project
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -29,18 +29,9 @@ def _ground_truth_rows(project, n):
     from annotate.models import Annotation
 
     items = Item.objects.bulk_create(
-        Item(
-            project=project,
-            file=f"items/{project.pk}/{i}.png",
-            original_name=f"{i}.png",
-            image_format="PNG",
-            width=10,
-            height=10,
-            checksum=f"{i:064x}",
-            status="done",
-            split="train",
+        bare_item_rows(
+            project, n, size=(10, 10), name="{}.png", status="done", split="train"
         )
-        for i in range(n)
     )
     Annotation.objects.bulk_create(
         Annotation(
