@@ -22,7 +22,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
-PYTEST=("$PY" -m pytest -p no:cacheprovider)
+PYTEST=("$PY" -m pytest -p no:cacheprovider --durations=15)
 
 services=""
 pg_pid=""
