@@ -169,22 +169,21 @@ def ground_truth_pending_embedding(
 ) -> QuerySet[Item]:
     """Among the newest `limit` ground-truth items by id (the window that
     diversity reads as its reference), those not yet embedded by
-    `model_version_id`, in id order, without their stored scores; none before
-    any model (None). Scoring embeds them after the unlabelled pool, so that
-    every comparison of embeddings stays in one model's space."""
-    if model_version_id is None:
-        return Item.objects.none()
+    `model_version_id`, in id order, without their stored scores; before any
+    model (None), those with no embedding at all (imported as done, never
+    scored while unlabelled). Scoring embeds them after the unlabelled pool,
+    so that every comparison of embeddings stays in one model's space."""
     window = (
         Item.objects.filter(project=project, status=ItemStatus.DONE)
         .order_by("-id")
         .values("pk")[:limit]
     )
-    return (
-        Item.objects.filter(pk__in=window)
-        .exclude(scored_by=model_version_id)
-        .defer("embedding", "priority_reason", "score_components")
-        .order_by("id")
-    )
+    qs = Item.objects.filter(pk__in=window)
+    if model_version_id is None:
+        qs = qs.filter(embedding__isnull=True)
+    else:
+        qs = qs.exclude(scored_by=model_version_id)
+    return qs.defer("embedding", "priority_reason", "score_components").order_by("id")
 
 
 def ground_truth_count(*, project: Project) -> int:

@@ -96,7 +96,9 @@ def scoring_run(job_id: int) -> None:
 def _score_project(job: Job) -> tuple[int, int]:
     """Score the unlabelled pool with the best model, page by page, then embed
     the ground truth with it (the newest REFERENCE_LIMIT items by id not yet in
-    its space: what diversity, similar-item search and the map compare with).
+    its space: what diversity, similar-item search and the map compare with);
+    before any model, both get pixel embeddings (ground truth only where it
+    has none).
     Returns (unlabelled items scored, ground-truth items embedded)."""
     project = job.project
     batch = settings.ALWEB_SCORING_BATCH
@@ -125,17 +127,19 @@ def _score_project(job: Job) -> tuple[int, int]:
         )
         if pending and model is not None and "ood" not in references:
             references["ood"] = ood_reference(project=project)
-        if labelled:
+        page = labelled or pending
+        if model is None:
+            chunks = ((page[i : i + batch], None) for i in range(0, len(page), batch))
+        elif labelled:
             chunks = _embedded_chunks(model, labelled, batch)
-        elif model is None:
-            chunks = (
-                (pending[i : i + batch], None) for i in range(0, len(pending), batch)
-            )
         else:
             chunks = _predicted_chunks(project, model, pending, batch)
         for chunk, predictions in chunks:
             if labelled:
-                _store_labelled_embeddings(project, model, chunk, predictions)
+                if model is None:
+                    _embed_cold(project, chunk, only_status=ItemStatus.DONE)
+                else:
+                    _store_labelled_embeddings(project, model, chunk, predictions)
                 embedded += len(chunk)
             elif model is None:
                 _embed_cold(project, chunk)
@@ -178,10 +182,17 @@ def _store_labelled_embeddings(
     )
 
 
-def _embed_cold(project: Project, items: list[Item]) -> None:
-    """Before any model: cheap pixel embeddings for the diversity cold start."""
+def _embed_cold(
+    project: Project, items: list[Item], only_status: str | None = None
+) -> None:
+    """Before any model: cheap pixel embeddings for the diversity cold start
+    (of the unlabelled pool, and of ground truth that never had one)."""
     embeddings = {item.pk: list(pixel_embedding(item.file.path)) for item in items}
-    retry_busy(lambda: item_embeddings_store(project=project, embeddings=embeddings))
+    retry_busy(
+        lambda: item_embeddings_store(
+            project=project, embeddings=embeddings, only_status=only_status
+        )
+    )
 
 
 def _stream(model: ModelVersion, items: list[Item], batch: int, **kw):

@@ -113,3 +113,30 @@ def test_an_embedding_of_another_space_is_compared_with_nothing(
     data = embedding_map(project=project)
     assert data.with_embedding == 14 and len(data.points) == 14
     assert stale.isdisjoint(p.item_id for p in data.points)
+
+
+def test_before_any_model_ground_truth_without_an_embedding_gets_a_pixel_one():
+    """Items imported as done were never scored while unlabelled: before the
+    first model they had no embedding, so diversity's reference and the map
+    left them out. The cold-start pass embeds them (pixels, no model), once."""
+    from annotate.selectors_loop import item_embeddings_done
+    from ml.embeddings import pixel_embedding
+    from models_mgmt.services.scoring import scoring_request
+
+    project = _project(strategy="diversity", params={"batch_size": 2})
+    items = make_items(project, 5)
+    imported = [i.pk for i in items[:3]]
+    Item.objects.filter(pk__in=imported).update(
+        status=ItemStatus.DONE, embedding=None, scored_by=None
+    )
+    assert item_embeddings_done(project=project, model_version_id=None) == []
+    scoring_request(project=project)  # inline in the tests
+    for item in Item.objects.filter(pk__in=imported):
+        assert item.status == ItemStatus.DONE and item.scored_by is None
+        assert item.embedding == pytest.approx(list(pixel_embedding(item.file.path)))
+    assert len(item_embeddings_done(project=project, model_version_id=None)) == 3
+    job = Job.objects.filter(project=project, kind="score").latest("id")
+    assert job.result["ground_truth_embedded"] == 3
+    scoring_request(project=project)
+    job = Job.objects.filter(project=project, kind="score").latest("id")
+    assert job.result["ground_truth_embedded"] == 0
