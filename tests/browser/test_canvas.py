@@ -227,9 +227,10 @@ def test_tab_moves_focus_through_the_canvas_chrome_not_the_shapes(page):
     """Tab leaves the canvas for the label buttons and the shape list (the
     platform's order); the selection stays. The focused canvas shows a ring."""
     stage = page.get_by_test_id("stage")
+    page.bring_to_front()  # :focus matches only in a focused page
     stage.focus()
     ring = "getComputedStyle(document.querySelector('[data-testid=stage]'), '::after')"
-    assert page.evaluate(f"{ring}.boxShadow") not in ("", "none")
+    page.wait_for_function(f"!['', 'none'].includes({ring}.boxShadow)", timeout=5000)
     page.keyboard.press("Tab")
     focused = "document.activeElement.dataset.testid"
     assert page.evaluate(focused) == "label-option"
