@@ -272,11 +272,21 @@ class Item(models.Model):
             models.Index(
                 fields=["project", "created_at", "id"], name="item_created_idx"
             ),
-            models.Index(fields=["project", "split"], name="item_split_idx"),
-            # The items page sorted by priority across all statuses.
+            # The split counts, and the COUNT of a split filter (which adds the
+            # status: only ground truth carries a split) from the index alone.
+            models.Index(
+                fields=["project", "split", "status"], name="item_split_status_idx"
+            ),
+            # The items page sorted by priority across all statuses, both ways
+            # (SQLite reads an index backwards only with every column reversed).
             models.Index(
                 fields=["project", "-priority", "id"], name="item_priority_idx"
             ),
+            models.Index(
+                fields=["project", "priority", "id"], name="item_priority_asc_idx"
+            ),
+            # The file-name search's COUNT (LIKE '%q%') scans this, not the rows.
+            models.Index(fields=["project", "original_name"], name="item_name_idx"),
         ]
 
     def __str__(self) -> str:

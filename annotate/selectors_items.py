@@ -107,7 +107,11 @@ def item_list(
         elif split not in Split.values:
             raise ValueError(f"split must be one of {', '.join(Split.values)}, none")
         else:
+            # Only ground truth carries a split (item_split_only_when_done): the
+            # status lets the page walk item_queue_idx's done rows in priority
+            # order, not every item's (#15: 59 ms of CPU at 100k items).
             qs = qs.filter(split=split)
+            qs = qs if status else qs.filter(status=ItemStatus.DONE)
     qs = item_filter_work(qs, project=project, **work) if work else qs
     if ordering not in ITEM_ORDERINGS:
         raise ValueError(f"ordering must be one of {', '.join(ITEM_ORDERINGS)}")
