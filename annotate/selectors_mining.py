@@ -12,11 +12,8 @@ from django.core.exceptions import ValidationError
 from django.db.models import (
     Case,
     Count,
-    F,
-    Func,
     IntegerField,
     Q,
-    Subquery,
     TextField,
     Value,
     When,
@@ -25,7 +22,7 @@ from django.db.models.functions import Cast
 
 from alweb.exceptions import Conflict
 from annotate.models import Item, ItemStatus, Project
-from annotate.selectors import pipeline_get
+from annotate.selectors import counts_each, pipeline_get
 from ml import thresholds
 from ml.similarity import MODES, EmbeddingIndex
 
@@ -341,15 +338,16 @@ def drift_weeks(
     in_window = Item.objects.filter(
         project=project, created_at__gte=bounds[0], created_at__lt=bounds[-1]
     )
-    counts = {}
-    for w in range(weeks):
-        one_week = Item.objects.filter(
-            project=project, created_at__gte=bounds[w], created_at__lt=bounds[w + 1]
-        ).order_by()  # one range of item_created_idx (a second would hide it)
-        n = one_week.annotate(n=Func(F("pk"), function="COUNT")).values("n")
-        counts[f"w{w}"] = Subquery(n)
-    uploads = Project.objects.filter(pk=project.pk).annotate(**counts)
-    uploaded = uploads.values_list(*counts).first() or (0,) * weeks
+    weekly = counts_each(
+        project=project,
+        querysets={
+            w: Item.objects.filter(  # one range of item_created_idx, read alone
+                project=project, created_at__gte=bounds[w], created_at__lt=bounds[w + 1]
+            )
+            for w in range(weeks)
+        },
+    )
+    uploaded = [weekly[w] for w in range(weeks)]
     week = Case(
         *(
             When(created_at__gte=bounds[w], then=Value(w))
