@@ -55,6 +55,7 @@ def pages(project_id: int) -> dict[str, str]:
         "api split=none": f"{api}?split=none",
         "api tag": f"{api}?tag={TAG}",
         "api ordering=priority": f"{api}?ordering=priority",
+        "api ordering=priority deep": f"{api}?ordering=priority&page={PAGE_DEEP}",
         "api review+priority p2": f"{api}?status=review&ordering=priority&page=2",
         "api ordering=created": f"{api}?ordering=created",
         "api ordering=-created": f"{api}?ordering=-created",
@@ -64,6 +65,7 @@ def pages(project_id: int) -> dict[str, str]:
         "html status=review": f"{html}?status=review",
         "html done+train p3": f"{html}?status=done&split=train&page=3",
         "html search": f"{html}?q=00123",
+        "html ordering=priority": f"{html}?ordering=priority",
     }
 
 

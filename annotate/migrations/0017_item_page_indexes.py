@@ -24,12 +24,6 @@ class Migration(migrations.Migration):
         migrations.AddIndex(
             model_name="item",
             index=models.Index(
-                fields=["project", "priority", "id"], name="item_priority_asc_idx"
-            ),
-        ),
-        migrations.AddIndex(
-            model_name="item",
-            index=models.Index(
                 fields=["project", "original_name"], name="item_name_idx"
             ),
         ),
