@@ -90,7 +90,7 @@ def counts_each(*, project: Project, querysets: dict[str, QuerySet]) -> dict[str
     """{name: how many rows each queryset has}, in one query of scalar COUNT
     subqueries (the project's row carries them). Each COUNT with no GROUP BY
     can be a range of one index alone: on SQLite, per item status at 100k
-    items, ~3 ms of CPU where GROUP BY status takes ~8 (#15)."""
+    items, ~5 ms of CPU where GROUP BY status takes ~8 (#15)."""
     columns = {
         f"n{i}": Subquery(qs.order_by().annotate(n=COUNT_ROWS).values("n"))
         for i, qs in enumerate(querysets.values())
