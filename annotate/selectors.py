@@ -5,7 +5,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Func, IntegerField, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
@@ -82,11 +82,34 @@ def pipeline_get(*, project: Project) -> Pipeline:
     return Pipeline.objects.filter(project=project).first() or Pipeline(project=project)
 
 
+# COUNT(*), not COUNT(id): SQLite counts an index range without reading a column.
+COUNT_ROWS = Func(template="COUNT(*)", output_field=IntegerField())
+
+
+def counts_each(*, project: Project, querysets: dict[str, QuerySet]) -> dict[str, int]:
+    """{name: how many rows each queryset has}, in one query of scalar COUNT
+    subqueries (the project's row carries them). Each COUNT with no GROUP BY
+    can be a range of one index alone: on SQLite, per item status at 100k
+    items, ~5 ms of CPU where GROUP BY status takes ~8 (#15)."""
+    columns = {
+        f"n{i}": Subquery(qs.order_by().annotate(n=COUNT_ROWS).values("n"))
+        for i, qs in enumerate(querysets.values())
+    }
+    row = (
+        Project.objects.filter(pk=project.pk)
+        .annotate(**columns)
+        .values_list(*columns)
+        .first()
+    )
+    return dict(zip(querysets, row or (0,) * len(querysets), strict=True))
+
+
 def project_status_counts(*, project: Project) -> dict[str, int]:
-    rows = Item.objects.filter(project=project).values("status").annotate(n=Count("id"))
-    counts = {s.value: 0 for s in ItemStatus}
-    counts.update({row["status"]: row["n"] for row in rows})
-    return counts
+    """Items per status (every status, zeros too)."""
+    items = Item.objects.filter(project=project)
+    return counts_each(
+        project=project, querysets={s.value: items.filter(status=s) for s in ItemStatus}
+    )
 
 
 def split_label_counts(*, project: Project) -> dict[str, dict[str, int]]:
@@ -163,7 +186,12 @@ def user_find_active(*, username: str):
 
 def event_list(*, project: Project, limit: int = 20) -> list[Event]:
     return list(
-        Event.objects.filter(project=project).select_related("actor", "item")[:limit]
+        Event.objects.filter(project=project)
+        .select_related("actor", "item")
+        # The page names the item; its scores and embedding are not read.
+        .defer("item__embedding", "item__score_components", "item__priority_reason")[
+            :limit
+        ]
     )
 
 

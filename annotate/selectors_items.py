@@ -107,8 +107,48 @@ def item_list(
         elif split not in Split.values:
             raise ValueError(f"split must be one of {', '.join(Split.values)}, none")
         else:
+            # Only ground truth carries a split (item_split_only_when_done): the
+            # status lets the page walk item_queue_idx's done rows in priority
+            # order, not every item's (#15: 59 ms of CPU at 100k items).
             qs = qs.filter(split=split)
+            qs = qs if status else qs.filter(status=ItemStatus.DONE)
     qs = item_filter_work(qs, project=project, **work) if work else qs
     if ordering not in ITEM_ORDERINGS:
         raise ValueError(f"ordering must be one of {', '.join(ITEM_ORDERINGS)}")
     return qs.order_by(*ITEM_ORDERINGS[ordering]).defer("embedding")
+
+
+# Orderings an index gives only with their ties sorted (SQLite reads
+# item_priority_idx and item_queue_idx, "-priority, id", backwards as
+# "priority, -id"): a page of them is cut from the ids alone (see PageRows).
+TIES_SORTED = ("priority",)
+
+
+class PageRows:
+    """What a paginator slices for an item_list queryset in an ordering of
+    TIES_SORTED: a slice is the rows whose ids are that slice of the ordered
+    ids (one query: the ids' sort reads the index alone; the rows' columns
+    are read for the page only). At 100k items on SQLite the first page of
+    `ordering=priority` took 86 ms of CPU sorting every tied row whole, this
+    17 (#15). Same rows, same order, same query count."""
+
+    ordered = True
+
+    def __init__(self, qs: QuerySet[Item]):
+        self.qs = qs
+
+    def count(self) -> int:
+        return self.qs.count()
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, key):
+        if not isinstance(key, slice):
+            return self.qs[key]
+        return list(self.qs.filter(pk__in=self.qs.values("pk")[key]))
+
+
+def item_list_pages(qs: QuerySet[Item], *, ordering: str):
+    """`qs` (item_list's, in `ordering`) as a paginator should slice it."""
+    return PageRows(qs) if ordering in TIES_SORTED else qs

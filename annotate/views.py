@@ -15,6 +15,8 @@ from annotate.responses import item_image_response
 from annotate.services import projects as project_services
 from runs.selectors import run_list_active
 
+CLAIMS_SHOWN = 50  # the active claims listed on the overview (all: the tasks API)
+
 
 @require_http_methods(["GET", "POST"])
 def project_list(request):
@@ -56,13 +58,18 @@ def project_detail(request, project_id):
     if context["can"].get("view_dashboard"):
         context["events"] = selectors.event_list(project=project)
         context["active_jobs"] = list(run_list_active(project=project))
-        context["drift"] = selectors_mining.drift_weeks(project=project)
         pipeline = selectors.pipeline_get(project=project)
+        context["drift"] = selectors_mining.drift_weeks(
+            project=project, pipeline=pipeline
+        )
         context["ood_threshold"] = pipeline.ood_threshold
         context["drift_warn"] = pipeline.drift_warn_share
     if context["can"].get("assign_tasks"):
         claims = selectors.task_list_active(project=project)
-        context["claims"], context["claims_count"] = claims[:50], claims.count()
+        shown = list(claims[:CLAIMS_SHOWN])
+        # Counted only when the page is full: fewer shown are all of them.
+        count = claims.count() if len(shown) == CLAIMS_SHOWN else len(shown)
+        context["claims"], context["claims_count"] = shown, count
     return render(request, "annotate/project_detail.html", context)
 
 

@@ -81,7 +81,8 @@ def _items_page(request, project, params: dict, *, status=200, selected=(), type
         messages.error(request, str(exc))
         items = selectors_items.item_list(project=project)
         params = {**{k: "" for k in FILTERS}, "ordering": "-priority", "page": ""}
-    page = Paginator(items, 48, allow_empty_first_page=True).get_page(params["page"])
+    rows = selectors_items.item_list_pages(items, ordering=params["ordering"])
+    page = Paginator(rows, 48, allow_empty_first_page=True).get_page(params["page"])
     kept = {k: v for k, v in params.items() if v and k != "page"}
     members = selectors.member_list(project=project)
     context.update(

@@ -77,12 +77,13 @@ class ItemListApi(APIView):
     def get(self, request, project_id):
         project = project_for(request, project_id)
         params = request.query_params
+        ordering = params.get("ordering") or "-priority"
         try:
             items = selectors_items.item_list(
                 project=project,
                 status=params.get("status") or None,
                 split=params.get("split") or None,
-                ordering=params.get("ordering") or "-priority",
+                ordering=ordering,
                 **({"tag": params["tag"][:255]} if params.get("tag") else {}),
                 held_by=None
                 if request.user.has_perm(Perm.VIEW_DASHBOARD, project)
@@ -93,7 +94,11 @@ class ItemListApi(APIView):
             raise ValidationError({field: str(exc)}) from None
         paginator = PageNumberPagination()
         try:
-            page = paginator.paginate_queryset(items, request, view=self)
+            page = paginator.paginate_queryset(
+                selectors_items.item_list_pages(items, ordering=ordering),
+                request,
+                view=self,
+            )
         except (Http404, NotFound):
             raise ValidationError({"page": "no such page"}) from None
         return paginator.get_paginated_response(ItemSerializer(page, many=True).data)
