@@ -5,12 +5,12 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 
-from alweb.auth import project_role
+from alweb.auth import project_role, project_role_known
 from alweb.roles import ROLE_TABLE, Perm
 from annotate.models import (
     Annotation,
@@ -41,18 +41,39 @@ def project_find(*, project_id) -> Project | None:
     return Project.objects.filter(pk=project_id).first()
 
 
+def _with_viewer_role(qs: QuerySet, user, project_ref: str) -> QuerySet:
+    """`qs` with `viewer_role`: the user's membership role in the project that
+    `project_ref` names (a correlated subquery: one query for both)."""
+    if not getattr(user, "is_authenticated", False):
+        return qs
+    role = Membership.objects.filter(
+        project_id=OuterRef(project_ref), user_id=user.pk
+    ).order_by("id")
+    return qs.annotate(viewer_role=Subquery(role.values("role")[:1]))
+
+
 def project_get_for_user(
     *, user, project_id, perm: Perm = Perm.VIEW_PROJECT
 ) -> Project:
     """The project if `user` may do `perm` on it.
 
     Raises Http404 for non-members and unknown ids (a project's existence is never
-    revealed), PermissionDenied for members whose role lacks `perm`.
+    revealed), PermissionDenied for members whose role lacks `perm`. One query:
+    the user's role is read with the project.
     """
     try:
-        project = Project.objects.get(pk=int(project_id))
+        project = _with_viewer_role(Project.objects.all(), user, "pk").get(
+            pk=int(project_id)
+        )
     except (Project.DoesNotExist, ValueError, TypeError, OverflowError):
         raise Http404("no such project") from None
+    project_role_known(user, project.pk, getattr(project, "viewer_role", None))
+    return project_require(user=user, project=project, perm=perm)
+
+
+def project_require(*, user, project: Project, perm: Perm) -> Project:
+    """`project` (already read) if `user` may do `perm` on it: Http404 for
+    non-members, PermissionDenied for members whose role lacks `perm`."""
     if not user.has_perm(Perm.VIEW_PROJECT, project):
         raise Http404("no such project")
     if not user.has_perm(perm, project):
@@ -92,26 +113,17 @@ def project_status_counts(*, project: Project) -> dict[str, int]:
 def split_label_counts(*, project: Project) -> dict[str, dict[str, int]]:
     """Ground truth per split and label: how many items of each split carry each
     label ("" counts the items without shapes), as the stratified split needs.
-    Two grouped queries whatever the size of the ground truth (no ids listed)."""
+    One grouped query whatever the size of the ground truth (no ids listed):
+    the split items LEFT JOINed to their shapes, a NULL label for a bare item."""
     counts: dict[str, dict[str, int]] = {}
     rows = (
-        Annotation.objects.filter(item__project=project, item__split__isnull=False)
-        .order_by()  # the model's ordering would make every shape distinct
-        .values_list("item__split", "label")
-        .annotate(n=Count("item_id", distinct=True))
+        Item.objects.filter(project=project, split__isnull=False)
+        .order_by()  # the model's ordering would make every item its own group
+        .values_list("split", "annotations__label")
+        .annotate(n=Count("id", distinct=True))
     )
     for split, label, n in rows:
-        counts.setdefault(split, {})[label] = n
-    bare = (
-        Item.objects.filter(
-            project=project, split__isnull=False, annotations__isnull=True
-        )
-        .order_by()
-        .values_list("split")
-        .annotate(n=Count("id"))
-    )
-    for split, n in bare:
-        counts.setdefault(split, {})[""] = n
+        counts.setdefault(split, {})[label if label is not None else ""] = n
     return counts
 
 
@@ -364,13 +376,19 @@ def queue_item_claimable(*, project: Project, user, kind: str, item_id) -> Item:
 
 
 def task_get_for_user(*, user, task_id) -> Task:
-    """The user's own task; Http404 for anyone else's or unknown ids."""
+    """The user's own task (with its item, project and the user's role in the
+    project, read in one query); Http404 for anyone else's or unknown ids."""
     try:
-        return Task.objects.select_related("item", "item__project", "project").get(
-            pk=int(task_id), assignee=user
-        )
+        task = _with_viewer_role(
+            Task.objects.select_related("item", "item__project", "project"),
+            user,
+            "project_id",
+        ).get(pk=int(task_id), assignee=user)
     except (Task.DoesNotExist, ValueError, TypeError, OverflowError):
         raise Http404("no such task") from None
+    task.assignee = user  # the filter says so: no query for it later
+    project_role_known(user, task.project_id, getattr(task, "viewer_role", None))
+    return task
 
 
 def project_ids_named(*, name: str) -> list[int]:

@@ -52,7 +52,9 @@ def _parse(serializer_class, request):
 def _own_task(request, task_id) -> Task:
     """The caller's task, re-checking the role on every call (404 / 403)."""
     task = selectors.task_get_for_user(user=request.user, task_id=task_id)
-    project_for(request, task.project_id, _KIND_PERM[task.kind])
+    selectors.project_require(
+        user=request.user, project=task.project, perm=_KIND_PERM[task.kind]
+    )
     return task
 
 
