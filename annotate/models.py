@@ -289,6 +289,12 @@ class Item(models.Model):
             models.Index(
                 fields=["project", "status", "approved_at"], name="item_approved_idx"
             ),
+            # The review queue's consensus items whose versions disagree
+            # (agreement < 1): a range of this index, not a walk over every
+            # item waiting for review (selectors._review_candidates).
+            models.Index(
+                fields=["project", "status", "agreement"], name="item_review_idx"
+            ),
         ]
 
     def __str__(self) -> str:
