@@ -5,7 +5,10 @@ of 3,000 items (seed_large).
 
 - Every request sends the same number of queries on both projects, and no more
   than ROUND_QUERIES says (tightened as queries were cut: fewer is a pass,
-  more a failure; lower the row when you cut one).
+  more a failure; lower the row when you cut one). Counted inside the test's
+  transaction, so each atomic block is a SAVEPOINT and a RELEASE (in
+  production one BEGIN); the seeded users' held tasks are resumed by the
+  warm-up round, so the measured claims are fresh ones.
 - On SQLite, the work of the claims, the draft and the submit (the virtual
   machine instructions SQLite runs for them, counted with a progress handler)
   does not grow with the project: before the queue indexes of migration 0017,
