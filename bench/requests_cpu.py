@@ -23,6 +23,7 @@ Usage: .venv/bin/python bench/requests_cpu.py [--items 100000] [--rounds 30]
 """
 
 import argparse
+import atexit
 import cProfile
 import io
 import os
@@ -49,12 +50,15 @@ BOXES = [
 
 
 def copy_seeded(var: str) -> Path:
-    """A scratch copy of `var`'s database (checkpointed first) in a temp dir."""
+    """A scratch copy of `var`'s database (checkpointed first) in a temp dir,
+    removed when the bench ends."""
     src = Path(var) / "db.sqlite3"
     con = sqlite3.connect(src)
     con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     con.close()
-    scratch = Path(tempfile.mkdtemp(prefix="alweb-bench-requests-")) / "db.sqlite3"
+    folder = Path(tempfile.mkdtemp(prefix="alweb-bench-requests-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    scratch = folder / "db.sqlite3"
     shutil.copyfile(src, scratch)
     return scratch
 
