@@ -33,6 +33,20 @@ def project_role(user, project) -> Role | None:
     return cache[project_id]
 
 
+def project_role_known(user, project_id, role: str | None) -> None:
+    """Record `role` (the user's membership role in project `project_id`, or None
+    for no membership, read by the caller in the same query as the project or
+    task) in the request's role cache, so that project_role sends no query of
+    its own. A role already cached stays."""
+    if user is None or not user.is_authenticated or project_id is None:
+        return
+    cache = getattr(user, _CACHE_ATTR, None)
+    if cache is None:
+        cache = {}
+        setattr(user, _CACHE_ATTR, cache)
+    cache.setdefault(project_id, Role(role) if role else None)
+
+
 def may_create_projects(user) -> bool:
     """Whether the site lets `user` create projects (ALWEB_PROJECT_CREATORS:
     "everyone" signed in and active, or "staff" accounts only)."""

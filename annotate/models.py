@@ -286,6 +286,24 @@ class Item(models.Model):
             ),
             # The file-name search's COUNT (LIKE '%q%') scans this, not the rows.
             models.Index(fields=["project", "original_name"], name="item_name_idx"),
+            # The items a manager assigned to a user, in queue order: without
+            # it SQLite walks item_queue_idx over every unlabeled item of the
+            # project for each label claim (67 ms at 100k items).
+            models.Index(
+                fields=["assigned_to", "project", "status", "-priority", "id"],
+                name="item_assigned_queue_idx",
+            ),
+            # Items approved since the last training (the training triggers,
+            # run after every approval): not a walk over the project's items.
+            models.Index(
+                fields=["project", "status", "approved_at"], name="item_approved_idx"
+            ),
+            # The review queue's consensus items whose versions disagree
+            # (agreement < 1): a range of this index, not a walk over every
+            # item waiting for review (selectors_queue._review_candidates).
+            models.Index(
+                fields=["project", "status", "agreement"], name="item_review_idx"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -345,6 +363,12 @@ class Annotation(models.Model):
                 | Q(source=AnnotationSource.MODEL, model_version_id__isnull=False),
                 name="annotation_source_consistent",
             ),
+        ]
+        indexes = [
+            # Covers the labels of the ground truth per split (every approval
+            # counts them: selectors.split_label_counts) without reading each
+            # shape's row and its geometry: 23 -> 14 ms at 100k items.
+            models.Index(fields=["item", "label"], name="annotation_item_label_idx"),
         ]
 
     def __str__(self) -> str:
@@ -429,7 +453,11 @@ class Task(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["assignee", "status"], name="task_assignee_idx"),
+            # The user's active task of a kind (every claim asks): with kind in
+            # the index SQLite no longer walks the project's tasks.
+            models.Index(
+                fields=["assignee", "status", "kind"], name="task_assignee_kind_idx"
+            ),
             models.Index(fields=["status", "lease_expires_at"], name="task_lease_idx"),
         ]
 
@@ -437,59 +465,7 @@ class Task(models.Model):
         return f"{self.kind} task {self.pk} on item {self.item_id}"
 
 
-TAG_MAX_LENGTH = 64
-
-
-class ItemTag(models.Model):
-    """A free-form tag a manager puts on an item (the item browser filters by it)."""
-
-    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="tags")
-    project = models.ForeignKey(
-        Project, on_delete=models.CASCADE, related_name="item_tags"
-    )
-    name = models.CharField(max_length=TAG_MAX_LENGTH)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["name", "id"]
-        constraints = [
-            models.UniqueConstraint(fields=["item", "name"], name="item_tag_unique"),
-        ]
-        indexes = [
-            models.Index(fields=["project", "name"], name="item_tag_project_idx"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.name} on item {self.item_id}"
-
-
-class Event(models.Model):
-    """Who did what and when: claims, submits, reviews, triggers, promotions."""
-
-    project = models.ForeignKey(
-        Project, on_delete=models.CASCADE, related_name="events"
-    )
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
-    verb = models.CharField(max_length=40)
-    item = models.ForeignKey(Item, null=True, blank=True, on_delete=models.SET_NULL)
-    data = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-        indexes = [
-            models.Index(fields=["project", "-created_at"], name="event_project_idx")
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.verb} by {self.actor} at {self.created_at:%Y-%m-%d %H:%M}"
-
-
-# Review models kept in a module of their own (annotate/models.py stays short).
+# Tags, the event log and the review models kept in modules of their own
+# (annotate/models.py stays short).
+from annotate.models_events import TAG_MAX_LENGTH, Event, ItemTag  # noqa: E402, F401
 from annotate.models_review import FlagStatus, LabelErrorFlag  # noqa: E402, F401

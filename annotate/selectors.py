@@ -1,16 +1,12 @@
 """Reads of the annotate app, with the visibility rules (non-members see nothing)."""
 
-from datetime import timedelta
-
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Func, IntegerField, Q, QuerySet, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Count, Func, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 from django.utils import timezone
 
-from alweb.auth import project_role
+from alweb.auth import project_role, project_role_known
 from alweb.roles import ROLE_TABLE, Perm
 from annotate.models import (
     Annotation,
@@ -22,7 +18,6 @@ from annotate.models import (
     Project,
     Split,
     Task,
-    TaskKind,
     TaskStatus,
 )
 
@@ -41,18 +36,39 @@ def project_find(*, project_id) -> Project | None:
     return Project.objects.filter(pk=project_id).first()
 
 
+def _with_viewer_role(qs: QuerySet, user, project_ref: str) -> QuerySet:
+    """`qs` with `viewer_role`: the user's membership role in the project that
+    `project_ref` names (a correlated subquery: one query for both)."""
+    if not getattr(user, "is_authenticated", False):
+        return qs
+    role = Membership.objects.filter(
+        project_id=OuterRef(project_ref), user_id=user.pk
+    ).order_by("id")
+    return qs.annotate(viewer_role=Subquery(role.values("role")[:1]))
+
+
 def project_get_for_user(
     *, user, project_id, perm: Perm = Perm.VIEW_PROJECT
 ) -> Project:
     """The project if `user` may do `perm` on it.
 
     Raises Http404 for non-members and unknown ids (a project's existence is never
-    revealed), PermissionDenied for members whose role lacks `perm`.
+    revealed), PermissionDenied for members whose role lacks `perm`. One query:
+    the user's role is read with the project.
     """
     try:
-        project = Project.objects.get(pk=int(project_id))
+        project = _with_viewer_role(Project.objects.all(), user, "pk").get(
+            pk=int(project_id)
+        )
     except (Project.DoesNotExist, ValueError, TypeError, OverflowError):
         raise Http404("no such project") from None
+    project_role_known(user, project.pk, getattr(project, "viewer_role", None))
+    return project_require(user=user, project=project, perm=perm)
+
+
+def project_require(*, user, project: Project, perm: Perm) -> Project:
+    """`project` (already read) if `user` may do `perm` on it: Http404 for
+    non-members, PermissionDenied for members whose role lacks `perm`."""
     if not user.has_perm(Perm.VIEW_PROJECT, project):
         raise Http404("no such project")
     if not user.has_perm(perm, project):
@@ -115,26 +131,17 @@ def project_status_counts(*, project: Project) -> dict[str, int]:
 def split_label_counts(*, project: Project) -> dict[str, dict[str, int]]:
     """Ground truth per split and label: how many items of each split carry each
     label ("" counts the items without shapes), as the stratified split needs.
-    Two grouped queries whatever the size of the ground truth (no ids listed)."""
+    One grouped query whatever the size of the ground truth (no ids listed):
+    the split items LEFT JOINed to their shapes, a NULL label for a bare item."""
     counts: dict[str, dict[str, int]] = {}
     rows = (
-        Annotation.objects.filter(item__project=project, item__split__isnull=False)
-        .order_by()  # the model's ordering would make every shape distinct
-        .values_list("item__split", "label")
-        .annotate(n=Count("item_id", distinct=True))
+        Item.objects.filter(project=project, split__isnull=False)
+        .order_by()  # the model's ordering would make every item its own group
+        .values_list("split", "annotations__label")
+        .annotate(n=Count("id", distinct=True))
     )
     for split, label, n in rows:
-        counts.setdefault(split, {})[label] = n
-    bare = (
-        Item.objects.filter(
-            project=project, split__isnull=False, annotations__isnull=True
-        )
-        .order_by()
-        .values_list("split")
-        .annotate(n=Count("id"))
-    )
-    for split, n in bare:
-        counts.setdefault(split, {})[""] = n
+        counts.setdefault(split, {})[label if label is not None else ""] = n
     return counts
 
 
@@ -260,145 +267,20 @@ def task_get_for_release(*, user, task_id, project_id=None) -> Task:
     raise Http404("no such task")
 
 
-# The queue order (claim and peek) -------------------------------------------------
-
-
-def _label_waiting(*, project: Project, user) -> QuerySet[Item]:
-    """Unlabeled items of the project that `user` may be offered: all but those
-    recently rejected from someone else's work (their annotator gets them first)."""
-    grace_start = timezone.now() - timedelta(
-        seconds=settings.ALWEB_REJECT_GRACE_SECONDS
-    )
-    return (
-        Item.objects.filter(project=project, status=ItemStatus.UNLABELED)
-        .exclude(
-            Q(rejected_at__gt=grace_start)
-            & ~Q(last_annotator=user)
-            & Q(last_annotator__isnull=False)
-        )
-        .exclude(Q(assigned_to__isnull=False) & ~Q(assigned_to=user))
-        # A consensus item waits for a second annotator, not its first one.
-        .exclude(Q(consensus_first__assignee=user) & Q(agreement__isnull=True))
-    )
-
-
-def _label_candidates(*, project: Project, user, batch: int, exclude=()):
-    """Label candidates in queue order: the user's own rejected items first, then
-    by priority, skipping items recently rejected from someone else's work."""
-    # Filtered on (last_annotator, rejected_at) only, so that SQLite walks the
-    # small last_annotator index instead of every unlabeled item of the project
-    # (rejected_at is cleared on submit and approval: few rows match).
-    own = (
-        Item.objects.filter(last_annotator=user, rejected_at__isnull=False)
-        .order_by("rejected_at", "id")
-        .values_list("pk", "project_id", "status")[: batch * 4]
-    )
-    excluded = set(exclude)
-    yield from (
-        pk
-        for pk, project_id, status in own
-        if project_id == project.pk
-        and status == ItemStatus.UNLABELED
-        and pk not in excluded
-    )
-    # Then the items a manager assigned to the user (few: the FK's index).
-    assigned = (
-        Item.objects.filter(assigned_to=user, project=project)
-        .filter(status=ItemStatus.UNLABELED)
-        .order_by("-priority", "id")
-        .values_list("pk", flat=True)[: batch * 4]
-    )
-    yield from (pk for pk in assigned if pk not in excluded)
-    others = _label_waiting(project=project, user=user)
-    if exclude:
-        others = others.exclude(pk__in=list(exclude))
-    last_priority, last_id = None, None
-    while True:
-        qs = others.order_by("-priority", "id")
-        if last_id is not None:
-            qs = qs.filter(
-                Q(priority__lt=last_priority)
-                | Q(priority=last_priority, id__gt=last_id)
-            )
-        rows = list(qs.values_list("pk", "priority")[:batch])
-        if not rows:
-            return
-        yield from (pk for pk, _ in rows)
-        last_id, last_priority = rows[-1][0], rows[-1][1]
-
-
-def _review_waiting(*, project: Project) -> QuerySet[Item]:
-    return Item.objects.filter(project=project, status=ItemStatus.REVIEW).exclude(
-        tasks__status=TaskStatus.ACTIVE
-    )
-
-
-def queue_candidates(*, project: Project, user, kind: str, exclude=(), batch=25):
-    """Item ids of the label or review queue in the order a claim tries them.
-
-    Label: the user's own rejected items first (oldest rejection first), then the
-    items assigned to them (Item.assigned_to), then by
-    priority (highest first, then id), leaving out items rejected within
-    ALWEB_REJECT_GRACE_SECONDS from someone else's work and items assigned to
-    someone else. Review: submitted items
-    nobody holds, by consensus agreement (lowest first; none counts as 1), then
-    priority then id (the first 200). `exclude`: item ids not to
-    offer (items the user just skipped). A read: claims happen in
-    annotate.services.queue.queue_claim_next, which tries these in order.
-    """
-    if kind == TaskKind.LABEL:
-        return _label_candidates(
-            project=project, user=user, batch=batch, exclude=list(exclude)
-        )
-    if kind == TaskKind.REVIEW:
-        return iter(
-            _review_waiting(project=project)
-            .exclude(pk__in=list(exclude))
-            # Consensus items whose two versions disagree first (lowest
-            # agreement first); full agreement ranks with single-labelled items.
-            .order_by(Coalesce("agreement", 1.0), "-priority", "id")
-            .values_list("pk", flat=True)[:200]
-        )
-    raise ValueError("kind must be label or review")
-
-
-def queue_peek(*, project: Project, user, kind: str, exclude=()) -> Item | None:
-    """The item the caller's next claim of `kind` would most likely get once the
-    task they hold is finished (that item is not waiting, so it is never the
-    answer), or None if the queue is empty. Read-only: no lease, no event; someone
-    else may claim it first."""
-    for item_id in queue_candidates(
-        project=project, user=user, kind=kind, exclude=exclude, batch=5
-    ):
-        item = Item.objects.filter(pk=item_id).defer("embedding").first()
-        if item is not None:
-            return item
-    return None
-
-
-def queue_item_claimable(*, project: Project, user, kind: str, item_id) -> Item:
-    """An item of `project` that waits in the `kind` queue for `user` now (what a
-    claim could give them): for the peek's image. Http404 otherwise."""
-    try:
-        item_id = int(item_id)
-        waiting = (
-            _label_waiting(project=project, user=user)
-            if kind == TaskKind.LABEL
-            else _review_waiting(project=project)
-        )
-        return waiting.defer("embedding").get(pk=item_id)
-    except (Item.DoesNotExist, ValueError, TypeError, OverflowError):
-        raise Http404("no such item in your queue") from None
-
-
 def task_get_for_user(*, user, task_id) -> Task:
-    """The user's own task; Http404 for anyone else's or unknown ids."""
+    """The user's own task (with its item, project and the user's role in the
+    project, read in one query); Http404 for anyone else's or unknown ids."""
     try:
-        return Task.objects.select_related("item", "item__project", "project").get(
-            pk=int(task_id), assignee=user
-        )
+        task = _with_viewer_role(
+            Task.objects.select_related("item", "item__project", "project"),
+            user,
+            "project_id",
+        ).get(pk=int(task_id), assignee=user)
     except (Task.DoesNotExist, ValueError, TypeError, OverflowError):
         raise Http404("no such task") from None
+    task.assignee = user  # the filter says so: no query for it later
+    project_role_known(user, task.project_id, getattr(task, "viewer_role", None))
+    return task
 
 
 def project_ids_named(*, name: str) -> list[int]:

@@ -15,7 +15,7 @@ from alweb.api import project_for
 from alweb.exceptions import Conflict
 from alweb.roles import Perm
 from alweb.schema import CONFLICT, page_of
-from annotate import selectors
+from annotate import selectors, selectors_queue
 from annotate.api.outputs import (
     DraftSavedSerializer,
     TaskClaimSerializer,
@@ -52,7 +52,9 @@ def _parse(serializer_class, request):
 def _own_task(request, task_id) -> Task:
     """The caller's task, re-checking the role on every call (404 / 403)."""
     task = selectors.task_get_for_user(user=request.user, task_id=task_id)
-    project_for(request, task.project_id, _KIND_PERM[task.kind])
+    selectors.project_require(
+        user=request.user, project=task.project, perm=_KIND_PERM[task.kind]
+    )
     return task
 
 
@@ -121,7 +123,7 @@ class TaskPeekApi(APIView):
     def get(self, request, project_id):
         data = _peek_query(request)
         project = project_for(request, project_id, _KIND_PERM[data["kind"]])
-        item = selectors.queue_peek(
+        item = selectors_queue.queue_peek(
             project=project,
             user=request.user,
             kind=data["kind"],
@@ -144,7 +146,7 @@ class TaskPeekImageApi(APIView):
     def get(self, request, project_id, item_id):
         data = _peek_query(request)
         project = project_for(request, project_id, _KIND_PERM[data["kind"]])
-        item = selectors.queue_item_claimable(
+        item = selectors_queue.queue_item_claimable(
             project=project, user=request.user, kind=data["kind"], item_id=item_id
         )
         response = item_image_response(item)

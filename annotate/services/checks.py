@@ -4,7 +4,7 @@ serves an approved item again; the submit is scored against its ground truth
 
 from django.db import IntegrityError, transaction
 
-from annotate import selectors
+from annotate import selectors_queue
 from annotate.models import (
     Annotation,
     Item,
@@ -37,7 +37,7 @@ def check_claim(*, project: Project, user, lease_expires_at) -> Task | None:
     ).count()
     if not check_due(user.pk, claims, pipeline.split_seed, pipeline.check_share):
         return None
-    waiting = selectors.queue_candidates(
+    waiting = selectors_queue.queue_candidates(
         project=project, user=user, kind=TaskKind.LABEL, batch=1
     )
     if next(iter(waiting), None) is None:

@@ -5,7 +5,13 @@ from annotate.models import Item, ItemStatus, Pipeline, Task, TaskStatus
 from ml.consensus import agreement, consensus_selected
 
 
-def consensus_wants_second(*, task: Task) -> bool:
+def consensus_state(*, item_id: int) -> Item:
+    """The item's consensus fields (its first version's task id, its agreement),
+    read once for consensus_wants_second and consensus_agreement."""
+    return Item.objects.only("pk", "consensus_first_id", "agreement").get(pk=item_id)
+
+
+def consensus_wants_second(*, task: Task, state: Item | None = None) -> bool:
     """Whether the submit of label `task` (already marked submitted) is the first
     of a consensus pair: the item is chosen (ml.consensus_selected with the
     project's split seed and consensus_share) and no round has run on it yet.
@@ -15,10 +21,8 @@ def consensus_wants_second(*, task: Task) -> bool:
 
     One conditional UPDATE (WHERE status = labeling AND no first version AND no
     agreement) decides: True when it changed the row. Call inside the submit's
-    transaction."""
-    item = Item.objects.only("pk", "consensus_first_id", "agreement").get(
-        pk=task.item_id
-    )
+    transaction. `state`: consensus_state of the item, if the caller read it."""
+    item = state if state is not None else consensus_state(item_id=task.item_id)
     if item.consensus_first_id is not None or item.agreement is not None:
         return False
     pipeline = Pipeline.objects.filter(project_id=task.project_id).first()
@@ -43,12 +47,21 @@ def consensus_wants_second(*, task: Task) -> bool:
     )
 
 
-def consensus_agreement(*, task: Task, shapes: list[dict]) -> float | None:
+def consensus_agreement(
+    *, task: Task, shapes: list[dict], state: Item | None = None
+) -> float | None:
     """The agreement of `shapes` (submitted with label `task`) with the item's
     first consensus version when `task` is the second one of another annotator:
     stored on both tasks (the Work page's per-annotator figure). None when the
-    item has no open round. The caller stores it on the item."""
-    item = Item.objects.select_related("consensus_first").get(pk=task.item_id)
+    item has no open round. The caller stores it on the item. `state`:
+    consensus_state of the item as the submit read it (no query then for an
+    item without a round)."""
+    if state is None:
+        item = Item.objects.select_related("consensus_first").get(pk=task.item_id)
+    else:
+        item = state
+        if item.consensus_first_id is None:
+            return None
     first = item.consensus_first
     if (
         first is None

@@ -28,6 +28,7 @@ from annotate.services.checks import check_score
 from annotate.services.consensus import (
     consensus_agreement,
     consensus_round_reset,
+    consensus_state,
     consensus_wants_second,
 )
 from annotate.services.events import event_log
@@ -35,10 +36,10 @@ from annotate.services.queue import lease_end, task_require_active
 from ml.splits import assign_splits
 
 
-def _lock_task(task: Task, kind: str) -> Task:
+def _lock_task(task: Task, kind: str, *, refresh: bool = True) -> Task:
     if task.kind != kind:
         raise Conflict(f"this is a {task.kind} task, not a {kind} task")
-    task_require_active(task)
+    task_require_active(task, refresh=refresh)
     return task
 
 
@@ -82,23 +83,32 @@ def task_draft_save(*, task: Task, shapes, client_version: int | None = None) ->
     filters = {"pk": task.pk, "status": TaskStatus.ACTIVE}
     if client_version is not None:
         filters["draft_version"] = client_version
+    values = {
+        "draft": cleaned,
+        "draft_saved_at": timezone.now(),
+        "lease_expires_at": lease_end(),
+    }
     updated = Task.objects.filter(**filters).update(
-        draft=cleaned,
-        draft_saved_at=timezone.now(),
-        lease_expires_at=lease_end(),
-        draft_version=F("draft_version") + 1,
+        **values, draft_version=F("draft_version") + 1
     )
     if not updated:
         raise _stale_or_lost(task, "this save was not applied")
-    task.refresh_from_db()
+    if client_version is None:
+        task.refresh_from_db()
+    else:  # the row is what this UPDATE wrote: no read back
+        for field, value in values.items():
+            setattr(task, field, value)
+        task.draft_version = client_version + 1
     return task
 
 
-def _replayed(task: Task, client_id: str | None) -> bool:
-    """Whether `task` was already submitted with `client_id` (a retry)."""
+def _replayed(task: Task, client_id: str | None, *, refresh: bool = True) -> bool:
+    """Whether `task` was already submitted with `client_id` (a retry); its
+    status read again first unless the caller just did."""
     if not client_id:
         return False
-    task.refresh_from_db(fields=["status", "submit_client_id"])
+    if refresh:
+        task.refresh_from_db(fields=["status", "submit_client_id"])
     return task.status == TaskStatus.SUBMITTED and task.submit_client_id == client_id
 
 
@@ -119,10 +129,12 @@ def task_submit(
     was lost gets the same success); another client id gets Conflict as before.
     """
     item = task.item
-    if _replayed(task, client_id):
+    # One read of the row for both checks: a retry's, then the lease's.
+    task.refresh_from_db(fields=["status", "submit_client_id", "lease_expires_at"])
+    if _replayed(task, client_id, refresh=False):
         item.refresh_from_db()
         return item
-    _lock_task(task, TaskKind.LABEL)
+    _lock_task(task, TaskKind.LABEL, refresh=False)
     cleaned = shapes_validate(item=item, shapes=shapes)
     filters = {"pk": task.pk, "status": TaskStatus.ACTIVE}
     if client_version is not None:
@@ -134,11 +146,12 @@ def task_submit(
     if not _mark_submitted(task, filters, cleaned, client_id, **counts):
         item.refresh_from_db()
         return item
-    if consensus_wants_second(task=task):
+    state = consensus_state(item_id=item.pk)
+    if consensus_wants_second(task=task, state=state):
         # The first of two versions: kept on the task, the item waits for a
         # second annotator (annotate.services.consensus).
         return _logged(task, item, "label_submitted", cleaned, consensus="first")
-    agreed = consensus_agreement(task=task, shapes=cleaned)
+    agreed = consensus_agreement(task=task, shapes=cleaned, state=state)
     annotations_replace(item=item, shapes=cleaned, author=task.assignee)
     extra = {} if agreed is None else {"agreement": agreed}
     Item.objects.filter(pk=item.pk).update(

@@ -7,7 +7,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from alweb.exceptions import Conflict
-from annotate import selectors
+from annotate import selectors_queue
 from annotate.models import Item, ItemStatus, Project, Task, TaskKind, TaskStatus
 from annotate.services.checks import check_claim
 from annotate.services.consensus import consensus_blocks
@@ -72,6 +72,11 @@ def tasks_release_for_user(*, project: Project, user) -> int:
 @transaction.atomic
 def leases_expire(*, project: Project | None = None) -> int:
     """Expire claims whose lease ran out; their items go back to the queue."""
+    return _expire(project)
+
+
+def _expire(project: Project | None) -> int:
+    """leases_expire's work, inside the caller's transaction."""
     now = timezone.now()
     stale = Task.objects.filter(status=TaskStatus.ACTIVE, lease_expires_at__lt=now)
     if project is not None:
@@ -110,8 +115,8 @@ def queue_claim_next(
     """
     if kind not in TaskKind.values:
         raise ValueError("kind must be label or review")
-    leases_expire(project=project)
-    with transaction.atomic():
+    with transaction.atomic():  # one transaction for both (one BEGIN)
+        _expire(project)
         current = _active_task(project=project, user=user, kind=kind)
         if current is not None:
             Task.objects.filter(pk=current.pk).update(lease_expires_at=lease_end())
@@ -121,7 +126,7 @@ def queue_claim_next(
         check = check_claim(project=project, user=user, lease_expires_at=lease_end())
         if check is not None:
             return check
-    candidates = selectors.queue_candidates(
+    candidates = selectors_queue.queue_candidates(
         project=project, user=user, kind=kind, exclude=list(exclude_item_ids)
     )
     for item_id in candidates:
@@ -140,13 +145,20 @@ def _try_claim(*, project: Project, user, kind: str, item_id: int) -> Task | Non
                 ).update(status=ItemStatus.LABELING)
                 if flipped != 1:
                     return None
+                item = Item.objects.get(pk=item_id)
                 # The item is ours now (labeling): no submit can open or close
-                # its consensus round meanwhile, so this read decides.
-                if consensus_blocks(item_id=item_id, user=user):
+                # its consensus round meanwhile, so this read decides (asked
+                # only of an item with an open round).
+                if (
+                    item.consensus_first_id is not None
+                    and item.agreement is None
+                    and consensus_blocks(item_id=item_id, user=user)
+                ):
                     raise _Blocked
-            elif not Item.objects.filter(pk=item_id, status=ItemStatus.REVIEW).exists():
-                return None
-            item = Item.objects.get(pk=item_id)
+            else:
+                item = Item.objects.filter(pk=item_id, status=ItemStatus.REVIEW).first()
+                if item is None:
+                    return None
             task = Task.objects.create(
                 item=item,
                 project=project,
@@ -173,9 +185,11 @@ class _Blocked(Exception):
     pass
 
 
-def task_require_active(task: Task) -> None:
-    """Raise Conflict unless the task is still an active lease."""
-    task.refresh_from_db(fields=["status", "lease_expires_at"])
+def task_require_active(task: Task, *, refresh: bool = True) -> None:
+    """Raise Conflict unless the task is still an active lease (its status read
+    again first, unless the caller just did)."""
+    if refresh:
+        task.refresh_from_db(fields=["status", "lease_expires_at"])
     if task.status != TaskStatus.ACTIVE:
         raise Conflict(
             f"lease lost: this task is {task.status}", task_status=task.status
