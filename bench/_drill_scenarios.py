@@ -79,7 +79,7 @@ def scenario_redis_long(d: Drill) -> dict:
     training within SERVE s."""
     from runs.models import Job
 
-    outage = float(os.environ.get("ALWEB_DRILL_OUTAGE", "75"))
+    outage = float(os.environ.get("DRILL_OUTAGE_S", "75"))
     folder, port = _redis()
     a, owner_a, _ = drill_project("a")
     b, owner_b, _ = drill_project("b", pool=10)

@@ -17,7 +17,7 @@ migration models_mgmt 0003): a dead run must end within 60 + 10 s (+ slack).
             down, restart it on the same port
   redis_boot  (--redis) start the work cluster while Redis is down; restart
             Redis: the cluster serves the next export within 30 s
-  redis_long  (--redis) Redis down 75 s (ALWEB_DRILL_OUTAGE) mid-training:
+  redis_long  (--redis) Redis down 75 s (DRILL_OUTAGE_S) mid-training:
             every cluster survives and serves an export and a training after
   worker    SIGKILL one worker process (not its cluster) mid-training, then
             mid-scoring: reincarnated, the run reaped, its retry succeeds

@@ -74,10 +74,12 @@ class Redis(DjangoQRedis):
 
     @staticmethod
     def get_connection(list_key: str = None) -> redis.Redis:
-        return redis.from_url(
-            Conf.REDIS,
-            socket_timeout=SOCKET_TIMEOUT,
-            socket_connect_timeout=SOCKET_TIMEOUT,
-            socket_keepalive=True,
-            health_check_interval=30,
-        )
+        options = {
+            "socket_timeout": SOCKET_TIMEOUT,
+            "socket_connect_timeout": SOCKET_TIMEOUT,
+            "socket_keepalive": True,
+            "health_check_interval": 30,
+        }
+        if isinstance(Conf.REDIS, dict):  # django-q2's other form of "redis"
+            return redis.Redis(**{**options, **Conf.REDIS})
+        return redis.from_url(Conf.REDIS, **options)
