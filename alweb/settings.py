@@ -343,6 +343,9 @@ _redis_url = env_str("REDIS_URL")
 if _redis_url:
     Q_CLUSTER.pop("orm")
     Q_CLUSTER["redis"] = _redis_url
+    # django-q2's Redis broker, riding out an outage (a cluster started while
+    # Redis is down would exit for good): runs/broker.py.
+    Q_CLUSTER["broker_class"] = "runs.broker.Redis"
 # A run whose heartbeat is older than this is considered dead (its worker died).
 ALWEB_HEARTBEAT_STALE_SECONDS = env_int("ALWEB_HEARTBEAT_STALE_SECONDS", 120)
 

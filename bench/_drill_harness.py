@@ -17,7 +17,7 @@ sys.path.insert(0, str(REPO / "bench"))
 STALE = 10  # ALWEB_HEARTBEAT_STALE_SECONDS
 REAPER_EVERY = 60  # the reaper schedule (minutes=1)
 LIMIT = REAPER_EVERY + STALE + 30  # a dead run must be terminal by then
-SCENARIOS = ("train", "score", "export", "sigterm")
+SCENARIOS = ("train", "score", "export", "sigterm", "worker", "housekeeping")
 TERMINAL = ("succeeded", "failed", "cancelled")
 
 
@@ -47,6 +47,14 @@ class Drill:
                 start_new_session=True,
             )
             log.close()
+
+    def log(self, name: str) -> str:
+        path = self.var / f"qcluster-{name}.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def running(self, name: str) -> bool:
+        """The cluster's sentinel is past its start-up (it logged "running.")."""
+        return "] running." in self.log(name)
 
     def kill(self, name: str) -> None:
         """SIGKILL the cluster's whole process group (sentinel and workers)."""
@@ -148,7 +156,7 @@ def train_once(d: Drill, client, project) -> tuple[int, int]:
     return version, Job.objects.get(model_version_id=version, kind="train").pk
 
 
-def killed_then_retried(d: Drill, client, job_id: int, cluster: str) -> float:
+def killed_then_retried(d: Drill, client, job_id: int, cluster: str | None) -> float:
     """After a kill: the run reaped (failed, heartbeat error) within LIMIT, the
     API agreeing; then restart `cluster` and retry it: the retry succeeds.
     Returns the time to the terminal state after the kill."""
@@ -158,7 +166,8 @@ def killed_then_retried(d: Drill, client, job_id: int, cluster: str) -> float:
         job.status == "failed" and "heartbeat" in job.error,
     )
     d.ui_truth(client, job)
-    d.start(cluster)
+    if cluster is not None:  # None: the cluster was not killed, only a worker
+        d.start(cluster)
     r = client.post(f"/api/v1/runs/{job_id}/retry/")
     d.check("retry answered 202", r.status_code == 202)
     retry, _ = d.terminal(r.json()["id"], timeout=120)

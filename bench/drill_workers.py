@@ -15,6 +15,14 @@ migration models_mgmt 0003): a dead run must end within 60 + 10 s (+ slack).
             queued; queue more while they are down; restart
   redis     (--redis) SIGKILL redis-server mid-training, enqueue while it is
             down, restart it on the same port
+  redis_boot  (--redis) start the work cluster while Redis is down; restart
+            Redis: the cluster serves the next export within 30 s
+  redis_long  (--redis) Redis down 75 s (DRILL_OUTAGE_S) mid-training:
+            every cluster survives and serves an export and a training after
+  worker    SIGKILL one worker process (not its cluster) mid-training, then
+            mid-scoring: reincarnated, the run reaped, its retry succeeds
+  housekeeping  SIGKILL the housekeeping (reaper's) cluster with a run stuck;
+            restart it: the stuck run is reaped after the restart
 
 After each kill: every run reaches a terminal state; a killed run is failed by
 the reaper with a clear error, its retry (POST /api/v1/runs/{id}/retry/)
@@ -23,6 +31,8 @@ status and error the database holds. Prints a table; exits non-zero on any
 failed check.
 
 Usage: .venv/bin/python bench/drill_workers.py [--redis] [--only train,score]
+(scenarios from bench/_drill_scenarios.py: redis_boot, redis_long, worker,
+housekeeping)
 """
 
 import argparse
@@ -54,6 +64,20 @@ from _drill_harness import (  # noqa: E402
     redis_stop,
     train_once,
 )
+from _drill_scenarios import (  # noqa: E402
+    scenario_housekeeping,
+    scenario_redis_boot,
+    scenario_redis_long,
+    scenario_worker,
+)
+
+REDIS_SCENARIOS = ("redis", "redis_boot", "redis_long")
+SCENARIO = {
+    "redis_boot": scenario_redis_boot,
+    "redis_long": scenario_redis_long,
+    "worker": scenario_worker,
+    "housekeeping": scenario_housekeeping,
+}
 
 
 def scenario_train(d: Drill) -> dict:
@@ -224,8 +248,10 @@ def scenario_redis(d: Drill) -> dict:
     d.start("alweb", "training", "work")
     _, job_id = train_once(d, ca, a)
     d.wait(lambda: (d.var / "training-started").exists(), 120, "training to start")
+    started = {n: d.running(n) for n in d.procs}
     redis_stop(Path(os.environ["ALWEB_REDIS_DIR"]), hard=True)
     t_kill = time.monotonic()
+    d.notes.append(f"clusters past their start-up when Redis was killed: {started}")
     r = cb.get(f"/api/v1/projects/{b.pk}/export/", {"format": "yolo"})
     d.check(
         f"export requested while Redis is down: {r.status_code}", r.status_code < 500
@@ -293,7 +319,7 @@ def child(name: str, items: int) -> int:
         if name == "export":
             result.update(scenario_export(d, items))
         else:
-            result.update(globals()[f"scenario_{name}"](d))
+            result.update((SCENARIO.get(name) or globals()[f"scenario_{name}"])(d))
         d.check("no run ran twice (one django-q task result per run)", _once())
     except Exception as exc:  # noqa: BLE001 - reported as a failed check
         d.check(f"{type(exc).__name__}: {exc}", False)
@@ -340,7 +366,7 @@ def main() -> int:
     if args.child:
         return child(args.child, args.items)
 
-    names = [*SCENARIOS, "redis"] if args.redis else list(SCENARIOS)
+    names = [*SCENARIOS, *REDIS_SCENARIOS] if args.redis else list(SCENARIOS)
     if args.only:
         names = [n for n in args.only.split(",") if n]
     env = {k: v for k, v in os.environ.items() if not k.startswith("ALWEB_")}
@@ -356,7 +382,10 @@ def main() -> int:
     try:
         for name in names:
             child_env = dict(env)
-            if name == "redis":
+            if name in REDIS_SCENARIOS:
+                if redis_dir is not None:
+                    redis_stop(redis_dir / "redis")
+                    shutil.rmtree(redis_dir, ignore_errors=True)
                 redis_dir = Path(tempfile.mkdtemp(prefix="alweb-drill-redis-"))
                 port = free_port()
                 redis_start(redis_dir / "redis", port)
@@ -381,6 +410,9 @@ def main() -> int:
             print(f"    [{'x' if good else ' '}] {what}")
         for note in r.get("notes", []):
             print(f"    note: {note}")
+        if not ok and r.get("var"):
+            logs = sorted(Path(r["var"]).glob("qcluster-*.log"))
+            print(f"    kept: {r['var']} (logs: {', '.join(p.name for p in logs)})")
     print(f"load average at the end: {os.getloadavg()[0]:.2f}; failed: {failed}")
     return 1 if failed else 0
 
