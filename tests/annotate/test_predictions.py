@@ -149,6 +149,31 @@ def test_priorities_are_written_a_chunk_per_transaction(world, monkeypatch):
     assert (got[a.pk], got[b.pk], got[c.pk]) == (0.9, 5.0, 0.3)
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_rewrite_pauses_between_chunks_with_no_transaction_open(monkeypatch):
+    """Back to back, the chunks kept SQLite's write lock nearly all the time
+    and a claim waited behind chunk after chunk (claim-next p95 204 ms against
+    53 ms without the rewrite, bench/drill_annotators.py): between two chunks
+    the rewrite now waits with no transaction open, and not after the last."""
+    from django.db import connection
+
+    from annotate.services import predictions
+
+    owner = UserFactory(username="pause-owner")
+    project = make_project(owner, name="Pauses", labels=["circle"])
+    items = make_items(project, 5)
+    monkeypatch.setattr(predictions, "PRIORITY_CHUNK", 2)
+    pauses = []
+    monkeypatch.setattr(
+        predictions, "_pause", lambda: pauses.append(connection.in_atomic_block)
+    )
+    n = item_priorities_set(
+        project=project, priorities={item.pk: 0.5 for item in items}
+    )
+    assert n == 5
+    assert pauses == [False, False]  # 3 chunks: 2 pauses, no transaction open
+
+
 def test_embeddings_are_stored(world):
     project, _owner, (a, _b, _c) = world
     assert item_embeddings_store(project=project, embeddings={a.pk: (0.5, 0.25)}) == 1
