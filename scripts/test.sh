@@ -75,9 +75,11 @@ SLOW_FILES=(
 )
 slow=()
 sqlite_args=("$@")
+sqlite_title="SQLite, pytest $* (beside the second lane)"
 if [ $# = 0 ]; then
   slow=("${SLOW_FILES[@]}")
   for f in "${slow[@]}"; do sqlite_args+=("--ignore=$f"); done
+  sqlite_title="SQLite, whole suite but the slowest files (beside the second lane)"
 fi
 
 lane="$services/lane2"
@@ -109,11 +111,6 @@ lane_report() {
   fi
 ) &
 pg_pid=$!
-if [ $# = 0 ]; then
-  sqlite_title="SQLite, whole suite but the slowest files (beside the second lane)"
-else
-  sqlite_title="SQLite, pytest $* (beside the second lane)"
-fi
 step "$sqlite_title" "${PYTEST[@]}" "${sqlite_args[@]}"
 
 wait "$pg_pid" || true
