@@ -56,7 +56,7 @@ const runner = createTaskRunner(config, {
   onShow(t, { pending }) {
     clearTimeout(timer);
     showAlert("");
-    $("relogin-link").classList.add("lp-hidden");
+    $("relogin-link").hidden = true;
     if (pending) setStatus("saving", "Claiming…");
     else {
       version = t.version;
@@ -116,7 +116,7 @@ function keepLocally(reason, res) {
         "saved and nothing was overwritten. They are kept in this browser: reload the page " +
         "to see the saved version and restore them if you want them instead.",
     );
-    $("relogin-link").classList.add("lp-hidden");
+    $("relogin-link").hidden = true;
     setStatus("conflict", "Conflict: saved in another tab");
     return;
   }
@@ -130,7 +130,7 @@ function keepLocally(reason, res) {
         : "Your work could not be saved (the server is unreachable). ") +
       "It is kept in this browser" + (relogin ? ": log in again, then reload this page." : "."),
   );
-  $("relogin-link").classList.toggle("lp-hidden", !relogin);
+  $("relogin-link").hidden = !relogin;
   setStatus("failed", "Not saved");
 }
 
@@ -187,15 +187,15 @@ function offerRestore(task) {
   const stored = localDrafts.find(task);
   const restore = $("restore-draft");
   const discard = $("discard-draft");
-  restore.classList.toggle("lp-hidden", !stored);
-  discard.classList.toggle("lp-hidden", !stored);
+  restore.hidden = !stored;
+  discard.hidden = !stored;
   if (!stored) return;
   showAlert(`You have unsaved work on this item from ${new Date(stored.at).toLocaleString()}.`,
     "info");
   const hide = () => {
     localStorage.removeItem(stored.key);
-    restore.classList.add("lp-hidden");
-    discard.classList.add("lp-hidden");
+    restore.hidden = true;
+    discard.hidden = true;
     showAlert("");
   };
   restore.onclick = () => {

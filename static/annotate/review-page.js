@@ -39,7 +39,7 @@ function showAuthors(t) {
 function showConsensus(t) {
   const box = $("consensus");
   box.replaceChildren();
-  box.classList.toggle("lp-hidden", !t.consensus);
+  box.hidden = !t.consensus;
   if (!t.consensus) return;
   const pct = Math.round(100 * t.consensus.agreement);
   const head = document.createElement("strong");

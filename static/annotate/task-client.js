@@ -153,20 +153,20 @@ export function showTaskInfo(task) {
     (item.scored_by != null ? ` · model version id ${item.scored_by}` : "");
   const comment = $("review-comment");
   comment.textContent = item.review_comment ? `Reviewer: ${item.review_comment}` : "";
-  comment.classList.toggle("lp-hidden", !item.review_comment);
+  comment.hidden = !item.review_comment;
 }
 
 export function showAlert(text, kind = "error") {
   const box = $("save-alert");
   $("save-alert-text").textContent = text;
   box.dataset.kind = kind;
-  box.classList.toggle("lp-hidden", !text);
+  box.hidden = !text;
 }
 
 export function showEmpty(empty) {
-  $("queue-start").classList.add("lp-hidden");
-  $("queue-empty").classList.toggle("lp-hidden", !empty);
-  $("task-work").classList.toggle("lp-hidden", empty);
+  $("queue-start").hidden = true;
+  $("queue-empty").hidden = !empty;
+  $("task-work").hidden = empty;
 }
 
 /** Claim (or resume) the next task: a POST, never a GET, so that no link or
@@ -177,7 +177,7 @@ export function claimRequest(config, exclude) {
 
 /** Where a failed claim is said: on the start panel while it shows, else the alert. */
 export function showClaimError(text) {
-  if (!$("queue-start").classList.contains("lp-hidden")) {
+  if (!$("queue-start").hidden) {
     $("claim-status").textContent = text;
   } else {
     showAlert(text);

@@ -1,7 +1,8 @@
 """The label page in Chromium when saves race or answers get lost: two tabs on
 the same task (the later save is refused with a conflict in the status line,
-nothing overwritten, its shapes kept and offered back after a reload), and a
-submit whose answer is lost (retried with the same client id, applied once)."""
+nothing overwritten, its shapes kept and offered back after a reload), a
+submit whose answer is lost (retried with the same client id, applied once),
+and a stylesheet that fails to load (the page's hidden parts stay hidden)."""
 
 import json
 
@@ -95,13 +96,41 @@ def test_a_submit_whose_answer_is_lost_is_retried_and_applied_once(
             route.continue_()
 
     page.route("**/submit/", lose_the_first_answer)
+    # "Nothing to label" shows only once the queue is empty, not before.
+    expect(page.get_by_test_id("queue-empty")).to_be_hidden()
     page.keyboard.press("Control+Enter")
     expect(page.get_by_test_id("queue-empty")).to_be_visible()
-    assert len(sent) == 2
+    assert len(sent) == 2, sent
     assert sent[0]["client_id"] == sent[1]["client_id"]
     assert len(sent[0]["client_id"]) == 32 and sent[0]["version"] == 1
     assert Item.objects.get(pk=item.pk).status == "review"
     assert Event.objects.filter(verb="label_submitted", item_id=item.pk).count() == 1
     boxes = [a.geometry["bbox"] for a in Annotation.objects.filter(item=item)]
     assert boxes == [[10, 10, 40, 30]]
+    assert not page.errors, page.errors
+
+
+def test_the_page_hides_what_it_should_when_its_stylesheet_fails_to_load(
+    browser, live_server
+):
+    """Hidden parts of the page carry the `hidden` attribute, which the
+    browser's own sheet hides: with app.css lost, "Nothing to label", the claim
+    panel and the empty alert all showed beside the task."""
+    project, _ = world()
+    page = login(browser, live_server.url, "ann")
+    page.route("**/app.css", lambda route: route.abort())
+    lost = []
+    page.on("requestfailed", lambda r: lost.append(r.url))
+    open_task_page(page, f"{live_server.url}/projects/{project.pk}/label/")
+    assert any(url.endswith("/app.css") for url in lost), lost
+    expect(page.get_by_test_id("canvas")).to_be_visible()
+    for hidden in (
+        "queue-empty",
+        "queue-start",
+        "save-alert",
+        "restore-draft",
+        "relogin-link",
+        "review-comment",
+    ):
+        expect(page.get_by_test_id(hidden)).to_be_hidden()
     assert not page.errors, page.errors
