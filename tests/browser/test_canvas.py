@@ -69,6 +69,19 @@ def page(browser, static_server):
 # helpers -----------------------------------------------------------------
 
 
+def remount(page, options="", arg=None):
+    """Mount the harness canvas again (`options`: a JS object literal, or a
+    function of `arg` returning the mount call) and wait until its image is
+    drawn and its view settled, as the page fixture does: a new mount can
+    change the layout (the shape list) and the view refits a frame later."""
+    if arg is None:
+        page.evaluate(f"window.harness.mount({options})")
+    else:
+        page.evaluate(options, arg)
+    page.wait_for_function("window.imageReady")
+    page.wait_for_function(SETTLED, timeout=15000)
+
+
 def shapes(page):
     return page.evaluate("window.canvasApi.getShapes()")
 
@@ -437,8 +450,7 @@ def test_toolbar_and_api_changes_are_announced_as_events(page):
 
 
 def test_read_only_canvas_selects_but_never_edits(page):
-    page.evaluate("window.harness.mount({readOnly: true})")
-    page.wait_for_function("window.imageReady")
+    remount(page, "{readOnly: true}")
     before = shapes(page)
     assert page.get_by_test_id("tool-box").count() == 0
     drag(page, to_page(page, 150, 580), to_page(page, 250, 650))

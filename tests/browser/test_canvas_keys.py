@@ -6,7 +6,14 @@ delete, review edit marks, caption layout and the polygon draft API."""
 import pytest
 
 from tests.browser import test_canvas as base
-from tests.browser.test_canvas import click_image, drag, events, shapes, to_page
+from tests.browser.test_canvas import (
+    click_image,
+    drag,
+    events,
+    remount,
+    shapes,
+    to_page,
+)
 
 pytestmark = [pytest.mark.browser]
 expect = base.sync_api.expect
@@ -189,12 +196,12 @@ def test_shape_list_hides_locks_and_deletes_each_shape(page):
 
 def test_long_labels_show_in_full_in_the_list_and_the_picker(page):
     long = "a very long label name that would never fit in one line of the list"
-    page.evaluate(
+    remount(
+        page,
         """l => window.harness.mount({labels: [{name: l}, {name: "car"}],
             shapes: [{kind: "box", label: l, bbox: [10, 10, 50, 50]}]})""",
         long,
     )
-    page.wait_for_function("window.imageReady")
     label = page.get_by_test_id("shape-item-label").first
     expect(label).to_have_text(long)
     fits = label.evaluate("e => e.scrollWidth <= e.clientWidth + 1")
@@ -204,8 +211,7 @@ def test_long_labels_show_in_full_in_the_list_and_the_picker(page):
 
 
 def test_review_marks_edited_added_and_removed_shapes(page):
-    page.evaluate("window.harness.mount({markEdits: true, tool: 'select'})")
-    page.wait_for_function("window.imageReady")
+    remount(page, "{markEdits: true, tool: 'select'}")
     assert page.evaluate("window.canvasApi.getTool()") == "select"
     rows = page.get_by_test_id("shape-item")
     expect(rows.nth(0)).to_have_attribute("data-edited", "no")
@@ -266,8 +272,7 @@ def test_a_polygon_in_progress_can_be_read_and_resumed(page):
     click_image(page, 200, 100)
     drawing = events(page, "drawingChanged")[-1]["detail"]["drawing"]
     assert drawing["kind"] == "polygon" and len(drawing["points"]) == 2
-    page.evaluate("window.harness.mount()")
-    page.wait_for_function("window.imageReady")
+    remount(page)
     page.evaluate(f"window.canvasApi.setDrawing({drawing!r})".replace("'", '"'))
     assert page.evaluate("window.canvasApi.getTool()") == "polygon"
     click_image(page, 150, 200)
