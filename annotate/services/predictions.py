@@ -194,10 +194,6 @@ def _pause() -> None:
     time.sleep(PRIORITY_PAUSE)
 
 
-def _pause() -> None:
-    time.sleep(PRIORITY_PAUSE)
-
-
 def item_priorities_set(
     *, project: Project, priorities: Mapping[int, float | Priority]
 ) -> int:
