@@ -371,6 +371,11 @@ def main() -> int:
     parser.add_argument("--reviewers", type=int, default=3)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument(
+        "--trace",
+        action="store_true",
+        help="time each request's CPU, BEGIN wait and SQL inside gunicorn",
+    )
     args = parser.parse_args()
     services = tempfile.mkdtemp(prefix="alweb-drill-pg-") if args.postgres else None
     try:
@@ -407,6 +412,9 @@ def drill(args) -> int:
     since = timezone.now()
     connection.close()
     env = {**os.environ, "ALWEB_DEMO": "0"}
+    if args.trace:
+        env["ALWEB_TRACE_DIR"] = tempfile.mkdtemp(prefix="alweb-trace-")
+        env["GUNICORN_CMD_ARGS"] = f"--config {REPO / 'bench' / '_gunicorn_trace.py'}"
     t0 = time.monotonic()
     server = gunicorn.start(env, workers=args.workers, threads=args.threads)
     figures["gunicorn"] = (
@@ -438,6 +446,10 @@ def drill(args) -> int:
     )
     print(f"{time.strftime('%Y-%m-%d %H:%M:%S %Z')} | {os.cpu_count()} cores")
     got = report(args, figures, results, elapsed, gauge, problems)
+    if args.trace:
+        from _gunicorn_trace import summarize
+
+        summarize(env["ALWEB_TRACE_DIR"])
     if any(isinstance(c, int) and c >= 500 for c in got["codes"]):
         problems.append("5xx answers")
     return 1 if problems else 0

@@ -72,19 +72,17 @@ def tasks_release_for_user(*, project: Project, user) -> int:
 @transaction.atomic
 def leases_expire(*, project: Project | None = None) -> int:
     """Expire claims whose lease ran out; their items go back to the queue."""
-    return _expire(project)
-
-
-def _expire(project: Project | None) -> int:
-    """leases_expire's work, inside the caller's transaction."""
-    now = timezone.now()
-    stale = Task.objects.filter(status=TaskStatus.ACTIVE, lease_expires_at__lt=now)
-    if project is not None:
-        stale = stale.filter(project=project)
     count = 0
-    for task in stale:
+    for task in _stale(project):
         count += task_release(task=task, actor=None, reason="expired")
     return count
+
+
+def _stale(project: Project | None):
+    """Active tasks whose lease ran out (of `project`, or of every project)."""
+    now = timezone.now()
+    stale = Task.objects.filter(status=TaskStatus.ACTIVE, lease_expires_at__lt=now)
+    return stale if project is None else stale.filter(project=project)
 
 
 def lease_end():
@@ -115,12 +113,19 @@ def queue_claim_next(
     """
     if kind not in TaskKind.values:
         raise ValueError("kind must be label or review")
-    with transaction.atomic():  # one transaction for both (one BEGIN)
-        _expire(project)
-        current = _active_task(project=project, user=user, kind=kind)
-        if current is not None:
-            Task.objects.filter(pk=current.pk).update(lease_expires_at=lease_end())
-            current.refresh_from_db()
+    # Reads first: a write transaction (SQLite's one write lock) only for
+    # stale leases or a resumed task, one for the claim (bench/drill_annotators).
+    if _stale(project).exists():
+        leases_expire(project=project)
+    current = _active_task(project=project, user=user, kind=kind)
+    if current is not None:
+        lease = lease_end()
+        with transaction.atomic():  # unless it was expired or released meanwhile
+            renewed = Task.objects.filter(
+                pk=current.pk, status=TaskStatus.ACTIVE
+            ).update(lease_expires_at=lease)
+        if renewed:
+            current.lease_expires_at = lease
             return current
     if kind == TaskKind.LABEL:
         check = check_claim(project=project, user=user, lease_expires_at=lease_end())

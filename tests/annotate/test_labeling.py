@@ -117,3 +117,41 @@ def test_unchanged_model_preannotation_keeps_its_source(flow):
         Annotation.objects.filter(item=item).values_list("source", flat=True)
     )
     assert sources == ["human", "model"]
+
+
+def _queries_in_transactions(ctx) -> tuple[list[str], list[str]]:
+    """The captured statements outside and inside atomic blocks (savepoints
+    within the test's transaction)."""
+    outside, inside, depth = [], [], 0
+    for sql in (q["sql"] for q in ctx.captured_queries):
+        if sql.startswith("SAVEPOINT"):
+            depth += 1
+        elif sql.startswith(("RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")):
+            depth -= 1
+        else:
+            (inside if depth else outside).append(sql)
+    return outside, inside
+
+
+def test_saves_validate_and_approvals_count_splits_before_the_write(flow):
+    """On SQLite a write transaction holds the one write lock from its BEGIN
+    (every annotator's claim and save waits meanwhile): bad shapes open none,
+    and an approval's grouped split count is read before its transaction."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    project, _ann, rev, _item, task = flow
+    bad = [{"kind": "box", "label": "nope", "bbox": [1, 1, 5, 5]}]
+    for save in (labeling.task_draft_save, labeling.task_submit):
+        with CaptureQueriesContext(connection) as ctx, pytest.raises(ValidationError):
+            save(task=task, shapes=bad)
+        assert _queries_in_transactions(ctx)[1] == []
+        assert not any(q["sql"].startswith("SAVEPOINT") for q in ctx.captured_queries)
+    labeling.task_submit(task=task, shapes=[BOX])
+    review = queue_claim_next(project=project, user=rev, kind="review")
+    with CaptureQueriesContext(connection) as ctx:
+        labeling.review_approve(task=review)
+    outside, inside = _queries_in_transactions(ctx)
+    assert any("COUNT(DISTINCT" in sql for sql in outside)
+    assert not any("COUNT(DISTINCT" in sql for sql in inside)
+    assert Item.objects.get(pk=review.item_id).split is not None

@@ -59,6 +59,49 @@ def test_a_user_resumes_their_active_task_with_a_renewed_lease(setup):
     assert again.lease_expires_at > short + timedelta(seconds=120)
 
 
+def _write_transactions(ctx) -> int:
+    # Inside the test's transaction each atomic block is a savepoint.
+    return sum(q["sql"].startswith("SAVEPOINT") for q in ctx.captured_queries)
+
+
+def test_a_claim_opens_one_write_transaction_and_a_resume_one(setup):
+    """The lease expiry and the resume check are reads unless there is
+    something to write: on SQLite every write transaction waits for the one
+    write lock, and claim-next took two (bench/drill_annotators.py --trace)."""
+    from django.test.utils import CaptureQueriesContext
+
+    project, ann, *_ = setup
+    make_items(project, 2)
+    with CaptureQueriesContext(connection) as ctx:
+        task = queue_claim_next(project=project, user=ann, kind="label")
+    assert task is not None and _write_transactions(ctx) == 1
+    with CaptureQueriesContext(connection) as ctx:
+        again = queue_claim_next(project=project, user=ann, kind="label")
+    assert again.pk == task.pk and _write_transactions(ctx) == 1
+
+
+def test_a_task_expired_before_its_resume_is_not_renewed(setup, monkeypatch):
+    """The resume renews only a task still active: one expired (or released)
+    between the read and the renewal stays so, and the user gets a new claim."""
+    from annotate.services import queue
+
+    project, ann, *_ = setup
+    make_items(project, 2)
+    task = queue_claim_next(project=project, user=ann, kind="label")
+    read = queue._active_task
+
+    def read_then_expire(**kwargs):
+        found = read(**kwargs)
+        if found is not None:
+            task_release(task=found, actor=None, reason="expired")
+        return found
+
+    monkeypatch.setattr(queue, "_active_task", read_then_expire)
+    again = queue_claim_next(project=project, user=ann, kind="label")
+    assert again is not None and again.pk != task.pk
+    assert Task.objects.get(pk=task.pk).status == TaskStatus.EXPIRED
+
+
 def test_expired_lease_returns_the_item_and_the_old_holder_gets_409(setup):
     project, ann, ann2, _ = setup
     (item,) = make_items(project, 1)

@@ -1,0 +1,133 @@
+"""A gunicorn config file for `drill_annotators.py --trace`: where each request's
+wall time goes, written by the workers themselves.
+
+Per request, one tab-separated line in $ALWEB_TRACE_DIR/trace-<pid>.tsv:
+method, path (digits as N), status, wall ms, the thread's CPU ms, ms in
+`BEGIN` (SQLite's IMMEDIATE: the wait for the write lock), BEGIN count, ms in
+COMMIT, ms in other SQL, statement count. Wall minus CPU minus SQL is the time
+the thread waited for the GIL or a core. Bench only: it patches Django's
+database wrapper classes in the worker after the app is loaded.
+"""
+
+import os
+import re
+import threading
+import time
+
+_local = threading.local()
+_DIGITS = re.compile(r"\d+")
+
+
+def _timed(bucket: str, count: str | None, func):
+    def wrapper(*args, **kwargs):
+        spent = getattr(_local, "spent", None)
+        if spent is None or getattr(_local, "inside", False):
+            return func(*args, **kwargs)
+        _local.inside = True
+        t0 = time.perf_counter()
+        try:
+            return func(*args, **kwargs)
+        finally:
+            spent[bucket] += time.perf_counter() - t0
+            if count:
+                spent[count] += 1
+            _local.inside = False
+
+    return wrapper
+
+
+def _patch_django() -> None:
+    from django.db.backends.base.base import BaseDatabaseWrapper
+    from django.db.backends.sqlite3.base import DatabaseWrapper as SQLiteWrapper
+    from django.db.backends.utils import CursorWrapper
+
+    SQLiteWrapper._start_transaction_under_autocommit = _timed(
+        "begin", "n_begin", SQLiteWrapper._start_transaction_under_autocommit
+    )
+    BaseDatabaseWrapper._commit = _timed("commit", None, BaseDatabaseWrapper._commit)
+    CursorWrapper.execute = _timed("sql", "n_sql", CursorWrapper.execute)
+    CursorWrapper.executemany = _timed("sql", "n_sql", CursorWrapper.executemany)
+
+
+def post_worker_init(worker):
+    _patch_django()
+    path = os.path.join(os.environ["ALWEB_TRACE_DIR"], f"trace-{os.getpid()}.tsv")
+    out = open(path, "a", buffering=1)  # noqa: SIM115 (open for the worker's life)
+    write_lock = threading.Lock()
+    app = worker.wsgi
+
+    def traced(environ, start_response):
+        status = []
+
+        def recording_start(code, headers, *rest):
+            status.append(code.split(" ", 1)[0])
+            return start_response(code, headers, *rest)
+
+        _local.spent = dict.fromkeys(("begin", "commit", "sql"), 0.0)
+        _local.spent.update(n_begin=0, n_sql=0)
+        w0, c0 = time.perf_counter(), time.thread_time()
+        try:
+            body = app(environ, recording_start)
+            chunks = list(body)  # Django's work is done once the body is read
+            if hasattr(body, "close"):
+                body.close()  # request_finished: the connection closes here
+            return chunks
+        finally:
+            wall = (time.perf_counter() - w0) * 1000
+            cpu = (time.thread_time() - c0) * 1000
+            s = _local.spent
+            _local.spent = None
+            path = _DIGITS.sub("N", environ.get("PATH_INFO", ""))
+            line = "\t".join(
+                [
+                    environ.get("REQUEST_METHOD", ""),
+                    path,
+                    status[0] if status else "-",
+                    f"{wall:.2f}",
+                    f"{cpu:.2f}",
+                    f"{s['begin'] * 1000:.2f}",
+                    str(s["n_begin"]),
+                    f"{s['commit'] * 1000:.2f}",
+                    f"{s['sql'] * 1000:.2f}",
+                    str(s["n_sql"]),
+                ]
+            )
+            with write_lock:
+                out.write(line + "\n")
+
+    worker.wsgi = traced
+
+
+def summarize(folder: str) -> None:
+    """Print, per endpoint, p50/p95 of each part of the wall time, and what the
+    slowest 5 % of its requests spent their time on (means)."""
+    from pathlib import Path
+
+    rows: dict[str, list[list[float]]] = {}
+    for path in Path(folder).glob("trace-*.tsv"):
+        for line in path.read_text().splitlines():
+            method, url, _status, *nums = line.split("\t")
+            rows.setdefault(f"{method} {url}", []).append([float(n) for n in nums])
+    print("== where the time went, inside gunicorn (ms; --trace) ==")
+    print(
+        "endpoint | n | wall p50/p95 | cpu p50/p95 | BEGIN wait p50/p95 | "
+        "slowest 5 %: wall, cpu, BEGIN, COMMIT, other SQL, rest (GIL/core)"
+    )
+    for name, values in sorted(rows.items(), key=lambda kv: -len(kv[1])):
+        if len(values) < 20:
+            continue
+        cols = list(zip(*values, strict=True))
+
+        def p(i, q, cols=cols):
+            ordered = sorted(cols[i])
+            return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+        tail = sorted(values, key=lambda v: v[0])[int(0.95 * len(values)) :]
+        mean = [sum(v[i] for v in tail) / len(tail) for i in range(len(cols))]
+        rest = mean[0] - mean[1] - mean[2] - mean[4] - mean[5]
+        print(
+            f"{name} | {len(values)} | {p(0, 0.5):.1f}/{p(0, 0.95):.1f} | "
+            f"{p(1, 0.5):.1f}/{p(1, 0.95):.1f} | {p(2, 0.5):.1f}/{p(2, 0.95):.1f} | "
+            f"{mean[0]:.1f}, {mean[1]:.1f}, {mean[2]:.1f}, {mean[4]:.1f}, "
+            f"{mean[5]:.1f}, {rest:.1f}"
+        )
