@@ -9,7 +9,7 @@ from django.db import connections
 def sqlite_problems() -> list[str]:
     """Reasons the default SQLite database is unsafe for concurrent work, if any."""
     db = settings.DATABASES["default"]
-    if db["ENGINE"] != "django.db.backends.sqlite3":
+    if db["ENGINE"] not in ("alweb.sqlite", "django.db.backends.sqlite3"):
         return []
     problems = []
     options = db.get("OPTIONS", {})

@@ -132,12 +132,15 @@ if _database_url:
 else:
     DATABASES = {
         "default": {
-            "ENGINE": "django.db.backends.sqlite3",
+            "ENGINE": "alweb.sqlite",
             "NAME": env_str("ALWEB_SQLITE_PATH", str(VAR_DIR / "db.sqlite3")),
             "OPTIONS": dict(SQLITE_OPTIONS),
         }
     }
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+if DATABASES["default"]["ENGINE"] in ("django.db.backends.sqlite3", "alweb.sqlite"):
+    # alweb.sqlite: Django's backend, retrying a busy BEGIN every ms
+    # (alweb/sqlite/base.py).
+    DATABASES["default"]["ENGINE"] = "alweb.sqlite"
     DATABASES["default"].setdefault("OPTIONS", {}).update(SQLITE_OPTIONS)
     # Persistent connections (one per gunicorn thread): opening one costs ~2.6 ms
     # of CPU (connect, the PRAGMAs, parsing the schema) and starts a cold page

@@ -10,7 +10,7 @@ from alweb.settings import *  # noqa: E402,F403
 from alweb.settings import DATABASES, STATIC_ROOT, VAR_DIR  # noqa: E402
 
 # A file database (not :memory:) so that a real qcluster process can share it.
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+if DATABASES["default"]["ENGINE"] == "alweb.sqlite":
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
 else:
     # A test database of this run's own on the server (DATABASE_URL): a pytest

@@ -37,13 +37,15 @@ def _timed(bucket: str, count: str | None, func):
 
 
 def _patch_django() -> None:
+    from django.db import connections
     from django.db.backends.base.base import BaseDatabaseWrapper
-    from django.db.backends.sqlite3.base import DatabaseWrapper as SQLiteWrapper
     from django.db.backends.utils import CursorWrapper
 
-    SQLiteWrapper._start_transaction_under_autocommit = _timed(
-        "begin", "n_begin", SQLiteWrapper._start_transaction_under_autocommit
-    )
+    wrapper = type(connections["default"])  # alweb.sqlite's, on SQLite
+    if hasattr(wrapper, "_start_transaction_under_autocommit"):
+        wrapper._start_transaction_under_autocommit = _timed(
+            "begin", "n_begin", wrapper._start_transaction_under_autocommit
+        )
     BaseDatabaseWrapper._commit = _timed("commit", None, BaseDatabaseWrapper._commit)
     CursorWrapper.execute = _timed("sql", "n_sql", CursorWrapper.execute)
     CursorWrapper.executemany = _timed("sql", "n_sql", CursorWrapper.executemany)

@@ -6,10 +6,6 @@ busy timeout (STACK_NOTES.md). These tests make a second, real connection commit
 right before every heartbeat of a real export run.
 """
 
-import sqlite3
-import threading
-import time
-
 import pytest
 from django.db import OperationalError, connection
 from django.utils import timezone
@@ -19,6 +15,7 @@ from annotate.services import exports
 from runs.models import Job, JobStatus
 from runs.services import run_claim, run_create, run_finish, run_heartbeat, runs_reap
 from tests.factories import UserFactory, bare_item_rows, make_project
+from tests.sqlite_helpers import hold_write_lock, other_connection
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -55,18 +52,12 @@ def queued_export(project, fmt="coco") -> Job:
     )
 
 
-def _other_connection():
-    return sqlite3.connect(
-        connection.settings_dict["NAME"], timeout=20, check_same_thread=False
-    )
-
-
 @pytest.mark.parametrize("fmt", ["coco", "yolo"])
 def test_export_heartbeats_survive_commits_of_other_connections(fmt):
     project = make_project(UserFactory(username="contention"), name="Contention")
     _ground_truth_rows(project, 2 * exports.ITEM_CHUNK + 100)
     job = queued_export(project, fmt)
-    other = _other_connection()
+    other = other_connection()
     beats = []
 
     def commit_before_each_heartbeat(execute, sql, params, many, context):
@@ -83,23 +74,6 @@ def test_export_heartbeats_survive_commits_of_other_connections(fmt):
     assert len(beats) >= 3  # one per chunk of items at least
     assert job.status == JobStatus.SUCCEEDED, job.error
     assert job.progress == 1.0 and job.result["format"] == fmt
-
-
-def _hold_write_lock(seconds: float):
-    """A second connection takes the write lock and keeps it `seconds`."""
-    holder = _other_connection()
-    holder.isolation_level = None
-    holder.execute("BEGIN IMMEDIATE")
-    holder.execute("UPDATE annotate_project SET description = 'held'")
-
-    def release():
-        time.sleep(seconds)
-        holder.execute("COMMIT")
-        holder.close()
-
-    thread = threading.Thread(target=release)
-    thread.start()
-    return thread
 
 
 @pytest.fixture
@@ -124,10 +98,10 @@ def test_heartbeat_and_finish_retry_while_another_connection_holds_the_lock(
     no_busy_wait,
 ):
     job = _running_export()
-    thread = _hold_write_lock(0.4)
+    thread = hold_write_lock(0.4)
     assert run_heartbeat(job.pk, progress=0.5)  # waited for the lock, then wrote
     thread.join()
-    thread = _hold_write_lock(0.4)
+    thread = hold_write_lock(0.4)
     assert run_finish(job.pk, status=JobStatus.SUCCEEDED, result={"format": "coco"})
     thread.join()
     job.refresh_from_db()
@@ -137,7 +111,7 @@ def test_heartbeat_and_finish_retry_while_another_connection_holds_the_lock(
 def test_a_run_whose_finish_never_gets_through_is_reaped(no_busy_wait, settings):
     settings.ALWEB_DB_BUSY_RETRIES = 2
     job = _running_export()
-    thread = _hold_write_lock(1.0)
+    thread = hold_write_lock(1.0)
     with pytest.raises(OperationalError, match="locked"):
         run_finish(job.pk, status=JobStatus.SUCCEEDED)
     thread.join()
@@ -154,7 +128,7 @@ def test_a_run_whose_finish_never_gets_through_is_reaped(no_busy_wait, settings)
 def test_a_beat_that_stays_busy_is_skipped_not_fatal(no_busy_wait, settings):
     settings.ALWEB_DB_BUSY_RETRIES = 2
     job = _running_export()
-    thread = _hold_write_lock(1.0)
+    thread = hold_write_lock(1.0)
     assert run_heartbeat(job.pk, progress=0.3) is True  # keep going
     thread.join()
     assert run_heartbeat(job.pk, progress=0.4)

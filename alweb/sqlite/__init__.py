@@ -1,0 +1,1 @@
+"""alweb's SQLite database backend: Django's, retrying BEGIN finely (base.py)."""
