@@ -18,7 +18,7 @@ if shutil.which("chromium") is None:
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
-from tests.browser.canvas_helpers import (  # noqa: E402 (after the skips); F401: test_canvas_keys and _pixels import them from here
+from tests.browser.canvas_helpers import (  # noqa: E402 (after the skips)
     assert_close,
     click_image,
     drag,

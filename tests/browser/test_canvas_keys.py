@@ -6,14 +6,8 @@ delete, review edit marks, caption layout and the polygon draft API."""
 import pytest
 
 from tests.browser import test_canvas as base
-from tests.browser.test_canvas import (
-    click_image,
-    drag,
-    events,
-    remount,
-    shapes,
-    to_page,
-)
+from tests.browser.canvas_helpers import click_image, drag, events, shapes, to_page
+from tests.browser.test_canvas import remount
 
 pytestmark = [pytest.mark.browser]
 expect = base.sync_api.expect

@@ -4,8 +4,7 @@ image, the model's shapes and the box just drawn, each where it belongs."""
 import pytest
 
 from tests.browser import test_canvas as base
-from tests.browser.test_canvas import (
-    ARTIFACTS,
+from tests.browser.canvas_helpers import (
     assert_close,
     click_image,
     drag,
@@ -13,6 +12,7 @@ from tests.browser.test_canvas import (
     shapes,
     to_page,
 )
+from tests.browser.test_canvas import ARTIFACTS
 
 pytestmark = [pytest.mark.browser]
 # The harness page's fixtures (a loopback static server, one Chromium, a page).
