@@ -6,7 +6,7 @@ it) by default, or with --postgres a throwaway PostgreSQL server started (and
 always stopped) by scripts/test-services.sh. Migrates it, seeds a project of
 --items items with `manage.py seed_large` (shared small image files), adds 20
 annotators, 3 reviewers and an annotation manager with API tokens, and starts
-gunicorn on loopback (tests/gunicorn.py; 2 workers x 4 gthread threads, as
+gunicorn on loopback (tests/gunicorn.py; 3 workers x 3 gthread threads, as
 scripts/run.sh). Then for --seconds, as separate processes (multiprocessing,
 each its own requests.Session and token):
 
@@ -33,7 +33,7 @@ Leaves out: the browser (its images, thumbnails and static files), a real model
 
 Usage: .venv/bin/python bench/drill_annotators.py [--items 100000]
        [--seconds 120] [--pause 1.0] [--postgres] [--rewrite-pause 1.0 | --no-rewrite]
-       [--workers 2] [--threads 4]
+       [--workers 3] [--threads 3]
 """
 
 import argparse
@@ -369,8 +369,8 @@ def main() -> int:
     )
     parser.add_argument("--annotators", type=int, default=20)
     parser.add_argument("--reviewers", type=int, default=3)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=3)
     parser.add_argument(
         "--trace",
         action="store_true",

@@ -3,7 +3,7 @@ answered 2xx is present and complete after the restart.
 
 Seeds a fresh SQLite database (a project, 2 items per client, one annotator per
 client with an API token), starts real gunicorn on loopback (tests/gunicorn.py;
-2 workers x 4 threads as `make run`) and lets every client claim a task. Then
+2 workers x 4 threads) and lets every client claim a task. Then
 all clients at once autosave `--drafts` times (each save sends the draft version
 it last saw, `--shapes` boxes unique to the client and the step) and submit with
 a client id. Once `--kill-after` answers have come back, SIGKILL goes to

@@ -47,9 +47,13 @@ for queue in "${QUEUES[@]}"; do
   Q_CLUSTER_NAME="$queue" setsid $PY manage.py qcluster &
   pids+=($!)
 done
+# 3 processes x 3 threads: fewer threads per process wait less for the GIL, and
+# on SQLite the thread that holds the write lock is held up less by its
+# siblings (bench/RESULTS.md, the sixth machine: paced claim-next p95 74 ms
+# against 109-114 with 2 x 4, the same rounds/s with no pause).
 setsid .venv/bin/gunicorn alweb.wsgi:application \
   --bind "$HOST:$PORT" \
-  --workers "${ALWEB_WEB_WORKERS:-2}" --threads "${ALWEB_WEB_THREADS:-4}" \
+  --workers "${ALWEB_WEB_WORKERS:-3}" --threads "${ALWEB_WEB_THREADS:-3}" \
   --timeout 120 --access-logfile - &
 pids+=($!)
 echo "alweb is running on http://$HOST:$PORT/ with queues ${QUEUES[*]} (Ctrl-C stops all)"
