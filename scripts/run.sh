@@ -49,8 +49,8 @@ for queue in "${QUEUES[@]}"; do
 done
 # 3 processes x 3 threads: fewer threads per process wait less for the GIL, and
 # on SQLite the thread that holds the write lock is held up less by its
-# siblings (bench/RESULTS.md, the sixth machine: paced claim-next p95 74 ms
-# against 109-114 with 2 x 4, the same rounds/s with no pause).
+# siblings (bench/RESULTS.md, the sixth machine: paced claim-next p95 86 ms,
+# the median of 5 drill runs, against 112 with 2 x 4; the same no-pause rounds/s).
 setsid .venv/bin/gunicorn alweb.wsgi:application \
   --bind "$HOST:$PORT" \
   --workers "${ALWEB_WEB_WORKERS:-3}" --threads "${ALWEB_WEB_THREADS:-3}" \
