@@ -5,11 +5,13 @@ from django.conf import settings
 from django.core import checks
 from django.db import connections
 
+from alweb.sqlite import SQLITE_ENGINES
+
 
 def sqlite_problems() -> list[str]:
     """Reasons the default SQLite database is unsafe for concurrent work, if any."""
     db = settings.DATABASES["default"]
-    if db["ENGINE"] not in ("alweb.sqlite", "django.db.backends.sqlite3"):
+    if db["ENGINE"] not in SQLITE_ENGINES:
         return []
     problems = []
     options = db.get("OPTIONS", {})

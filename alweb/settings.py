@@ -6,6 +6,8 @@ from pathlib import Path
 
 import dj_database_url
 
+from alweb.sqlite import SQLITE_ENGINES
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -137,7 +139,7 @@ else:
             "OPTIONS": dict(SQLITE_OPTIONS),
         }
     }
-if DATABASES["default"]["ENGINE"] in ("django.db.backends.sqlite3", "alweb.sqlite"):
+if DATABASES["default"]["ENGINE"] in SQLITE_ENGINES:
     # alweb.sqlite: Django's backend, retrying a busy BEGIN every ms
     # (alweb/sqlite/base.py).
     DATABASES["default"]["ENGINE"] = "alweb.sqlite"

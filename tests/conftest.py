@@ -107,21 +107,24 @@ def _matches(nodeid: str, prefixes) -> bool:
     return nodeid.startswith(tuple(prefixes))
 
 
-def _engine() -> str:
+def _on_sqlite() -> bool:
     from django.conf import settings as django_settings
 
-    return django_settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
+    from alweb.sqlite import SQLITE_ENGINES
+
+    return django_settings.DATABASES["default"]["ENGINE"] in SQLITE_ENGINES
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
-    engine = None
+    on_sqlite = None
     for item in items:
         if _matches(item.nodeid, POSTGRES_TESTS):
             item.add_marker(pytest.mark.postgres)
         if _matches(item.nodeid, SQLITE_ONLY):
-            engine = engine or _engine()
-            if engine not in ("sqlite3", "sqlite"):  # alweb.sqlite is Django's
+            if on_sqlite is None:
+                on_sqlite = _on_sqlite()
+            if not on_sqlite:
                 item.add_marker(pytest.mark.skip(reason="about SQLite itself"))
 
 
