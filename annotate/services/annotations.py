@@ -69,14 +69,19 @@ def model_shapes_kept(*, item: Item, shapes: list[dict]) -> dict[str, int]:
     }
 
 
-@transaction.atomic
-def annotations_replace(*, item: Item, shapes: list[dict], author) -> int:
+# No savepoint inside a caller's transaction (two statements fewer while
+# SQLite's write lock is held): an error here rolls the caller back as well.
+@transaction.atomic(savepoint=False)
+def annotations_replace(
+    *, item: Item, shapes: list[dict], author, item_updates: dict | None = None
+) -> int:
     """Make `shapes` (already validated) the item's annotation set; bump its version.
 
     A shape that names the id of one of the item's model pre-annotations and is
     unchanged (same label and geometry) keeps its model source and confidence
     and is marked accepted (ground truth); every other shape is a human shape
-    by `author`. Returns the item's new version.
+    by `author`. `item_updates`: more of the item's fields to set in the same
+    UPDATE (a submit's status). Returns the item's new version.
     """
     existing = {a.pk: a for a in Annotation.objects.filter(item=item)}
     rows = []
@@ -107,7 +112,9 @@ def annotations_replace(*, item: Item, shapes: list[dict], author) -> int:
         )
     Annotation.objects.filter(item=item).delete()
     Annotation.objects.bulk_create(rows)
-    Item.objects.filter(pk=item.pk).update(version=F("version") + 1)
+    Item.objects.filter(pk=item.pk).update(
+        version=F("version") + 1, **(item_updates or {})
+    )
     item.refresh_from_db(fields=["version"])
     return item.version
 

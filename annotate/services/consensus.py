@@ -11,7 +11,9 @@ def consensus_state(*, item_id: int) -> Item:
     return Item.objects.only("pk", "consensus_first_id", "agreement").get(pk=item_id)
 
 
-def consensus_wants_second(*, task: Task, state: Item | None = None) -> bool:
+def consensus_wants_second(
+    *, task: Task, state: Item | None = None, pipeline: Pipeline | None = None
+) -> bool:
     """Whether the submit of label `task` (already marked submitted) is the first
     of a consensus pair: the item is chosen (ml.consensus_selected with the
     project's split seed and consensus_share) and no round has run on it yet.
@@ -21,11 +23,13 @@ def consensus_wants_second(*, task: Task, state: Item | None = None) -> bool:
 
     One conditional UPDATE (WHERE status = labeling AND no first version AND no
     agreement) decides: True when it changed the row. Call inside the submit's
-    transaction. `state`: consensus_state of the item, if the caller read it."""
+    transaction. `state`: consensus_state of the item, if the caller read it;
+    `pipeline`: the project's Pipeline, if the caller read it (None: read here)."""
     item = state if state is not None else consensus_state(item_id=task.item_id)
     if item.consensus_first_id is not None or item.agreement is not None:
         return False
-    pipeline = Pipeline.objects.filter(project_id=task.project_id).first()
+    if pipeline is None:
+        pipeline = Pipeline.objects.filter(project_id=task.project_id).first()
     if pipeline is None or not consensus_selected(
         item.pk, pipeline.split_seed, pipeline.consensus_share
     ):

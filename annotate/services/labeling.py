@@ -155,32 +155,45 @@ def task_submit(
         filters["draft_version"] = client_version
     if task.is_check:
         with transaction.atomic():
-            return _check_submit(task, item, cleaned, client_id, filters)
-    # Stored for the Work page: shapes submitted, model pre-annotations kept.
-    counts = model_shapes_kept(item=item, shapes=cleaned)
-    return _submit_write(task, item, cleaned, client_id, filters, counts)
+            _check_submit(task, item, cleaned, client_id, filters)
+    else:
+        # Stored for the Work page: shapes submitted, model pre-annotations kept.
+        counts = model_shapes_kept(item=item, shapes=cleaned)
+        # Settings, read before the write transaction like the checks above.
+        pipeline = Pipeline.objects.filter(project_id=task.project_id).first()
+        _submit_write(task, item, cleaned, client_id, filters, counts, pipeline)
+    # The item as stored, read after the commit: on SQLite every other write
+    # waits while a write transaction is open (bench/drill_annotators.py --trace).
+    item.refresh_from_db()
+    return item
 
 
 @transaction.atomic
-def _submit_write(task: Task, item: Item, cleaned, client_id, filters, counts) -> Item:
+def _submit_write(
+    task: Task, item: Item, cleaned, client_id, filters, counts, pipeline
+) -> None:
     if not _mark_submitted(task, filters, cleaned, client_id, **counts):
-        item.refresh_from_db()
-        return item
+        return
     state = consensus_state(item_id=item.pk)
-    if consensus_wants_second(task=task, state=state):
+    if consensus_wants_second(task=task, state=state, pipeline=pipeline):
         # The first of two versions: kept on the task, the item waits for a
         # second annotator (annotate.services.consensus).
-        return _logged(task, item, "label_submitted", cleaned, consensus="first")
+        _logged(task, item, "label_submitted", cleaned, consensus="first")
+        return
     agreed = consensus_agreement(task=task, shapes=cleaned, state=state)
-    annotations_replace(item=item, shapes=cleaned, author=task.assignee)
     extra = {} if agreed is None else {"agreement": agreed}
-    Item.objects.filter(pk=item.pk).update(
-        status=ItemStatus.REVIEW,
-        last_annotator=task.assignee,
-        rejected_at=None,
-        **extra,
+    annotations_replace(
+        item=item,
+        shapes=cleaned,
+        author=task.assignee,
+        item_updates={
+            "status": ItemStatus.REVIEW,
+            "last_annotator": task.assignee,
+            "rejected_at": None,
+            **extra,
+        },
     )
-    return _logged(task, item, "label_submitted", cleaned, **extra)
+    _logged(task, item, "label_submitted", cleaned, **extra)
 
 
 def _mark_submitted(task: Task, filters: dict, cleaned, client_id, **values) -> bool:
@@ -201,8 +214,8 @@ def _mark_submitted(task: Task, filters: dict, cleaned, client_id, **values) -> 
     raise _stale_or_lost(task, "nothing was submitted")
 
 
-def _logged(task: Task, item: Item, verb: str, cleaned, **fields) -> Item:
-    """Log the submit (`verb`, how many shapes, `fields`); the item as stored."""
+def _logged(task: Task, item: Item, verb: str, cleaned, **fields) -> None:
+    """Log the submit (`verb`, how many shapes, `fields`)."""
     event_log(
         project_id=task.project_id,
         actor=task.assignee,
@@ -212,16 +225,14 @@ def _logged(task: Task, item: Item, verb: str, cleaned, **fields) -> Item:
         shapes=len(cleaned),
         **fields,
     )
-    item.refresh_from_db()
-    return item
 
 
-def _check_submit(task: Task, item: Item, cleaned, client_id, filters) -> Item:
+def _check_submit(task: Task, item: Item, cleaned, client_id, filters) -> None:
     """A hidden check's submit: the task stores the shapes and their score
     against the ground truth (annotate.services.checks); the item, its
     annotations and its status stay as they are."""
     score = check_score(item=item, shapes=cleaned)
-    if not _mark_submitted(
+    if _mark_submitted(
         task,
         filters,
         cleaned,
@@ -231,9 +242,7 @@ def _check_submit(task: Task, item: Item, cleaned, client_id, filters) -> Item:
         model_kept=0,
         check_score=score,
     ):
-        item.refresh_from_db()
-        return item
-    return _logged(task, item, "check_submitted", cleaned, score=score)
+        _logged(task, item, "check_submitted", cleaned, score=score)
 
 
 @transaction.atomic
@@ -268,8 +277,9 @@ def review_approve(*, task: Task, shapes=None) -> Item:
     ground truth and gets its split (never changed afterwards). Sends item_approved
     after commit. Raises ValidationError or Conflict; nothing changes then.
 
-    The lease check, the validation and the split counts the stratified split
-    needs come before the write transaction opens: the grouped query over the
+    The lease check, the validation, the split settings and the split counts
+    the stratified split needs come before the write transaction opens (the
+    item as stored is read after it): the grouped query over the
     ground truth took half of an approval's time, and on SQLite every claim and
     save waited for the write lock meanwhile (bench/drill_annotators.py
     --trace). A concurrent approval may make them a moment old, as they always
@@ -278,11 +288,14 @@ def review_approve(*, task: Task, shapes=None) -> Item:
     item = task.item
     cleaned = shapes_validate(item=item, shapes=shapes) if shapes is not None else None
     counts = selectors.split_label_counts(project=task.project)
-    return _approve(task, cleaned, counts)
+    pipeline = Pipeline.objects.get(project_id=task.project_id)
+    item = _approve(task, cleaned, counts, pipeline)
+    item.refresh_from_db()  # after the commit, as a submit's
+    return item
 
 
 @transaction.atomic
-def _approve(task: Task, cleaned, split_counts) -> Item:
+def _approve(task: Task, cleaned, split_counts, pipeline) -> Item:
     item = task.item
     _finish(task, TaskStatus.APPROVED)
     if cleaned is not None:
@@ -292,6 +305,7 @@ def _approve(task: Task, cleaned, split_counts) -> Item:
         item_ids=[item.pk],
         actor=task.assignee,
         split_counts=split_counts,
+        pipeline=pipeline,
     )
     event_log(
         project_id=task.project_id,
@@ -301,19 +315,19 @@ def _approve(task: Task, cleaned, split_counts) -> Item:
         task=task.pk,
         corrected=cleaned is not None,
     )
-    item.refresh_from_db()
     return item
 
 
 @transaction.atomic
 def items_make_ground_truth(
-    *, project, item_ids: list[int], actor=None, split_counts=None
+    *, project, item_ids: list[int], actor=None, split_counts=None, pipeline=None
 ) -> dict[int, str]:
     """Mark items done and give those without a split one (seeded, stratified by the
     labels they carry, against the counts already in each split: `split_counts`
     as selectors.split_label_counts gives them, read here if not given).
     Returns the new splits. Existing splits never change. Sends item_approved
-    after commit."""
+    after commit. `pipeline`: the project's Pipeline if the caller read it
+    (before its write transaction)."""
     now = timezone.now()
     Item.objects.filter(project=project, pk__in=item_ids).update(
         status=ItemStatus.DONE,
@@ -340,7 +354,8 @@ def items_make_ground_truth(
     existing = split_counts
     if existing is None:
         existing = selectors.split_label_counts(project=project)
-    pipeline = Pipeline.objects.get(project=project)
+    if pipeline is None:
+        pipeline = Pipeline.objects.get(project=project)
     ratios = {
         "train": pipeline.split_train,
         "val": pipeline.split_val,

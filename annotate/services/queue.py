@@ -93,6 +93,7 @@ def lease_end():
 def _active_task(*, project: Project, user, kind: str) -> Task | None:
     return (
         Task.objects.select_related("item")
+        .defer("item__embedding")
         .filter(project=project, assignee=user, kind=kind, status=TaskStatus.ACTIVE)
         .first()
     )
@@ -150,7 +151,7 @@ def _try_claim(*, project: Project, user, kind: str, item_id: int) -> Task | Non
                 ).update(status=ItemStatus.LABELING)
                 if flipped != 1:
                     return None
-                item = Item.objects.get(pk=item_id)
+                item = Item.objects.defer("embedding").get(pk=item_id)
                 # The item is ours now (labeling): no submit can open or close
                 # its consensus round meanwhile, so this read decides (asked
                 # only of an item with an open round).
@@ -161,7 +162,11 @@ def _try_claim(*, project: Project, user, kind: str, item_id: int) -> Task | Non
                 ):
                     raise _Blocked
             else:
-                item = Item.objects.filter(pk=item_id, status=ItemStatus.REVIEW).first()
+                item = (
+                    Item.objects.defer("embedding")
+                    .filter(pk=item_id, status=ItemStatus.REVIEW)
+                    .first()
+                )
                 if item is None:
                     return None
             task = Task.objects.create(
