@@ -171,7 +171,10 @@ class TaskDraftSaveApi(APIView):
         task = _own_task(request, task_id)
         data = _parse(DraftInputSerializer, request)
         task = labeling.task_draft_save(
-            task=task, shapes=data["annotations"], client_version=data.get("version")
+            task=task,
+            shapes=data["annotations"],
+            client_version=data.get("version"),
+            fresh=True,  # _own_task just read it
         )
         return Response(DraftSavedSerializer(task).data)
 
@@ -198,6 +201,7 @@ class TaskSubmitApi(APIView):
             shapes=data["annotations"],
             client_id=data.get("client_id"),
             client_version=data.get("version"),
+            fresh=True,
         )
         return _done(task, item, "submitted")
 
@@ -212,7 +216,9 @@ class TaskApproveApi(APIView):
     def post(self, request, task_id):
         task = _own_task(request, task_id)
         data = _parse(ApproveInputSerializer, request)
-        item = labeling.review_approve(task=task, shapes=data.get("annotations"))
+        item = labeling.review_approve(
+            task=task, shapes=data.get("annotations"), fresh=True
+        )
         return _done(task, item, "approved")
 
 
@@ -226,7 +232,7 @@ class TaskRejectApi(APIView):
     def post(self, request, task_id):
         task = _own_task(request, task_id)
         data = _parse(RejectInputSerializer, request)
-        item = labeling.review_reject(task=task, comment=data["comment"])
+        item = labeling.review_reject(task=task, comment=data["comment"], fresh=True)
         return _done(task, item, "rejected")
 
 

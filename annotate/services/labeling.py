@@ -68,7 +68,9 @@ def _stale_or_lost(task: Task, what: str) -> Conflict:
     )
 
 
-def task_draft_save(*, task: Task, shapes, client_version: int | None = None) -> Task:
+def task_draft_save(
+    *, task: Task, shapes, client_version: int | None = None, fresh: bool = False
+) -> Task:
     """Autosave work in progress on an active task and renew its lease.
 
     One conditional UPDATE (WHERE status = active [AND draft_version = n]) bumps
@@ -77,9 +79,11 @@ def task_draft_save(*, task: Task, shapes, client_version: int | None = None) ->
     ValidationError for bad shapes (the saved draft is unchanged), Conflict when
     the lease was lost or `client_version` is not the saved draft's version.
     The lease check and the validation come before the write transaction (the
-    note above _draft_write); the UPDATE's condition decides.
+    note above _draft_write); the UPDATE's condition decides. `fresh`: the
+    caller has just read `task` (the API's request did), so its status is not
+    read again.
     """
-    _lock_task(task, task.kind)
+    _lock_task(task, task.kind, refresh=not fresh)
     cleaned = shapes_validate(item=task.item, shapes=shapes)
     return _draft_write(task, cleaned, client_version)
 
@@ -131,6 +135,7 @@ def task_submit(
     shapes,
     client_id: str | None = None,
     client_version: int | None = None,
+    fresh: bool = False,
 ) -> Item:
     """Submit a label task: the shapes become the item's annotations, the item goes
     to review. Raises ValidationError (nothing changes) or Conflict (lease lost,
@@ -140,11 +145,11 @@ def task_submit(
     client id changes nothing and returns the item (a retry whose first answer
     was lost gets the same success); another client id gets Conflict as before.
     Checks and validation come before the write transaction (the note above
-    _draft_write).
+    _draft_write). `fresh`: as task_draft_save's.
     """
     item = task.item
-    # One read of the row for both checks: a retry's, then the lease's.
-    task.refresh_from_db(fields=["status", "submit_client_id", "lease_expires_at"])
+    if not fresh:  # one read of the row for both checks: a retry's, the lease's
+        task.refresh_from_db(fields=["status", "submit_client_id", "lease_expires_at"])
     if _replayed(task, client_id, refresh=False):
         item.refresh_from_db()
         return item
@@ -246,16 +251,16 @@ def _check_submit(task: Task, item: Item, cleaned, client_id, filters) -> None:
 
 
 @transaction.atomic
-def review_reject(*, task: Task, comment: str) -> Item:
+def review_reject(*, task: Task, comment: str, fresh: bool = False) -> Item:
     """Send the item back to labelling with a required comment; annotations kept.
     A consensus item's finished round is closed (consensus_round_reset): the
-    next two submits are compared afresh."""
+    next two submits are compared afresh. `fresh`: as task_draft_save's."""
     comment = (comment or "").strip() if isinstance(comment, str) else ""
     if not comment:
         raise ValidationError({"comment": "a comment is required to reject"})
     if len(comment) > 5000:
         raise ValidationError({"comment": "at most 5000 characters"})
-    _lock_task(task, TaskKind.REVIEW)
+    _lock_task(task, TaskKind.REVIEW, refresh=not fresh)
     _finish(task, TaskStatus.REJECTED, comment=comment)
     Item.objects.filter(pk=task.item_id).update(
         status=ItemStatus.UNLABELED, review_comment=comment, rejected_at=timezone.now()
@@ -272,7 +277,7 @@ def review_reject(*, task: Task, comment: str) -> Item:
     return Item.objects.get(pk=task.item_id)
 
 
-def review_approve(*, task: Task, shapes=None) -> Item:
+def review_approve(*, task: Task, shapes=None, fresh: bool = False) -> Item:
     """Approve: optional corrected shapes replace the annotations, the item becomes
     ground truth and gets its split (never changed afterwards). Sends item_approved
     after commit. Raises ValidationError or Conflict; nothing changes then.
@@ -283,8 +288,8 @@ def review_approve(*, task: Task, shapes=None) -> Item:
     ground truth took half of an approval's time, and on SQLite every claim and
     save waited for the write lock meanwhile (bench/drill_annotators.py
     --trace). A concurrent approval may make them a moment old, as they always
-    are on PostgreSQL."""
-    _lock_task(task, TaskKind.REVIEW)
+    are on PostgreSQL. `fresh`: as task_draft_save's."""
+    _lock_task(task, TaskKind.REVIEW, refresh=not fresh)
     item = task.item
     cleaned = shapes_validate(item=item, shapes=shapes) if shapes is not None else None
     counts = selectors.split_label_counts(project=task.project)
