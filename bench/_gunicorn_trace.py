@@ -4,9 +4,11 @@ wall time goes, written by the workers themselves.
 Per request, one tab-separated line in $ALWEB_TRACE_DIR/trace-<pid>.tsv:
 method, path (digits as N), status, wall ms, the thread's CPU ms, ms in
 `BEGIN` (SQLite's IMMEDIATE: the wait for the write lock), BEGIN count, ms in
-COMMIT, ms in other SQL, statement count. Wall minus CPU minus SQL is the time
-the thread waited for the GIL or a core. Bench only: it patches Django's
-database wrapper classes in the worker after the app is loaded.
+COMMIT, ms in other SQL, statement count, ms the request held SQLite's write
+lock (from the end of each BEGIN to the end of its COMMIT or ROLLBACK). Wall
+minus CPU minus SQL is the time the thread waited for the GIL or a core.
+Bench only: it patches Django's database wrapper classes in the worker after
+the app is loaded.
 """
 
 import os
@@ -36,6 +38,34 @@ def _timed(bucket: str, count: str | None, func):
     return wrapper
 
 
+def _held_from_here(func):
+    """BEGIN: the write lock is held from its end."""
+
+    def wrapper(*args, **kwargs):
+        result = func(*args, **kwargs)
+        if getattr(_local, "spent", None) is not None:
+            _local.held_since = time.perf_counter()
+        return result
+
+    return wrapper
+
+
+def _held_until_here(func):
+    """COMMIT or ROLLBACK: the write lock is free at its end."""
+
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        finally:
+            since = getattr(_local, "held_since", None)
+            spent = getattr(_local, "spent", None)
+            if since is not None and spent is not None:
+                spent["held"] += time.perf_counter() - since
+            _local.held_since = None
+
+    return wrapper
+
+
 def _patch_django() -> None:
     from django.db import connections
     from django.db.backends.base.base import BaseDatabaseWrapper
@@ -43,10 +73,13 @@ def _patch_django() -> None:
 
     wrapper = type(connections["default"])  # alweb.sqlite's, on SQLite
     if hasattr(wrapper, "_start_transaction_under_autocommit"):
-        wrapper._start_transaction_under_autocommit = _timed(
-            "begin", "n_begin", wrapper._start_transaction_under_autocommit
+        wrapper._start_transaction_under_autocommit = _held_from_here(
+            _timed("begin", "n_begin", wrapper._start_transaction_under_autocommit)
         )
-    BaseDatabaseWrapper._commit = _timed("commit", None, BaseDatabaseWrapper._commit)
+    BaseDatabaseWrapper._commit = _held_until_here(
+        _timed("commit", None, BaseDatabaseWrapper._commit)
+    )
+    BaseDatabaseWrapper._rollback = _held_until_here(BaseDatabaseWrapper._rollback)
     CursorWrapper.execute = _timed("sql", "n_sql", CursorWrapper.execute)
     CursorWrapper.executemany = _timed("sql", "n_sql", CursorWrapper.executemany)
 
@@ -65,7 +98,8 @@ def post_worker_init(worker):
             status.append(code.split(" ", 1)[0])
             return start_response(code, headers, *rest)
 
-        _local.spent = dict.fromkeys(("begin", "commit", "sql"), 0.0)
+        _local.spent = dict.fromkeys(("begin", "commit", "sql", "held"), 0.0)
+        _local.held_since = None
         _local.spent.update(n_begin=0, n_sql=0)
         w0, c0 = time.perf_counter(), time.thread_time()
         try:
@@ -92,6 +126,7 @@ def post_worker_init(worker):
                     f"{s['commit'] * 1000:.2f}",
                     f"{s['sql'] * 1000:.2f}",
                     str(s["n_sql"]),
+                    f"{s['held'] * 1000:.2f}",
                 ]
             )
             with write_lock:
@@ -113,6 +148,7 @@ def summarize(folder: str) -> None:
     print("== where the time went, inside gunicorn (ms; --trace) ==")
     print(
         "endpoint | n | wall p50/p95 | cpu p50/p95 | BEGIN wait p50/p95 | "
+        "write lock held p50/p95 | "
         "slowest 5 %: wall, cpu, BEGIN, COMMIT, other SQL, rest (GIL/core)"
     )
     for name, values in sorted(rows.items(), key=lambda kv: -len(kv[1])):
@@ -130,6 +166,7 @@ def summarize(folder: str) -> None:
         print(
             f"{name} | {len(values)} | {p(0, 0.5):.1f}/{p(0, 0.95):.1f} | "
             f"{p(1, 0.5):.1f}/{p(1, 0.95):.1f} | {p(2, 0.5):.1f}/{p(2, 0.95):.1f} | "
+            f"{p(7, 0.5):.1f}/{p(7, 0.95):.1f} | "
             f"{mean[0]:.1f}, {mean[1]:.1f}, {mean[2]:.1f}, {mean[4]:.1f}, "
             f"{mean[5]:.1f}, {rest:.1f}"
         )
