@@ -4,7 +4,6 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from alweb.exceptions import Conflict
@@ -94,7 +93,6 @@ def lease_end():
 def _active_task(*, project: Project, user, kind: str) -> Task | None:
     return (
         Task.objects.select_related("item")
-        .defer("item__embedding")
         .filter(project=project, assignee=user, kind=kind, status=TaskStatus.ACTIVE)
         .first()
     )
@@ -106,9 +104,7 @@ def queue_claim_next(
     """Claim the next item of the label or review queue for `user`; None if empty.
 
     One atomic step per candidate: a label claim flips the item unlabeled ->
-    labeling with a conditional UPDATE (on the fields it read before the
-    transaction: the status, the version and the consensus round) and checks
-    the row count; a review claim
+    labeling with a conditional UPDATE and checks the row count; a review claim
     inserts the task under the one-active-task-per-item constraint. Two users can
     never hold the same item. A user who already holds a task of this kind gets
     it back (with a renewed lease). Expired leases are returned to the queue first.
@@ -146,21 +142,26 @@ def queue_claim_next(
 
 
 def _try_claim(*, project: Project, user, kind: str, item_id: int) -> Task | None:
-    if kind == TaskKind.LABEL:
-        item = _label_item(item_id=item_id, user=user)
-        if item is None:
-            return None
     try:
         with transaction.atomic():
             if kind == TaskKind.LABEL:
-                if not _flip_to_labeling(item):
+                flipped = Item.objects.filter(
+                    pk=item_id, status=ItemStatus.UNLABELED
+                ).update(status=ItemStatus.LABELING)
+                if flipped != 1:
                     return None
+                item = Item.objects.get(pk=item_id)
+                # The item is ours now (labeling): no submit can open or close
+                # its consensus round meanwhile, so this read decides (asked
+                # only of an item with an open round).
+                if (
+                    item.consensus_first_id is not None
+                    and item.agreement is None
+                    and consensus_blocks(item_id=item_id, user=user)
+                ):
+                    raise _Blocked
             else:
-                item = (
-                    Item.objects.defer("embedding")
-                    .filter(pk=item_id, status=ItemStatus.REVIEW)
-                    .first()
-                )
+                item = Item.objects.filter(pk=item_id, status=ItemStatus.REVIEW).first()
                 if item is None:
                     return None
             task = Task.objects.create(
@@ -181,47 +182,12 @@ def _try_claim(*, project: Project, user, kind: str, item_id: int) -> Task | Non
             return task
     except IntegrityError:  # someone else's task on this item committed first
         return None
-
-
-def _label_item(*, item_id: int, user) -> Item | None:
-    """The unlabeled item a label claim would take, read before the claim's
-    write transaction (on SQLite every other write waits while one is open);
-    None when it no longer waits or `user` gave the first version of its open
-    consensus round (they may not be its second annotator)."""
-    item = (
-        Item.objects.defer("embedding")
-        .filter(pk=item_id, status=ItemStatus.UNLABELED)
-        .first()
-    )
-    if item is None:
+    except _Blocked:  # rolled back: the user gave this item's first version
         return None
-    if (
-        item.consensus_first_id is not None
-        and item.agreement is None
-        and consensus_blocks(item_id=item_id, user=user)
-    ):
-        return None
-    return item
 
 
-def _flip_to_labeling(item: Item) -> bool:
-    """The label claim's one step: unlabeled -> labeling, only if the fields
-    _label_item read and decided on (its version, which the task starts from,
-    and its consensus round) are unchanged. True when it applied."""
-    unchanged = (
-        Q(pk=item.pk, status=ItemStatus.UNLABELED, version=item.version)
-        & _equals("consensus_first_id", item.consensus_first_id)
-        & _equals("agreement", item.agreement)
-    )
-    if Item.objects.filter(unchanged).update(status=ItemStatus.LABELING) != 1:
-        return False
-    item.status = ItemStatus.LABELING
-    return True
-
-
-def _equals(field: str, value) -> Q:
-    """field = value, or field IS NULL for None."""
-    return Q(**{f"{field}__isnull": True}) if value is None else Q(**{field: value})
+class _Blocked(Exception):
+    pass
 
 
 def task_require_active(task: Task, *, refresh: bool = True) -> None:

@@ -194,39 +194,3 @@ def test_eight_threads_claiming_at_once_never_share_an_item():
     active = Task.objects.filter(status=TaskStatus.ACTIVE)
     assert active.count() == 6
     assert Item.objects.filter(status=ItemStatus.LABELING).count() == 6
-
-
-@pytest.mark.parametrize(
-    "change",
-    [
-        {"version": 7},  # annotations replaced meanwhile: the task starts elsewhere
-        {"agreement": 0.5},  # a consensus round closed meanwhile
-    ],
-)
-def test_a_claim_skips_an_item_changed_between_its_read_and_the_flip(
-    setup, monkeypatch, change
-):
-    """A label claim reads the item before its write transaction, and the flip
-    to labeling applies only if the version and the consensus round it read
-    are unchanged: an item written in between is left alone and the claim
-    takes the next one, whose task starts from the version it really has."""
-    from annotate.services import queue
-
-    project, ann, *_ = setup
-    items = make_items(project, 2)
-    _prioritise(items, [0.9, 0.1])
-    real = queue._label_item
-
-    def read_then_someone_writes(*, item_id, user):
-        item = real(item_id=item_id, user=user)
-        if item_id == items[0].pk:
-            Item.objects.filter(pk=item_id).update(**change)
-        return item
-
-    monkeypatch.setattr(queue, "_label_item", read_then_someone_writes)
-    task = queue_claim_next(project=project, user=ann, kind="label")
-    assert task.item_id == items[1].pk
-    assert task.base_version == Item.objects.get(pk=items[1].pk).version
-    changed = Item.objects.get(pk=items[0].pk)
-    assert changed.status == ItemStatus.UNLABELED
-    assert not Task.objects.filter(item=changed).exists()
