@@ -5,7 +5,8 @@ Per request, one tab-separated line in $ALWEB_TRACE_DIR/trace-<pid>.tsv:
 method, path (digits as N), status, wall ms, the thread's CPU ms, ms in
 `BEGIN` (SQLite's IMMEDIATE: the wait for the write lock), BEGIN count, ms in
 COMMIT, ms in other SQL, statement count, ms the request held SQLite's write
-lock (from the end of each BEGIN to the end of its COMMIT or ROLLBACK). Wall
+lock (from the end of each BEGIN to the end of its COMMIT or ROLLBACK; 0 on
+PostgreSQL, which has no such lock). Wall
 minus CPU minus SQL is the time the thread waited for the GIL or a core.
 Bench only: it patches Django's database wrapper classes in the worker after
 the app is loaded.
