@@ -165,7 +165,7 @@ def task_submit(
         # Stored for the Work page: shapes submitted, model pre-annotations kept.
         counts = model_shapes_kept(item=item, shapes=cleaned)
         # Settings, read before the write transaction like the checks above.
-        pipeline = Pipeline.objects.filter(project_id=task.project_id).first()
+        pipeline = selectors.pipeline_get(project=task.project)
         _submit_write(task, item, cleaned, client_id, filters, counts, pipeline)
     # The item as stored, read after the commit: on SQLite every other write
     # waits while a write transaction is open (bench/drill_annotators.py --trace).
@@ -293,7 +293,7 @@ def review_approve(*, task: Task, shapes=None, fresh: bool = False) -> Item:
     item = task.item
     cleaned = shapes_validate(item=item, shapes=shapes) if shapes is not None else None
     counts = selectors.split_label_counts(project=task.project)
-    pipeline = Pipeline.objects.get(project_id=task.project_id)
+    pipeline = selectors.pipeline_get(project=task.project)
     item = _approve(task, cleaned, counts, pipeline)
     item.refresh_from_db()  # after the commit, as a submit's
     return item
