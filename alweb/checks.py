@@ -42,8 +42,8 @@ def queues_required(*names: str) -> None:
 def q_cluster_problems() -> list[str]:
     """Reasons the django-q2 clusters are unsafe: for the default one and each of
     ALT_CLUSTERS (with the defaults they inherit), `retry` must exceed `timeout`;
-    every queue declared with queues_required() (runs/queues.py) must be
-    configured."""
+    each cluster's worker nice value (ALWEB_Q_NICE) must lie in 0-19; every
+    queue declared with queues_required() (runs/queues.py) must be configured."""
     q = settings.Q_CLUSTER
     alt = q.get("ALT_CLUSTERS") or {}
     clusters = {q.get("name", "default"): q}
@@ -56,6 +56,12 @@ def q_cluster_problems() -> list[str]:
             problems.append(f"{where} must set both 'timeout' and 'retry'")
         elif retry <= timeout:
             problems.append(f"{where} retry ({retry}) must exceed timeout ({timeout})")
+    for name, nice in getattr(settings, "ALWEB_Q_NICE", {}).items():
+        if not isinstance(nice, int) or not 0 <= nice <= 19:
+            problems.append(
+                f"ALWEB_Q_NICE[{name!r}] must be a whole number from 0 to 19,"
+                f" not {nice!r}"
+            )
     missing = [name for name in _REQUIRED_QUEUES if name not in alt]
     if missing and not q.get("sync"):
         problems.append(

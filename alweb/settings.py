@@ -349,6 +349,18 @@ Q_CLUSTER = {
         "gpu": _queue_settings("gpu", workers=1, timeout=Q_TIMEOUT, retry=Q_RETRY),
     },
 }
+# CPU priority (the Unix nice value, 0-19) of each cluster's worker processes,
+# set as each worker starts (runs/queues.py): training, scoring and exports yield
+# the CPU to the web processes and the housekeeping cluster on a shared host, so
+# that a scoring run's priority rewrite or a training does not slow down the
+# annotators' requests. ALWEB_Q_<QUEUE>_NICE overrides; a worker never lowers the
+# value it inherited (an unprivileged process cannot).
+ALWEB_Q_NICE = {
+    "alweb": env_int("ALWEB_Q_HOUSEKEEPING_NICE", 0),
+    "training": env_int("ALWEB_Q_TRAINING_NICE", 10),
+    "work": env_int("ALWEB_Q_WORK_NICE", 10),
+    "gpu": env_int("ALWEB_Q_GPU_NICE", 10),
+}
 _redis_url = env_str("REDIS_URL")
 if _redis_url:
     Q_CLUSTER.pop("orm")

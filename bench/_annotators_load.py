@@ -1,15 +1,19 @@
 """The processes of bench/drill_annotators.py: annotators, reviewers, the manager
-who reads the items list and the dashboard, and the priority rewriter.
+who reads the items list and the dashboard, the priority rewriter and the
+trainer.
 
 Every HTTP process is its own requests.Session with its own token and sends
 its results back through a queue as one dict: latencies per endpoint (ms),
 codes, problems, and what it was answered (claims, submits) for the checks
-against the database afterwards. None of them touches Django but the rewriter.
+against the database afterwards. None of them touches Django but the rewriter
+(and the trainer, for its settings).
 """
 
+import os
 import random
 import time
 from collections import Counter, defaultdict
+from pathlib import Path
 
 LOCKED = "database is locked"
 LABELS = ("circle", "rectangle", "triangle")
@@ -187,6 +191,68 @@ def manager(base, token, cookie, project_id, items, seconds, start, out) -> None
     out.put(rec.result(role="manager"))
 
 
+def nice_as_worker(queue: str) -> int:
+    """Lower this process's CPU priority as a worker of `queue` lowers its own
+    (runs.queues.worker_priority_lower, settings.ALWEB_Q_NICE); the value."""
+    from django.conf import settings
+
+    wanted = settings.ALWEB_Q_NICE[queue]
+    if wanted > os.getpriority(os.PRIO_PROCESS, 0):
+        os.setpriority(os.PRIO_PROCESS, 0, wanted)
+    return os.getpriority(os.PRIO_PROCESS, 0)
+
+
+def trainer(folder, seconds, start, out) -> None:
+    """A training run on the CPU beside the web: real ultralytics
+    (ml.backends.ultralytics.train, yolov8n from scratch) on 64 generated
+    320x320 images, one epoch after another, as long as the load lasts, at the
+    CPU priority of a training-queue worker. torch uses every core."""
+    from ml.backends import ultralytics as backend
+    from ml.config import validate_model_config
+    from ml.datasets import write_yolo_dataset
+    from ml.training import TrainingCancelled
+    from tests.ml.synthetic import CLASSES, synthetic_ground_truth
+
+    root = Path(folder)
+    log = os.open(root / "training.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    os.dup2(log, 1)  # ultralytics' progress goes to the log, not the report
+    os.dup2(log, 2)
+    backend.setup_offline(root / "yolo-config")
+    images = synthetic_ground_truth(root / "src", n=64, size=320)
+    data = write_yolo_dataset(images, CLASSES, root / "dataset")
+    nice = nice_as_worker("training")
+    config = validate_model_config({"epochs": 1, "imgsz": 320, "batch": 16})
+    start.wait()
+    deadline = time.monotonic() + seconds
+    epochs, problems, k = [], [], 0
+    while time.monotonic() < deadline:
+        t0 = time.perf_counter()
+        try:
+            backend.train(
+                data,
+                "yolov8n.yaml",
+                root / f"run{k}",
+                config,
+                cancel=lambda: time.monotonic() > deadline,
+            )
+        except TrainingCancelled:
+            break
+        except Exception as exc:  # a failed training is a finding: report it
+            problems.append(f"training: {exc.__class__.__name__}: {exc}")
+            break
+        epochs.append((time.perf_counter() - t0) * 1000)
+        k += 1
+    out.put(
+        {
+            "role": "trainer",
+            "latency": {"training epoch": epochs},
+            "codes": Counter(),
+            "problems": problems,
+            "nice": nice,
+        }
+    )
+
+
 def rewriter(project_id, seconds, pause_s, start, out) -> None:
     """A scoring run's priority rewrite (models_mgmt.services.scoring.
     prioritise_project, which writes through annotate.services.predictions) in
@@ -198,6 +264,7 @@ def rewriter(project_id, seconds, pause_s, start, out) -> None:
     from models_mgmt.services import scoring
 
     connections.close_all()  # never the parent's connection
+    nice = nice_as_worker("work")  # a scoring run's rewrite: the work queue
     project = Project.objects.get(pk=project_id)
     times, problems, written, writes = [], [], 0, []
     write = scoring.item_priorities_set
@@ -230,5 +297,6 @@ def rewriter(project_id, seconds, pause_s, start, out) -> None:
             "codes": Counter(),
             "problems": problems,
             "written": written,
+            "nice": nice,
         }
     )

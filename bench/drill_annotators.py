@@ -17,7 +17,12 @@ each its own requests.Session and token):
 - the manager: the items list (API, filters and a deep page; the HTML item
   browser) and the project dashboard, one request every 0.5 s;
 - a rewriter: models_mgmt.services.scoring.prioritise_project (the service a
-  scoring run ends with) in a loop, in its own process on the same database.
+  scoring run ends with) in a loop, in its own process on the same database,
+  at the CPU priority of a work-queue worker (settings.ALWEB_Q_NICE: nice 10
+  unless ALWEB_Q_WORK_NICE says otherwise);
+- with --training, a trainer: real ultralytics training (yolov8n from scratch,
+  64 generated 320x320 images, one epoch after another) in its own process at
+  the CPU priority of a training-queue worker (ALWEB_Q_TRAINING_NICE, 10).
 
 Checks, from the database afterwards and from every answer: no item held by two
 annotators at once (label Task rows whose leases overlap), every submit
@@ -29,11 +34,12 @@ workers' peak RSS, against issue 15's targets. Exits 1 on any failed check
 
 Leaves out: the browser (its images, thumbnails and static files), a real model
 (the rewrite recomputes priorities from the seeded scores), qcluster workers
-(jobs enqueued by the load are left queued), power loss, and the network.
+(jobs enqueued by the load are left queued; the rewriter and the trainer set
+their nice value as a worker would), power loss, and the network.
 
 Usage: .venv/bin/python bench/drill_annotators.py [--items 100000]
        [--seconds 120] [--pause 1.0] [--postgres] [--rewrite-pause 1.0 | --no-rewrite]
-       [--workers 3] [--threads 3]
+       [--workers 3] [--threads 3] [--training] [--trace]
 """
 
 import argparse
@@ -167,7 +173,7 @@ def run_load(args, server, project, tokens, cookie):
     ctx = multiprocessing.get_context("fork")
     out = ctx.Queue()
     n = len(tokens[Role.ANNOTATOR]) + len(tokens[Role.REVIEWER]) + 1
-    start = ctx.Barrier(n + 1 + (not args.no_rewrite))
+    start = ctx.Barrier(n + 1 + (not args.no_rewrite) + args.training)
     common = (server.url,)
     procs = (
         [
@@ -224,6 +230,11 @@ def run_load(args, server, project, tokens, cookie):
                 target=load.rewriter,
                 args=(project.pk, args.seconds, args.rewrite_pause, start, out),
             )
+        )
+    if args.training:
+        folder = tempfile.mkdtemp(prefix="alweb-drill-training-")
+        procs.append(
+            ctx.Process(target=load.trainer, args=(folder, args.seconds, start, out))
         )
     connections.close_all()  # the children must not share the parent's connection
     for p in procs:
@@ -311,6 +322,9 @@ def report(args, figures, results, elapsed, gauge, problems) -> dict:
         f"{sum(r.get('approved', 0) for r in results)}; priorities written: "
         f"{sum(r.get('written', 0) for r in results)}"
     )
+    for r in results:
+        if r["role"] in ("rewriter", "trainer"):
+            print(f"{r['role']}: nice {r['nice']}")
     print(f"gunicorn CPU: {cpu:.1f} s, {cpu * 1000 / max(1, http):.1f} ms per request")
     peak = max(gauge.rss_peak.values(), default=0) / 1024
     print(
@@ -366,6 +380,11 @@ def main() -> int:
     )
     parser.add_argument(
         "--no-rewrite", action="store_true", help="no priority rewriter (a baseline)"
+    )
+    parser.add_argument(
+        "--training",
+        action="store_true",
+        help="a real ultralytics training on the CPU beside the load",
     )
     parser.add_argument("--annotators", type=int, default=20)
     parser.add_argument("--reviewers", type=int, default=3)
@@ -440,7 +459,8 @@ def drill(args) -> int:
     figures.update(seen)
     print(
         f"== drill: {args.annotators} annotators, {args.reviewers} reviewers, "
-        f"{'no' if args.no_rewrite else 'a'} priority rewriter, the manager; "
+        f"{'no' if args.no_rewrite else 'a'} priority rewriter, "
+        f"{'a training, ' if args.training else ''}the manager; "
         f"{args.items} items, pause {args.pause} s "
         f"=="
     )

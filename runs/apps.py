@@ -8,7 +8,12 @@ class RunsConfig(AppConfig):
     verbose_name = "Background runs"
 
     def ready(self) -> None:
+        from django_q.signals import post_spawn
+
         from alweb.checks import queues_required
         from runs import queues
 
         queues_required(*queues.NAMED)
+        post_spawn.connect(
+            queues.worker_priority_lower, dispatch_uid="alweb-worker-priority"
+        )

@@ -10,6 +10,7 @@ start-up).
 """
 
 import logging
+import os
 
 logger = logging.getLogger(__name__)
 
@@ -56,3 +57,19 @@ def enqueue_on_commit(
                 on_error(exc)
 
     transaction.on_commit(send)
+
+
+def worker_priority_lower(sender=None, proc_name: str = "", **kwargs) -> None:
+    """django-q2's post_spawn, in each new worker process: lower the process's
+    CPU priority to the nice value settings.ALWEB_Q_NICE gives its cluster
+    (training, scoring and exports yield the CPU to web requests on a shared
+    host). Runs before the worker's first task, so the threads a task starts
+    (torch's) inherit it. Never lowers the nice value the worker inherited."""
+    from django.conf import settings
+    from django_q.conf import Conf
+
+    wanted = settings.ALWEB_Q_NICE.get(Conf.CLUSTER_NAME, 0)
+    current = os.getpriority(os.PRIO_PROCESS, 0)
+    if wanted > current:
+        os.setpriority(os.PRIO_PROCESS, 0, wanted)
+        logger.info("%s of %s runs at nice %d", proc_name, Conf.CLUSTER_NAME, wanted)

@@ -2,6 +2,7 @@
 reaper or the work queue; a running training stops within seconds when
 cancelled, and its retry runs the same version through the training queue."""
 
+import os
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -10,6 +11,7 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 from django_q.models import Schedule, Task
+from django_q.tasks import async_task
 
 from alweb.checks import q_cluster_problems
 from annotate.services import exports
@@ -43,6 +45,15 @@ def test_every_cluster_checks_retry_against_its_own_timeout(settings):
     assert q_cluster_problems() == [
         "Q_CLUSTER cluster 'training' retry (600) must exceed timeout (900)"
     ]
+    settings.ALWEB_Q_NICE = {"alweb": 0, "work": 20, "training": -1, "gpu": "x"}
+    assert q_cluster_problems() == [
+        "Q_CLUSTER cluster 'training' retry (600) must exceed timeout (900)",
+        *(
+            f"ALWEB_Q_NICE[{name!r}] must be a whole number from 0 to 19, not {bad!r}"
+            for name, bad in (("work", 20), ("training", -1), ("gpu", "x"))
+        ),
+    ]
+    settings.ALWEB_Q_NICE = {"alweb": 0, "work": 19}
     settings.Q_CLUSTER = {**settings.Q_CLUSTER, "sync": False, "ALT_CLUSTERS": {}}
     assert "lacks the queues training, work, gpu" in q_cluster_problems()[0]
 
@@ -162,6 +173,36 @@ def test_long_training_starves_neither_the_reaper_nor_the_work_queue():
             f"train-{retry_id}": "training",
         }
         assert Task.objects.get(name=f"export-{export.pk}").cluster == "work"
+
+        # Each cluster's workers run at the CPU priority ALWEB_Q_NICE gives it
+        # (never below what they inherited from this process).
+        inherited = os.getpriority(os.PRIO_PROCESS, 0)
+        with queued_only():
+            for name in qclusters.QUEUES:
+                async_task(
+                    "os.getpriority",
+                    os.PRIO_PROCESS,
+                    0,
+                    task_name=f"nice-{name}",
+                    cluster=None if name == "alweb" else name,
+                )
+        names = [f"nice-{name}" for name in qclusters.QUEUES]
+        qclusters.wait_for(
+            lambda: result_clusters(names), 20, "the workers' nice values"
+        )
+        nice = dict(
+            Task.objects.filter(name__in=names).values_list("cluster", "result")
+        )
+        assert nice == {
+            name: max(inherited, settings.ALWEB_Q_NICE[name])
+            for name in qclusters.QUEUES
+        }
+        assert settings.ALWEB_Q_NICE == {
+            "alweb": 0,
+            "training": 10,
+            "work": 10,
+            "gpu": 10,
+        }
     finally:
         (var / "hold-training").unlink(missing_ok=True)
         qclusters.stop(procs)
