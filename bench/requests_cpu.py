@@ -246,6 +246,8 @@ def main() -> None:
             stats = pstats.Stats(profiles[what], stream=out)
             stats.sort_stats("cumulative").print_stats(str(REPO), 40)
             print(out.getvalue()[-8000:])
+            if os.environ.get("ALWEB_PROFILE_DUMP"):  # for pstats or snakeviz
+                stats.dump_stats(f"{os.environ['ALWEB_PROFILE_DUMP']}-{what}.prof")
 
 
 if __name__ == "__main__":

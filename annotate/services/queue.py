@@ -91,11 +91,9 @@ def lease_end():
 
 
 def _active_task(*, project: Project, user, kind: str) -> Task | None:
-    return (
-        Task.objects.select_related("item")
-        .filter(project=project, assignee=user, kind=kind, status=TaskStatus.ACTIVE)
-        .first()
-    )
+    return Task.objects.filter(
+        project=project, assignee=user, kind=kind, status=TaskStatus.ACTIVE
+    ).first()
 
 
 def queue_claim_next(
