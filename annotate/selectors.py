@@ -272,13 +272,12 @@ def task_get_for_user(*, user, task_id) -> Task:
     project, read in one query); Http404 for anyone else's or unknown ids."""
     try:
         task = _with_viewer_role(
-            Task.objects.select_related("item", "item__project", "project"),
-            user,
-            "project_id",
+            Task.objects.select_related("item", "project"), user, "project_id"
         ).get(pk=int(task_id), assignee=user)
     except (Task.DoesNotExist, ValueError, TypeError, OverflowError):
         raise Http404("no such task") from None
     task.assignee = user  # the filter says so: no query for it later
+    task.item.project = task.project  # a task's item is in the task's project
     project_role_known(user, task.project_id, getattr(task, "viewer_role", None))
     return task
 
