@@ -191,26 +191,17 @@ def manager(base, token, cookie, project_id, items, seconds, start, out) -> None
     out.put(rec.result(role="manager"))
 
 
-def nice_as_worker(queue: str) -> int:
-    """Lower this process's CPU priority as a worker of `queue` lowers its own
-    (runs.queues.worker_priority_lower, settings.ALWEB_Q_NICE); the value."""
-    from django.conf import settings
-
-    wanted = settings.ALWEB_Q_NICE[queue]
-    if wanted > os.getpriority(os.PRIO_PROCESS, 0):
-        os.setpriority(os.PRIO_PROCESS, 0, wanted)
-    return os.getpriority(os.PRIO_PROCESS, 0)
-
-
 def trainer(folder, seconds, start, out) -> None:
     """A training run on the CPU beside the web: real ultralytics
     (ml.backends.ultralytics.train, yolov8n from scratch) on 64 generated
     320x320 images, one epoch after another, as long as the load lasts, at the
-    CPU priority of a training-queue worker. torch uses every core."""
+    CPU priority of a training-queue worker (runs.queues.priority_lower, which
+    each worker calls as it starts). torch uses every core."""
     from ml.backends import ultralytics as backend
     from ml.config import validate_model_config
     from ml.datasets import write_yolo_dataset
     from ml.training import TrainingCancelled
+    from runs.queues import priority_lower
     from tests.ml.synthetic import CLASSES, synthetic_ground_truth
 
     root = Path(folder)
@@ -220,7 +211,7 @@ def trainer(folder, seconds, start, out) -> None:
     backend.setup_offline(root / "yolo-config")
     images = synthetic_ground_truth(root / "src", n=64, size=320)
     data = write_yolo_dataset(images, CLASSES, root / "dataset")
-    nice = nice_as_worker("training")
+    nice = priority_lower("training")
     config = validate_model_config({"epochs": 1, "imgsz": 320, "batch": 16})
     start.wait()
     deadline = time.monotonic() + seconds
@@ -262,9 +253,10 @@ def rewriter(project_id, seconds, pause_s, start, out) -> None:
 
     from annotate.models import Project
     from models_mgmt.services import scoring
+    from runs.queues import priority_lower
 
     connections.close_all()  # never the parent's connection
-    nice = nice_as_worker("work")  # a scoring run's rewrite: the work queue
+    nice = priority_lower("work")  # a scoring run's rewrite: the work queue
     project = Project.objects.get(pk=project_id)
     times, problems, written, writes = [], [], 0, []
     write = scoring.item_priorities_set

@@ -35,7 +35,8 @@ workers' peak RSS, against issue 15's targets. Exits 1 on any failed check
 Leaves out: the browser (its images, thumbnails and static files), a real model
 (the rewrite recomputes priorities from the seeded scores), qcluster workers
 (jobs enqueued by the load are left queued; the rewriter and the trainer set
-their nice value as a worker would), power loss, and the network.
+their nice value with runs.queues.priority_lower, as a worker does), power
+loss, and the network.
 
 Usage: .venv/bin/python bench/drill_annotators.py [--items 100000]
        [--seconds 120] [--pause 1.0] [--postgres] [--rewrite-pause 1.0 | --no-rewrite]

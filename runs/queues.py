@@ -59,17 +59,26 @@ def enqueue_on_commit(
     transaction.on_commit(send)
 
 
-def worker_priority_lower(sender=None, proc_name: str = "", **kwargs) -> None:
-    """django-q2's post_spawn, in each new worker process: lower the process's
-    CPU priority to the nice value settings.ALWEB_Q_NICE gives its cluster
-    (training, scoring and exports yield the CPU to web requests on a shared
-    host). Runs before the worker's first task, so the threads a task starts
-    (torch's) inherit it. Never lowers the nice value the worker inherited."""
+def priority_lower(queue: str) -> int:
+    """Lower this process's CPU priority to the nice value
+    settings.ALWEB_Q_NICE gives `queue` (0 for a queue it does not name), never
+    below the value it inherited (an unprivileged process cannot go back).
+    Returns the nice value it runs at now."""
     from django.conf import settings
+
+    wanted = settings.ALWEB_Q_NICE.get(queue, 0)
+    if wanted > os.getpriority(os.PRIO_PROCESS, 0):
+        os.setpriority(os.PRIO_PROCESS, 0, wanted)
+    return os.getpriority(os.PRIO_PROCESS, 0)
+
+
+def worker_priority_lower(sender=None, proc_name: str = "", **kwargs) -> None:
+    """django-q2's post_spawn, in each new worker process: priority_lower() for
+    its cluster, so that training, scoring and exports yield the CPU to web
+    requests on a shared host. Runs before the worker's first task, so the
+    threads a task starts (torch's) inherit it."""
     from django_q.conf import Conf
 
-    wanted = settings.ALWEB_Q_NICE.get(Conf.CLUSTER_NAME, 0)
-    current = os.getpriority(os.PRIO_PROCESS, 0)
-    if wanted > current:
-        os.setpriority(os.PRIO_PROCESS, 0, wanted)
-        logger.info("%s of %s runs at nice %d", proc_name, Conf.CLUSTER_NAME, wanted)
+    nice = priority_lower(Conf.CLUSTER_NAME)
+    if nice:
+        logger.info("%s of %s runs at nice %d", proc_name, Conf.CLUSTER_NAME, nice)
