@@ -16,7 +16,9 @@ median query count, with the load average.
 
 `--explain` prints each query of one round with SQLite's EXPLAIN QUERY PLAN;
 `--profile` prints cProfile's top functions (cumulative) over the measured
-rounds of each endpoint.
+rounds of each endpoint; with ALWEB_PROFILE_DUMP=PREFIX it also writes each
+endpoint's profile to PREFIX-<endpoint>.prof (for pstats). Its function-call
+counts are the repeatable figure: the CPU times move by ±10 % between runs.
 
 Usage: .venv/bin/python bench/requests_cpu.py [--items 100000] [--rounds 30]
        [--annotators 20] [--var DIR] [--explain] [--profile]
