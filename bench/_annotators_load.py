@@ -11,6 +11,7 @@ against the database afterwards. None of them touches Django but the rewriter
 
 import os
 import random
+import shutil
 import time
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -232,6 +233,7 @@ def trainer(folder, seconds, start, out) -> None:
             problems.append(f"training: {exc.__class__.__name__}: {exc}")
             break
         epochs.append((time.perf_counter() - t0) * 1000)
+        shutil.rmtree(root / f"run{k}", ignore_errors=True)  # its weights
         k += 1
     out.put(
         {

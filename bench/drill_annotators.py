@@ -44,9 +44,11 @@ Usage: .venv/bin/python bench/drill_annotators.py [--items 100000]
 """
 
 import argparse
+import atexit
 import io
 import multiprocessing
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -232,8 +234,9 @@ def run_load(args, server, project, tokens, cookie):
                 args=(project.pk, args.seconds, args.rewrite_pause, start, out),
             )
         )
-    if args.training:
+    if args.training:  # its dataset and weights, removed when the drill ends
         folder = tempfile.mkdtemp(prefix="alweb-drill-training-")
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
         procs.append(
             ctx.Process(target=load.trainer, args=(folder, args.seconds, start, out))
         )
@@ -334,6 +337,9 @@ def report(args, figures, results, elapsed, gauge, problems) -> dict:
     )
     for what in sorted(latency):
         v = latency[what]
+        if not v:  # e.g. a training whose first epoch outlasted the load
+            print(f"  {what:22s} n=     0")
+            continue
         print(
             f"  {what:22s} n={len(v):6d} p50 {pct(v, 0.5):8.1f} ms  "
             f"p95 {pct(v, 0.95):8.1f} ms  max {max(v):8.1f} ms"
