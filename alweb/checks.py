@@ -56,7 +56,7 @@ def q_cluster_problems() -> list[str]:
             problems.append(f"{where} must set both 'timeout' and 'retry'")
         elif retry <= timeout:
             problems.append(f"{where} retry ({retry}) must exceed timeout ({timeout})")
-    for name, nice in getattr(settings, "ALWEB_Q_NICE", {}).items():
+    for name, nice in settings.ALWEB_Q_NICE.items():
         if not isinstance(nice, int) or not 0 <= nice <= 19:
             problems.append(
                 f"ALWEB_Q_NICE[{name!r}] must be a whole number from 0 to 19,"

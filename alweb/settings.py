@@ -351,10 +351,11 @@ Q_CLUSTER = {
 }
 # CPU priority (the Unix nice value, 0-19) of each cluster's worker processes,
 # set as each worker starts (runs/queues.py): training, scoring and exports yield
-# the CPU to the web processes and the housekeeping cluster on a shared host, so
-# that a scoring run's priority rewrite or a training does not slow down the
-# annotators' requests. ALWEB_Q_<QUEUE>_NICE overrides; a worker never lowers the
-# value it inherited (an unprivileged process cannot).
+# the CPU to the web processes and the housekeeping cluster on a shared host when
+# the CPU runs out. (It does not keep a CPU training from slowing the annotators'
+# requests down: bench/RESULTS.md, "Background work at nice 10".)
+# ALWEB_Q_<QUEUE>_NICE overrides; a worker never lowers the value it inherited
+# (an unprivileged process cannot).
 ALWEB_Q_NICE = {
     "alweb": env_int("ALWEB_Q_HOUSEKEEPING_NICE", 0),
     "training": env_int("ALWEB_Q_TRAINING_NICE", 10),

@@ -1,4 +1,5 @@
-"""Names of the django-q2 clusters (queues) that runs are sent to.
+"""Names of the django-q2 clusters (queues) that runs are sent to, and the CPU
+priority their workers run at (priority_lower).
 
 Housekeeping (the reaper and every schedule) runs on the default cluster
 (Q_CLUSTER["name"]), so no long task can delay it; training has a cluster of its
