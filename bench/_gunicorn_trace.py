@@ -6,7 +6,9 @@ method, path (digits as N), status, wall ms, the thread's CPU ms, ms in
 `BEGIN` (SQLite's IMMEDIATE: the wait for the write lock), BEGIN count, ms in
 COMMIT, ms in other SQL, statement count, ms the request held SQLite's write
 lock (from the end of each BEGIN to the end of its COMMIT or ROLLBACK; 0 on
-PostgreSQL, which has no such lock). Wall
+PostgreSQL, which has no such lock), then each statement that took SLOW_MS or
+more as "ms:its first 70 characters", joined by " | " (a statement's time
+includes the wait for the GIL once the database answers). Wall
 minus CPU minus SQL is the time the thread waited for the GIL or a core.
 Bench only: it patches Django's database wrapper classes in the worker after
 the app is loaded.
@@ -19,6 +21,14 @@ import time
 
 _local = threading.local()
 _DIGITS = re.compile(r"\d+")
+_SPACE = re.compile(r"\s+")
+SLOW_MS = 2.0  # a statement this slow is named in the trace's last column
+
+
+def _words(sql: str) -> str:
+    """A statement's first 70 characters on one line, without the separators
+    the trace's columns use (tabs, newlines, " | ")."""
+    return _SPACE.sub(" ", str(sql)).replace("|", "/")[:70]
 
 
 def _timed(bucket: str, count: str | None, func):
@@ -31,7 +41,11 @@ def _timed(bucket: str, count: str | None, func):
         try:
             return func(*args, **kwargs)
         finally:
-            spent[bucket] += time.perf_counter() - t0
+            took = time.perf_counter() - t0
+            spent[bucket] += took
+            if bucket == "sql" and took * 1000 >= SLOW_MS:
+                # args: the cursor wrapper, the SQL, its parameters
+                spent["slow"].append(f"{took * 1000:.1f}:{_words(args[1])}")
             if count:
                 spent[count] += 1
             _local.inside = False
@@ -101,7 +115,7 @@ def post_worker_init(worker):
 
         _local.spent = dict.fromkeys(("begin", "commit", "sql", "held"), 0.0)
         _local.held_since = None
-        _local.spent.update(n_begin=0, n_sql=0)
+        _local.spent.update(n_begin=0, n_sql=0, slow=[])
         w0, c0 = time.perf_counter(), time.thread_time()
         try:
             body = app(environ, recording_start)
@@ -128,6 +142,7 @@ def post_worker_init(worker):
                     f"{s['sql'] * 1000:.2f}",
                     str(s["n_sql"]),
                     f"{s['held'] * 1000:.2f}",
+                    " | ".join(s["slow"]),
                 ]
             )
             with write_lock:
@@ -137,15 +152,22 @@ def post_worker_init(worker):
 
 
 def summarize(folder: str) -> None:
-    """Print, per endpoint, p50/p95 of each part of the wall time, and what the
-    slowest 5 % of its requests spent their time on (means)."""
+    """Print, per endpoint, p50/p95 of each part of the wall time, what the
+    slowest 5 % of its requests spent their time on (means), and the
+    statements most often slow (4 x SLOW_MS or more)."""
+    from collections import Counter
     from pathlib import Path
 
     rows: dict[str, list[list[float]]] = {}
+    slow: dict[str, Counter] = {}
     for path in Path(folder).glob("trace-*.tsv"):
         for line in path.read_text().splitlines():
-            method, url, _status, *nums = line.split("\t")
+            method, url, _status, *nums, statements = line.split("\t")
             rows.setdefault(f"{method} {url}", []).append([float(n) for n in nums])
+            for statement in filter(None, statements.split(" | ")):
+                ms, sql = statement.split(":", 1)
+                if float(ms) >= 4 * SLOW_MS:
+                    slow.setdefault(f"{method} {url}", Counter())[sql[:40]] += 1
     print("== where the time went, inside gunicorn (ms; --trace) ==")
     print(
         "endpoint | n | wall p50/p95 | cpu p50/p95 | BEGIN wait p50/p95 | "
@@ -171,3 +193,7 @@ def summarize(folder: str) -> None:
             f"{mean[0]:.1f}, {mean[1]:.1f}, {mean[2]:.1f}, {mean[4]:.1f}, "
             f"{mean[5]:.1f}, {rest:.1f}"
         )
+        common = slow.get(name, Counter()).most_common(3)
+        if common:
+            named = "; ".join(f"{n}x {sql}" for sql, n in common)
+            print(f"    {4 * SLOW_MS:.0f} ms or more, most often: {named}")

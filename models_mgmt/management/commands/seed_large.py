@@ -91,6 +91,7 @@ class Command(BaseCommand):
             counts.update(
                 seeding.history_seed(project=project, versions=versions, users=users)
             )
+        statistics_refresh()
         seconds = time.perf_counter() - t0
         self.stdout.write(
             self.style.SUCCESS(f"Seeded project {project.name!r} (id {project.pk})")
@@ -130,6 +131,20 @@ class Command(BaseCommand):
                 User.objects.create(username=n, password=model.password) for n in names
             ]
         return users
+
+
+def statistics_refresh() -> None:
+    """ANALYZE on PostgreSQL, as after any bulk load: until autovacuum gets
+    to it (a minute or more), the planner knows the tables only as they were
+    when they were empty. With those figures a label claim's read of the
+    items assigned to the user (none) walked all 83,000 unlabeled items of
+    the queue index, 17.6 ms a claim, where the assigned_to index takes 0.03
+    ms (EXPLAIN ANALYZE at 100k items). SQLite keeps no statistics unless
+    asked (ANALYZE writes sqlite_stat1), and its plans were chosen without
+    them: left alone."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
 
 
 def database_size() -> str:
