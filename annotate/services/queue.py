@@ -4,6 +4,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from alweb.exceptions import Conflict
@@ -96,6 +97,27 @@ def _active_task(*, project: Project, user, kind: str) -> Task | None:
     ).first()
 
 
+def _held_or_stale(*, project: Project, user, kind: str) -> tuple[Task | None, bool]:
+    """A claim's first read, one query for two questions: the task of `kind`
+    that `user` holds in `project` (the newest, as _active_task's; None if
+    none), and whether any active task of the project has outlived its lease.
+    When one has, the caller expires them and asks _active_task again."""
+    now = timezone.now()
+    active = Q(project=project, status=TaskStatus.ACTIVE)
+    # The status in each term: SQLite then reads each from its own index
+    # (task_lease_idx, task_assignee_kind_idx: a MULTI-INDEX OR) instead of
+    # walking every task of the project.
+    rows = list(
+        Task.objects.filter(
+            (active & Q(lease_expires_at__lt=now))
+            | (active & Q(assignee=user, kind=kind))
+        )[:2]
+    )
+    if any(task.lease_expires_at < now for task in rows):
+        return None, True
+    return (rows[0] if rows else None), False
+
+
 def queue_claim_next(
     *, project: Project, user, kind: str, exclude_item_ids=()
 ) -> Task | None:
@@ -113,9 +135,10 @@ def queue_claim_next(
         raise ValueError("kind must be label or review")
     # Reads first: a write transaction (SQLite's one write lock) only for
     # stale leases or a resumed task, one for the claim (bench/drill_annotators).
-    if _stale(project).exists():
+    current, stale = _held_or_stale(project=project, user=user, kind=kind)
+    if stale:
         leases_expire(project=project)
-    current = _active_task(project=project, user=user, kind=kind)
+        current = _active_task(project=project, user=user, kind=kind)
     if current is not None:
         lease = lease_end()
         with transaction.atomic():  # unless it was expired or released meanwhile

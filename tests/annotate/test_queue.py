@@ -88,18 +88,54 @@ def test_a_task_expired_before_its_resume_is_not_renewed(setup, monkeypatch):
     project, ann, *_ = setup
     make_items(project, 2)
     task = queue_claim_next(project=project, user=ann, kind="label")
-    read = queue._active_task
+    read = queue._held_or_stale
 
     def read_then_expire(**kwargs):
-        found = read(**kwargs)
+        found, stale = read(**kwargs)
         if found is not None:
             task_release(task=found, actor=None, reason="expired")
-        return found
+        return found, stale
 
-    monkeypatch.setattr(queue, "_active_task", read_then_expire)
+    monkeypatch.setattr(queue, "_held_or_stale", read_then_expire)
     again = queue_claim_next(project=project, user=ann, kind="label")
     assert again is not None and again.pk != task.pk
     assert Task.objects.get(pk=task.pk).status == TaskStatus.EXPIRED
+
+
+@pytest.mark.parametrize("own_stale", [False, True])
+def test_a_claim_expires_every_stale_lease_and_resumes_only_a_live_one(
+    setup, own_stale
+):
+    """Three other stale leases (more than the first read returns) are all
+    expired; the user's own task is resumed if its lease is live, expired and
+    replaced by a new claim if not."""
+    project, ann, *_ = setup
+    make_items(project, 6)
+    others = [
+        queue_claim_next(
+            project=project,
+            user=add_member(project, Role.ANNOTATOR, UserFactory()),
+            kind="label",
+        )
+        for _ in range(3)
+    ]
+    mine = queue_claim_next(project=project, user=ann, kind="label")
+    past = timezone.now() - timedelta(seconds=1)
+    Task.objects.filter(pk__in=[t.pk for t in others]).update(lease_expires_at=past)
+    if own_stale:
+        Task.objects.filter(pk=mine.pk).update(lease_expires_at=past)
+    again = queue_claim_next(project=project, user=ann, kind="label")
+    statuses = set(
+        Task.objects.filter(pk__in=[t.pk for t in others]).values_list(
+            "status", flat=True
+        )
+    )
+    assert statuses == {TaskStatus.EXPIRED}
+    if own_stale:
+        assert again.pk != mine.pk
+        assert Task.objects.get(pk=mine.pk).status == TaskStatus.EXPIRED
+    else:
+        assert again.pk == mine.pk
 
 
 def test_expired_lease_returns_the_item_and_the_old_holder_gets_409(setup):
