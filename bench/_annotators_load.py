@@ -45,11 +45,12 @@ class Recorder:
         if cookie:
             self.session.cookies.set("sessionid", cookie)
         self.latency: dict[str, list[float]] = defaultdict(list)
+        self.cpu: dict[str, list[float]] = defaultdict(list)
         self.codes: Counter = Counter()
         self.problems: list[str] = []
 
     def call(self, what: str, method: str, path: str, body=None):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         try:
             r = self.session.request(method, self.base + path, json=body, timeout=60)
         except self.requests.RequestException as exc:
@@ -57,6 +58,9 @@ class Recorder:
             self.problems.append(f"{what}: no answer ({exc.__class__.__name__})")
             return None
         self.latency[what].append((time.perf_counter() - t0) * 1000)
+        # The client's own CPU for the call (requests building it, reading
+        # the answer): part of the latency above, spent on the same cores.
+        self.cpu[what].append((time.process_time() - c0) * 1000)
         self.codes[(what, r.status_code)] += 1
         if r.status_code >= 500 or LOCKED in r.text[:5000]:
             self.problems.append(f"{what} {path}: {r.status_code} {r.text[:200]}")
@@ -65,6 +69,7 @@ class Recorder:
     def result(self, **extra) -> dict:
         return {
             "latency": dict(self.latency),
+            "client_cpu": dict(self.cpu),
             "codes": self.codes,
             "problems": self.problems,
             **extra,

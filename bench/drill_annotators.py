@@ -306,10 +306,12 @@ def check_db(results, annotator_ids, since) -> tuple[list[str], dict]:
 
 
 def report(args, figures, results, elapsed, gauge, problems) -> dict:
-    latency, codes = defaultdict(list), Counter()
+    latency, codes, client_cpu = defaultdict(list), Counter(), defaultdict(list)
     for r in results:
         for what, values in r["latency"].items():
             latency[what] += values
+        for what, values in r.get("client_cpu", {}).items():
+            client_cpu[what] += values
         codes.update(r["codes"])
     http = sum(n for (what, _), n in codes.items())
     rounds = codes[("submit", 200)]
@@ -343,6 +345,15 @@ def report(args, figures, results, elapsed, gauge, problems) -> dict:
         print(
             f"  {what:22s} n={len(v):6d} p50 {pct(v, 0.5):8.1f} ms  "
             f"p95 {pct(v, 0.95):8.1f} ms  max {max(v):8.1f} ms"
+        )
+    mine = [w for w in ("claim-next", "draft", "submit") if client_cpu.get(w)]
+    if mine:
+        print(
+            "the clients' own CPU per call (ms, p50/p95; inside the latency): "
+            + ", ".join(
+                f"{w} {pct(client_cpu[w], 0.5):.1f}/{pct(client_cpu[w], 0.95):.1f}"
+                for w in mine
+            )
         )
     total = Counter()
     for (_, c), n in codes.items():
