@@ -4,7 +4,6 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from alweb.exceptions import Conflict
@@ -79,9 +78,10 @@ def leases_expire(*, project: Project | None = None) -> int:
     return count
 
 
-def _stale(project: Project | None):
-    """Active tasks whose lease ran out (of `project`, or of every project)."""
-    now = timezone.now()
+def _stale(project: Project | None, now=None):
+    """Active tasks whose lease ran out by `now` (of `project`, or of every
+    project)."""
+    now = now or timezone.now()
     stale = Task.objects.filter(status=TaskStatus.ACTIVE, lease_expires_at__lt=now)
     return stale if project is None else stale.filter(project=project)
 
@@ -91,10 +91,15 @@ def lease_end():
     return timezone.now() + timedelta(seconds=settings.ALWEB_LEASE_SECONDS)
 
 
-def _active_task(*, project: Project, user, kind: str) -> Task | None:
+def _held(*, project: Project, user, kind: str):
+    """The tasks of `kind` that `user` holds in `project`."""
     return Task.objects.filter(
         project=project, assignee=user, kind=kind, status=TaskStatus.ACTIVE
-    ).first()
+    )
+
+
+def _active_task(*, project: Project, user, kind: str) -> Task | None:
+    return _held(project=project, user=user, kind=kind).first()
 
 
 def _held_or_stale(*, project: Project, user, kind: str) -> tuple[Task | None, bool]:
@@ -103,16 +108,11 @@ def _held_or_stale(*, project: Project, user, kind: str) -> tuple[Task | None, b
     none), and whether any active task of the project has outlived its lease.
     When one has, the caller expires them and asks _active_task again."""
     now = timezone.now()
-    active = Q(project=project, status=TaskStatus.ACTIVE)
-    # The status in each term: SQLite then reads each from its own index
-    # (task_lease_idx, task_assignee_kind_idx: a MULTI-INDEX OR) instead of
-    # walking every task of the project.
-    rows = list(
-        Task.objects.filter(
-            (active & Q(lease_expires_at__lt=now))
-            | (active & Q(assignee=user, kind=kind))
-        )[:2]
-    )
+    # Each side of the OR keeps its own status and project: SQLite then reads
+    # each from its own index (task_lease_idx, task_assignee_kind_idx: a
+    # MULTI-INDEX OR) instead of walking every task of the project.
+    either = _stale(project, now) | _held(project=project, user=user, kind=kind)
+    rows = list(either[:2])
     if any(task.lease_expires_at < now for task in rows):
         return None, True
     return (rows[0] if rows else None), False
