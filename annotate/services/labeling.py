@@ -33,7 +33,7 @@ from annotate.services.consensus import (
 )
 from annotate.services.events import event_log
 from annotate.services.queue import lease_end, task_require_active
-from ml.splits import assign_splits
+from ml.splits import BACKGROUND, assign_splits
 
 
 def _lock_task(task: Task, kind: str, *, refresh: bool = True) -> Task:
@@ -283,24 +283,30 @@ def review_approve(*, task: Task, shapes=None, fresh: bool = False) -> Item:
     after commit. Raises ValidationError or Conflict; nothing changes then.
 
     The lease check, the validation, the split settings and the split counts
-    the stratified split needs come before the write transaction opens (the
-    item as stored is read after it): the grouped query over the
-    ground truth took half of an approval's time, and on SQLite every claim and
-    save waited for the write lock meanwhile (bench/drill_annotators.py
+    the stratified split needs (the ground truth of the labels the approved
+    shapes carry: assign_splits reads no others) come before the write
+    transaction opens (the item as stored is read after it): the grouped query
+    over the ground truth took half of an approval's time, and on SQLite every
+    claim and save waited for the write lock meanwhile (bench/drill_annotators.py
     --trace). A concurrent approval may make them a moment old, as they always
     are on PostgreSQL. `fresh`: as task_draft_save's."""
     _lock_task(task, TaskKind.REVIEW, refresh=not fresh)
     item = task.item
     cleaned = shapes_validate(item=item, shapes=shapes) if shapes is not None else None
-    counts = selectors.split_label_counts(project=task.project)
+    if cleaned is not None:
+        labels = {shape["label"] for shape in cleaned}
+    else:
+        labels = selectors.item_labels(item=item)
+    labels = labels or {BACKGROUND}
+    counts = selectors.split_label_counts(project=task.project, labels=labels)
     pipeline = selectors.pipeline_get(project=task.project)
-    item = _approve(task, cleaned, counts, pipeline)
+    item = _approve(task, cleaned, counts, labels, pipeline)
     item.refresh_from_db()  # after the commit, as a submit's
     return item
 
 
 @transaction.atomic
-def _approve(task: Task, cleaned, split_counts, pipeline) -> Item:
+def _approve(task: Task, cleaned, split_counts, split_labels, pipeline) -> Item:
     item = task.item
     _finish(task, TaskStatus.APPROVED)
     if cleaned is not None:
@@ -310,6 +316,7 @@ def _approve(task: Task, cleaned, split_counts, pipeline) -> Item:
         item_ids=[item.pk],
         actor=task.assignee,
         split_counts=split_counts,
+        split_labels=split_labels,
         pipeline=pipeline,
     )
     event_log(
@@ -325,11 +332,19 @@ def _approve(task: Task, cleaned, split_counts, pipeline) -> Item:
 
 @transaction.atomic
 def items_make_ground_truth(
-    *, project, item_ids: list[int], actor=None, split_counts=None, pipeline=None
+    *,
+    project,
+    item_ids: list[int],
+    actor=None,
+    split_counts=None,
+    split_labels=None,
+    pipeline=None,
 ) -> dict[int, str]:
     """Mark items done and give those without a split one (seeded, stratified by the
     labels they carry, against the counts already in each split: `split_counts`
-    as selectors.split_label_counts gives them, read here if not given).
+    as selectors.split_label_counts gives them, for the labels `split_labels`
+    (None: every label); read here, for the labels of the items that get a
+    split, if not given or if the items carry a label they leave out).
     Returns the new splits. Existing splits never change. Sends item_approved
     after commit. `pipeline`: the project's Pipeline if the caller read it
     (before its write transaction)."""
@@ -356,9 +371,15 @@ def items_make_ground_truth(
         "item_id", "label"
     ):
         labels_of[item_id].add(label)
+    if not new_ids:  # every item had (or got back) its split
+        _on_approved(project, item_ids)
+        return {}
+    needed = set()
+    for item_id in new_ids:
+        needed |= labels_of.get(item_id) or {BACKGROUND}
     existing = split_counts
-    if existing is None:
-        existing = selectors.split_label_counts(project=project)
+    if existing is None or (split_labels is not None and not needed <= split_labels):
+        existing = selectors.split_label_counts(project=project, labels=needed)
     if pipeline is None:
         pipeline = Pipeline.objects.get(project=project)
     ratios = {
@@ -376,9 +397,14 @@ def items_make_ground_truth(
         ids = [i for i, s in assigned.items() if s == split]
         if ids:
             Item.objects.filter(pk__in=ids, split__isnull=True).update(split=split)
+    _on_approved(project, item_ids)
+    return assigned
+
+
+def _on_approved(project, item_ids) -> None:
+    item_ids = list(item_ids)
     transaction.on_commit(
         lambda: signals.item_approved.send(
-            sender=Item, project_id=project.pk, item_ids=list(item_ids)
+            sender=Item, project_id=project.pk, item_ids=item_ids
         )
     )
-    return assigned

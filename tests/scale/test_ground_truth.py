@@ -4,14 +4,18 @@ truth (before: one row per shape, and every split item's id in the SQL, which
 stops at the engines' parameter limits: 32,766 on SQLite, 65,535 on
 PostgreSQL)."""
 
+import random
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from annotate import selectors
 from annotate.models import Item, ItemStatus
 from annotate.selectors import split_label_counts
 from annotate.services.annotations import annotations_replace, shapes_validate
 from annotate.services.labeling import items_make_ground_truth
+from ml.splits import assign_splits
 from models_mgmt.services.pipeline import pipeline_update
 from tests.factories import UserFactory, make_items, make_project
 
@@ -88,3 +92,80 @@ def test_an_approval_sends_the_same_queries_whatever_the_ground_truth(project):
     # No statement carries the ids of the ground truth: same sizes, give or take
     # the digits of the new item's id and of the timestamps.
     assert max(map(len, many)) - max(map(len, few)) < 40
+
+
+def _only(counts, labels):
+    kept = {s: {k: n for k, n in c.items() if k in labels} for s, c in counts.items()}
+    return {s: c for s, c in kept.items() if c}
+
+
+def test_counts_of_some_labels_are_the_full_counts_of_those(project):
+    put_in_split(project, "train", [[box(), box("triangle")], [box()], []])
+    put_in_split(project, "val", [[box("rectangle")], [box(), box(x=3)]], start=10)
+    put_in_split(project, "test", [[box("triangle")], []], start=20)
+    full = split_label_counts(project=project)
+    many = ["circle", "triangle", "rectangle", "", "hexagon", "star"]
+    assert len(many) > selectors.SPLIT_LABELS_PROBED  # the grouped query's path
+    for labels in (
+        ["circle"],
+        ["circle", "triangle"],
+        [""],
+        ["rectangle", "hexagon"],
+        ["hexagon"],
+        many,
+    ):
+        assert split_label_counts(project=project, labels=labels) == _only(
+            full, labels
+        ), labels
+
+
+def test_an_approval_draws_the_split_the_full_counts_would(project):
+    """Each approval counts only the labels of the item it approves; the split
+    it draws is the one the counts of every label give (assign_splits reads
+    no other label)."""
+    rng = random.Random(7)
+    names = ["circle", "triangle", "rectangle"]
+    ratios = {"train": 0.8, "val": 0.1, "test": 0.1}
+    items = make_items(project, 40, start_seed=300)
+    for item in items:
+        labels = rng.sample(names, rng.choice([0, 1, 1, 2, 3]))
+        if labels:
+            annotations_replace(
+                item=item,
+                shapes=shapes_validate(item=item, shapes=[box(n) for n in labels]),
+                author=project.owner,
+            )
+        key = frozenset(labels)
+        expected = assign_splits(
+            [(item.pk, key)], ratios, 0, split_label_counts(project=project)
+        )
+        assert items_make_ground_truth(project=project, item_ids=[item.pk]) == (
+            expected
+        )
+    assert {s for s in split_label_counts(project=project)} == {"train", "val", "test"}
+
+
+def test_counts_given_for_other_labels_are_read_again(project):
+    # A caller's counts cover labels the item no longer carries (its shapes
+    # changed since they were read): the counts of its own labels are read.
+    put_in_split(project, "train", [[box()]] * 8)
+    (new,) = put_in_split(project, "val", [[box()]], start=20)
+    Item.objects.filter(pk=new.pk).update(status=ItemStatus.REVIEW, split=None)
+    drawn = items_make_ground_truth(
+        project=project,
+        item_ids=[new.pk],
+        split_counts={"val": {"rectangle": 5}},
+        split_labels={"rectangle"},
+    )
+    # With the counts given (no circle anywhere) it would go to train; with the
+    # 8 circles in train, it goes to val.
+    assert (
+        drawn
+        == {new.pk: "val"}
+        == assign_splits(
+            [(new.pk, frozenset({"circle"}))],
+            {"train": 0.8, "val": 0.1, "test": 0.1},
+            0,
+            {"train": {"circle": 8}},
+        )
+    )

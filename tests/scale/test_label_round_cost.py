@@ -16,8 +16,8 @@ of 3,000 items (seed_large).
   read through the project's queue index) and every task of the project (the
   user's active task), and a review claim sorted every item waiting for
   review: 15 times the items, 4.6 and 6.9 times the work.
-  Approve is left out of that check: it counts the ground truth per split and
-  label (the stratified split), which does grow.
+  Approve is left out of that check: it counts the ground truth per split of
+  the approved item's labels (the stratified split), which does grow.
 """
 
 import io
@@ -40,13 +40,16 @@ SMALL, LARGE = 200, 3000
 # UPDATE of the item's status (annotations_replace's item_updates); the draft,
 # the submit and the approval no longer read again the task the API's request
 # has just read (`fresh`). The claims then read their user's active task and
-# the project's stale leases in one query (11 and 10).
+# the project's stale leases in one query (11 and 10). Approve reads the
+# item's labels (one more query, an index range of its shapes) to count the
+# ground truth of those labels only: 21,860 -> 16,060 SQLite steps at 3,000
+# items, and the sorts of the grouped count of every label are gone.
 ROUND_QUERIES = {
     "claim-next": 11,
     "draft": 4,
     "submit": 14,
     "review claim": 10,
-    "approve": 15,
+    "approve": 16,
 }
 CONSTANT_WORK = ("claim-next", "draft", "submit", "review claim")
 BOXES = [
