@@ -149,6 +149,13 @@ if DATABASES["default"]["ENGINE"] in SQLITE_ENGINES:
     # cache, on every request when CONN_MAX_AGE is 0 (bench/drill_annotators.py).
     DATABASES["default"]["CONN_MAX_AGE"] = env_int("ALWEB_SQLITE_CONN_MAX_AGE", 600)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+elif DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql"):
+    # No JIT compilation: every query here runs in milliseconds, and PostgreSQL
+    # compiles one whose estimated cost passes jit_above_cost (the split count
+    # of an approval at 100k items: 8.5 ms of JIT in a 46 ms query; 62-71 ms
+    # with it, 40 without, bench/RESULTS.md).
+    _options = DATABASES["default"].setdefault("OPTIONS", {})
+    _options["options"] = (_options.get("options", "") + " -c jit=off").strip()
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
