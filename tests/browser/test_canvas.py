@@ -50,11 +50,14 @@ def browser():
 # The canvas links its stylesheet itself, and the image can be ready before
 # the sheet is: the layout then changes and the view refits (autoFit). A test
 # that reads the view first compared against a view from before the refit
-# (a pan measured 19,000 px in CI; a fit of 26 % read before the 82 % one).
-# Settled: the sheet is loaded and applied to the stage (its background comes
-# only from canvas.css), and the view and the stage's size are the same two
-# frames apart.
+# (a pan measured 19,000 px in CI; a fit of 26 % read before the 82 % one,
+# twice, the second time with the sheet's background already on the stage).
+# Settled: the window has the context's viewport, the sheet is loaded and
+# applied to the stage (its background comes only from canvas.css), the view
+# is the fit of the stage as it is now (the stage 1020 px wide: 82 %), and the
+# view and the stage's size are the same over 5 frames and 100 ms.
 SETTLED = """async () => {
+  if (innerWidth !== 1280 || innerHeight !== 800) return false;
   const link = document.getElementById("alc-style");
   const stage = document.querySelector(".alc-stage");
   if (!link || !link.sheet || !stage) return false;
@@ -64,9 +67,14 @@ SETTLED = """async () => {
     const r = stage.getBoundingClientRect();
     return JSON.stringify([window.canvasApi.getView(), r.width, r.height]);
   };
+  const r = stage.getBoundingClientRect();
+  const view = window.canvasApi.getView();
+  const { W, H } = window.harness;
+  const fit = Math.min((r.width - 32) / W, (r.height - 32) / H);
+  if (Math.abs(view.scale - fit) > 1e-9) return false;
   const before = now();
-  await frame();
-  await frame();
+  for (let i = 0; i < 5; i++) await frame();
+  await new Promise((done) => setTimeout(done, 100));
   return now() === before;
 }"""
 
