@@ -82,7 +82,7 @@ def item_list(
         raise ValueError("ood must be 1 (only out-of-distribution items) or empty")
     if ood:
         threshold = pipeline_get(project=project).ood_threshold
-        qs = qs.filter(score_components__ood__gt=threshold)
+        qs = qs.filter(ood__gt=threshold)  # Item.ood: the score's own column
     if disagree and disagree not in DISAGREEMENTS:
         raise ValueError(f"disagree must be one of {', '.join(DISAGREEMENTS)}")
     if disagree == "labels":

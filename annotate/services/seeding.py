@@ -67,6 +67,8 @@ def labelling_seed(
     events; scored items and pre-annotations name `model_version_id` (the best
     model; None: nothing is scored). Returns the row counts written."""
     rng = random.Random(seed)
+    # The scores' own stream, so that they change no other draw of a seed.
+    score_rng = random.Random(f"{seed}-scores")
     now = timezone.now()
     annotators = users[Role.ANNOTATOR]
     reviewers = users[Role.REVIEWER]
@@ -86,6 +88,13 @@ def labelling_seed(
             if model_version_id and status in ("scored", "preannotated"):
                 item.priority = item.uncertainty = rng.random()
                 item.scored_by, item.scored_at = model_version_id, now
+                # What scoring stores beside the uncertainty (models_mgmt.
+                # services.scoring): the rare-class boost and the OOD score,
+                # a percentile (uniform for items like the training set).
+                item.score_components = {
+                    "rare": round(score_rng.random() * 0.2, 6),
+                    "ood": round(score_rng.random(), 6),
+                }
             elif status == "rejected":  # each annotator has some back
                 item.last_annotator = annotators[rejected % len(annotators)]
                 rejected += 1

@@ -208,3 +208,35 @@ def test_scores_are_written_row_by_row_without_case_expressions(world):
         item.refresh_from_db()
         assert (item.uncertainty, item.embedding) == (0.1 * n, [0.5, n])
         assert (item.scored_by, item.score_components) == (7, {"rare": 0.0})
+
+
+def test_the_ood_column_follows_the_stored_score_on_every_write(world):
+    """Item.ood is the database's copy of score_components["ood"] (a generated
+    column: the drift panel and the OOD filter count it from an index): set by
+    scoring's write, by a plain UPDATE and a save, NULL where the score has no
+    OOD part, and read back as the number stored."""
+    project, owner, (a, b, c) = world
+
+    def ood(item):
+        return Item.objects.values_list("ood", flat=True).get(pk=item.pk)
+
+    assert ood(a) is None  # a new item: no score
+    item_predictions_replace(
+        project=project,
+        model_version_id=2,
+        predictions=[
+            ItemPredictions(a.pk, [BOX], ItemScore(0.4, None, {"ood": 0.97})),
+            ItemPredictions(b.pk, [BOX], ItemScore(0.4, None, {"rare": 0.3})),
+        ],
+        only_unlabeled=True,
+    )
+    assert (ood(a), ood(b)) == (0.97, None)
+    Item.objects.filter(pk=b.pk).update(score_components={"ood": 0.25, "rare": 0.1})
+    assert ood(b) == 0.25
+    c.score_components = {"ood": 1}
+    c.save()
+    assert ood(c) == 1.0
+    Item.objects.filter(pk=a.pk).update(score_components={})
+    assert ood(a) is None
+    over = Item.objects.filter(project=project, ood__gt=0.9)
+    assert list(over.values_list("pk", flat=True)) == [c.pk]

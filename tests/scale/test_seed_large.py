@@ -60,6 +60,13 @@ def test_seed_large_writes_a_realistic_project_of_the_size_asked():
     scored = items.filter(scored_by=best.pk)
     assert scored.count() > 0.4 * N and scored.filter(priority__gt=0).exists()
     assert items.filter(status=ItemStatus.UNLABELED, scored_by__isnull=True).exists()
+    # ...with the scores scoring stores beside the uncertainty: an OOD
+    # percentile (about 5 % above the default threshold) and the rare boost,
+    # so the drift panel has its real rows to count.
+    assert not scored.filter(ood__isnull=True)
+    assert not items.filter(scored_by__isnull=True, ood__isnull=False)
+    assert 0.02 < scored.filter(ood__gt=0.95).count() / scored.count() < 0.08
+    assert all("rare" in c for c in scored.values_list("score_components", flat=True))
     # Shapes: human ones on done and review items, model ones on unlabelled.
     shapes = Annotation.objects.filter(item__project=project)
     assert (
