@@ -293,13 +293,18 @@ def review_approve(*, task: Task, shapes=None, fresh: bool = False) -> Item:
     _lock_task(task, TaskKind.REVIEW, refresh=not fresh)
     item = task.item
     cleaned = shapes_validate(item=item, shapes=shapes) if shapes is not None else None
-    if cleaned is not None:
-        labels = {shape["label"] for shape in cleaned}
+    if item.held_split or item.split:
+        # A reopened item gets its split back: nothing to count or draw (were
+        # the split given back meanwhile, items_make_ground_truth reads them).
+        labels = counts = pipeline = None
     else:
-        labels = selectors.item_labels(item=item)
-    labels = labels or {BACKGROUND}
-    counts = selectors.split_label_counts(project=task.project, labels=labels)
-    pipeline = selectors.pipeline_get(project=task.project)
+        if cleaned is not None:
+            labels = {shape["label"] for shape in cleaned}
+        else:
+            labels = selectors.item_labels(item=item)
+        labels = labels or {BACKGROUND}
+        counts = selectors.split_label_counts(project=task.project, labels=labels)
+        pipeline = selectors.pipeline_get(project=task.project)
     item = _approve(task, cleaned, counts, labels, pipeline)
     item.refresh_from_db()  # after the commit, as a submit's
     return item

@@ -2,11 +2,14 @@
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from alweb.exceptions import Conflict
 from alweb.roles import Role
 from annotate.models import Annotation, Item, ItemStatus, Task, TaskStatus
 from annotate.services import labeling
+from annotate.services.curation import item_reopen
 from annotate.services.queue import queue_claim_next
 from tests.factories import UserFactory, add_member, make_items, make_project
 
@@ -26,6 +29,32 @@ def flow(db):
     (item,) = make_items(project, 1)
     task = queue_claim_next(project=project, user=ann, kind="label")
     return project, ann, rev, item, task
+
+
+def test_a_reopened_item_gets_its_split_back_without_counting_splits(flow):
+    """Approved again after a reopen, an item gets back the split it held: the
+    approval reads neither the split counts nor the pipeline's split settings
+    (the stratified draw they are for does not happen)."""
+    project, ann, rev, item, task = flow
+    labeling.task_submit(task=task, shapes=[BOX])
+    labeling.review_approve(
+        task=queue_claim_next(project=project, user=rev, kind="review")
+    )
+    split = Item.objects.get(pk=item.pk).split
+    item_reopen(item=Item.objects.get(pk=item.pk), actor=rev)
+    again = queue_claim_next(project=project, user=ann, kind="label")
+    labeling.task_submit(task=again, shapes=[POLY])
+    review = queue_claim_next(project=project, user=rev, kind="review")
+    with CaptureQueriesContext(connection) as queries:
+        approved = labeling.review_approve(task=review)
+    assert (approved.status, approved.split, approved.held_split) == (
+        ItemStatus.DONE,
+        split,
+        None,
+    )
+    sql = [q["sql"] for q in queries]
+    assert not [q for q in sql if '"split" AS "split"' in q], sql  # no split count
+    assert not [q for q in sql if 'FROM "annotate_pipeline"' in q], sql
 
 
 def test_draft_save_bumps_version_and_stale_version_is_409(flow):
