@@ -38,8 +38,8 @@ def test_the_drift_read_is_one_range_of_the_created_index_per_week(project_roles
     OOD score's own column (Item.ood), joined by UNION ALL: no item's JSON
     read, no sort or grouping of the window's rows, no per-row date function.
     Before (#15) it read every scored item's score_components and grouped
-    them by a CASE of the bounds: at 100k items, half of them scored, ~94 ms
-    of CPU on SQLite, now ~25."""
+    them by a CASE of the bounds: at 100k items, half of them scored, 85 ms
+    of CPU on SQLite, now 18 (bench/dashboard_100k.py)."""
     project, _, _ = project_roles
     for day in (14, 15, 16, 23):
         _at(project, datetime(2026, 11, day, 12, tzinfo=UTC), 0.99)
