@@ -24,12 +24,27 @@ def item_ids_in_split(*, project: Project, split: str) -> list[int]:
     )
 
 
-def item_ids_approved_since(*, project: Project, since) -> list[int]:
-    """Ids of ground-truth items approved after `since` (all of them when None)."""
+def _approved_since(project: Project, since):
     qs = Item.objects.filter(project=project, status=ItemStatus.DONE)
     if since is not None:
         qs = qs.filter(approved_at__gt=since)
-    return list(qs.values_list("pk", flat=True))
+    return qs
+
+
+def item_ids_approved_since(*, project: Project, since) -> list[int]:
+    """Ids of ground-truth items approved after `since` (all of them when None)."""
+    return list(_approved_since(project, since).values_list("pk", flat=True))
+
+
+def items_approved_since_count(*, project: Project, since, at_most: int) -> int:
+    """How many ground-truth items were approved after `since` (all when None),
+    counted up to `at_most`: a trigger asks whether N are there, on every
+    approval, and the COUNT of item_approved_idx's range stops at N instead
+    of walking all the ground truth (a project never trained counts from the
+    start, #15)."""
+    if at_most <= 0:
+        return 0
+    return _approved_since(project, since).order_by()[:at_most].count()
 
 
 def ground_truth_images(

@@ -8,7 +8,7 @@ from django.utils import timezone
 from django_q.models import Schedule
 
 from annotate.selectors import project_split_counts, project_status_counts
-from annotate.selectors_loop import item_ids_approved_since, items_pending_scoring
+from annotate.selectors_loop import items_approved_since_count, items_pending_scoring
 from models_mgmt.models import Comparison, Evaluation, ModelVersion
 from models_mgmt.selectors import best_model, training_settings_get
 from runs.models import Job
@@ -177,7 +177,13 @@ def _triggers(project, best, newest) -> list["Trigger"]:
     models_mgmt.services.triggers counts them)."""
     settings = training_settings_get(project=project)
     since = newest.created_at if newest else None
-    fresh = len(item_ids_approved_since(project=project, since=since))
+    n = settings.trigger_every_n_approved
+    kpi = settings.trigger_kpi or {}
+    fresh = items_approved_since_count(  # as far as the triggers count: bounded
+        project=project,
+        since=since,
+        at_most=max(n or 0, int(kpi.get("min_items", 20)) if kpi else 0),
+    )
     out = [Trigger("manual", "Train now (owners and developers)", "when pressed")]
     if settings.trigger_cron:
         schedule = Schedule.objects.filter(
@@ -189,7 +195,6 @@ def _triggers(project, best, newest) -> list["Trigger"]:
             zone = timezone.get_current_timezone_name()
             when = f"next at {local:%Y-%m-%d %H:%M} ({zone})"
         out.append(Trigger("cron", settings.trigger_cron, when))
-    n = settings.trigger_every_n_approved
     if n:
         left = max(0, n - fresh)
         out.append(
@@ -201,7 +206,6 @@ def _triggers(project, best, newest) -> list["Trigger"]:
                 else "at the next approval",
             )
         )
-    kpi = settings.trigger_kpi or {}
     if kpi:
         need = max(0, int(kpi.get("min_items", 20)) - fresh)
         out.append(

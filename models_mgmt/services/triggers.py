@@ -6,7 +6,7 @@ from django_q.models import Schedule
 
 from alweb.exceptions import Conflict
 from annotate.models import Project
-from annotate.selectors_loop import item_ids_approved_since
+from annotate.selectors_loop import item_ids_approved_since, items_approved_since_count
 from annotate.services.events import event_log
 from models_mgmt.models import TrainingSettings
 from models_mgmt.selectors import (
@@ -28,14 +28,25 @@ def _approved_since_last_training(project: Project) -> list[int]:
 
 def on_items_approved(*, project: Project) -> str | None:
     """Start training when the every-N or KPI trigger fires; returns which fired.
-    The KPI check is queued (work cluster) after commit."""
+    The KPI check is queued (work cluster) after commit. Runs after every
+    approval: with neither trigger set it reads nothing more than the
+    settings, and each count stops at the number its trigger needs."""
     settings = training_settings_get(project=project)
-    fresh = _approved_since_last_training(project)
     n = settings.trigger_every_n_approved
-    if n and len(fresh) >= n:
-        return trigger_fire(project=project, trigger=f"every {n} approved")
     kpi = settings.trigger_kpi or {}
-    if kpi and best_model(project=project) and len(fresh) >= kpi.get("min_items", 20):
+    if not n and not kpi:
+        return None
+    since = training_last_started_at(project=project)
+
+    def fresh(at_least: int) -> bool:
+        count = items_approved_since_count(
+            project=project, since=since, at_most=at_least
+        )
+        return count >= at_least
+
+    if n and fresh(n):
+        return trigger_fire(project=project, trigger=f"every {n} approved")
+    if kpi and best_model(project=project) and fresh(int(kpi.get("min_items", 20))):
         queues.enqueue_on_commit(
             "models_mgmt.tasks.run_kpi_check",
             project.pk,
