@@ -13,7 +13,7 @@ from models_mgmt.services import triggers
 from models_mgmt.services.pipeline import pipeline_update
 from tests.factories import UserFactory, make_items, make_project
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
 
 @pytest.fixture
