@@ -293,9 +293,10 @@ def review_approve(*, task: Task, shapes=None, fresh: bool = False) -> Item:
     _lock_task(task, TaskKind.REVIEW, refresh=not fresh)
     item = task.item
     cleaned = shapes_validate(item=item, shapes=shapes) if shapes is not None else None
-    if item.held_split or item.split:
-        # A reopened item gets its split back: nothing to count or draw (were
-        # the split given back meanwhile, items_make_ground_truth reads them).
+    if item.held_split:
+        # A reopened item gets its split back: nothing to count or draw. (Had
+        # it lost the held split by the write, items_make_ground_truth would
+        # read what the draw needs itself.)
         labels = counts = pipeline = None
     else:
         if cleaned is not None:
