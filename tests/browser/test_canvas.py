@@ -68,10 +68,10 @@ SETTLED = """async () => {
     return JSON.stringify([window.canvasApi.getView(), r.width, r.height]);
   };
   const r = stage.getBoundingClientRect();
-  const view = window.canvasApi.getView();
   const { W, H } = window.harness;
-  const fit = Math.min((r.width - 32) / W, (r.height - 32) / H);
-  if (Math.abs(view.scale - fit) > 1e-9) return false;
+  const { fitView } = await import("/static/annotate/canvas/geometry.js");
+  const fit = fitView(W, H, r.width, r.height).scale;
+  if (Math.abs(window.canvasApi.getView().scale - fit) > 1e-9) return false;
   const before = now();
   for (let i = 0; i < 5; i++) await frame();
   await new Promise((done) => setTimeout(done, 100));
